@@ -1,0 +1,37 @@
+# The README's commands. Everything installs into ./.venv from the lock file (uv.lock).
+PYTHON ?= python3.11
+VENV := .venv
+UV_VERSION := 0.13.9
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+
+export DBT_SEND_ANONYMOUS_USAGE_STATS := false
+export DO_NOT_TRACK := 1
+export UV_PROJECT_ENVIRONMENT := $(VENV)
+
+.PHONY: install demo test lint dev clean
+
+install: $(STAMP)
+
+$(STAMP): uv.lock pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
+	test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	test -x $(UV) || $(VENV)/bin/python -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
+	$(UV) sync --frozen --inexact --compile-bytecode --python $(VENV)/bin/python
+	touch $(STAMP)
+
+demo: install
+	$(VENV)/bin/kpi demo
+
+test: install lint
+	$(VENV)/bin/pytest -n 2 --dist loadfile
+
+lint: install
+	$(VENV)/bin/ruff check kpi_pipeline tests
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros --disable-progress-bar
+
+dev: install
+	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} $(VENV)/bin/dagster dev -w workspace.yaml
+
+clean:
+	rm -rf $(VENV) data dbt_project/target

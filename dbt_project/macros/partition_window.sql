@@ -1,0 +1,29 @@
+{#- The window Dagster asks for: [min_date, max_date) in the reporting timezone. -#}
+{% macro window_start() -%}cast('{{ var("min_date") }}' as date){%- endmacro %}
+
+{% macro window_end() -%}cast('{{ var("max_date") }}' as date){%- endmacro %}
+
+{% macro in_window(date_column) -%}
+    ({{ date_column }} >= {{ window_start() }} and {{ date_column }} < {{ window_end() }})
+{%- endmacro %}
+
+{#- The calendar day of a timestamp in the reporting timezone. -#}
+{% macro local_date(timestamp_column) -%}
+    cast(({{ timestamp_column }} at time zone '{{ var("timezone") }}') as date)
+{%- endmacro %}
+
+{#- Every day of the window that has extracts, one row each: the spine KPI rows hang on. -#}
+{% macro date_spine() -%}
+    select cast(days.range as date) as kpi_date
+    from (
+        select
+            min(_extract_date) as first_day,
+            max(_extract_date) as last_day
+        from {{ source('raw', '_ingest_log') }}
+    ) as bounds,
+        range(
+            greatest({{ window_start() }}, bounds.first_day),
+            least({{ window_end() }}, cast(bounds.last_day + interval 1 day as date)),
+            interval 1 day
+        ) as days
+{%- endmacro %}

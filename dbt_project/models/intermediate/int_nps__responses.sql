@@ -1,0 +1,24 @@
+-- NPS responses in their latest version, classified promoter / passive / detractor.
+with versions as (
+    select
+        *,
+        row_number() over (
+            partition by response_id
+            order by extract_date desc, source_row_number desc
+        ) as version_rank
+    from {{ ref('stg_nps__responses') }}
+)
+
+select
+    response_id,
+    contact_id,
+    submitted_at,
+    {{ local_date('submitted_at') }} as submitted_date,
+    score,
+    case
+        when score >= 9 then 'promoter'
+        when score >= 7 then 'passive'
+        else 'detractor'
+    end as respondent_type
+from versions
+where version_rank = 1

@@ -1,0 +1,25 @@
+-- Each order in its latest known version (latest extract wins; last row of a file wins).
+with versions as (
+    select
+        *,
+        row_number() over (
+            partition by order_id
+            order by extract_date desc, source_row_number desc
+        ) as version_rank
+    from {{ ref('stg_orders__orders') }}
+)
+
+select
+    order_id,
+    contact_id,
+    placed_at,
+    {{ local_date('placed_at') }} as placed_date,
+    fulfilled_at,
+    {{ local_date('fulfilled_at') }} as fulfilled_date,
+    order_status,
+    order_status = 'cancelled' as is_cancelled,
+    net_amount,
+    currency,
+    extract_date as last_extract_date
+from versions
+where version_rank = 1

@@ -1,0 +1,49 @@
+"""The Dagster definitions: this module only assembles what the stage modules build."""
+
+from __future__ import annotations
+
+import warnings
+
+from dagster import BetaWarning, Definitions, PreviewWarning
+from dagster_dbt import DbtCliResource
+
+from kpi_pipeline.ingest.assets import ingest_assets
+from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
+from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.partitions import daily_partitions
+from kpi_pipeline.publish.assets import build_publish_asset
+from kpi_pipeline.quality.checks import quality_checks
+from kpi_pipeline.settings import Settings, prepare_environment
+from kpi_pipeline.transform.assets import build_dbt_assets
+from kpi_pipeline.transform.manifest import ensure_manifest
+from kpi_pipeline.transform.project import DBT_EXECUTABLE, dbt_project
+from kpi_pipeline.warehouse import WarehouseResource
+
+# Partitioned checks and single-run backfills are the features this project is built on.
+warnings.filterwarnings("ignore", category=BetaWarning)
+warnings.filterwarnings("ignore", category=PreviewWarning)
+
+
+def build_definitions(settings: Settings) -> Definitions:
+    prepare_environment(settings)
+    ensure_manifest(dbt_project, DBT_EXECUTABLE)
+    partitions = daily_partitions(settings)
+    catalogue = load_catalogue(settings.kpi_catalogue_path)
+    job = daily_kpi_job()
+    return Definitions(
+        assets=[
+            *ingest_assets(partitions, settings),
+            build_dbt_assets(dbt_project, partitions, settings),
+            build_publish_asset(partitions, settings),
+        ],
+        asset_checks=quality_checks(partitions, settings, list(catalogue)),
+        jobs=[job],
+        schedules=[daily_kpi_schedule(job)],
+        resources={
+            "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+        },
+    )
+
+
+defs = build_definitions(Settings.from_env())

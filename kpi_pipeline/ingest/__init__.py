@@ -1,0 +1,1 @@
+"""Ingest: landing-zone extracts into raw warehouse tables, with lineage and a quarantine."""

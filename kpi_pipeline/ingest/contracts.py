@@ -1,0 +1,171 @@
+"""What each landing-zone source must contain: files, columns and their types.
+
+The column labels are those the upstream tool writes (HubSpot display labels, the
+column names of our flat extracts); `name` is the warehouse column they load into.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Kind(StrEnum):
+    """How a text cell is typed at ingest."""
+
+    TEXT = "text"
+    INTEGER = "integer"
+    DECIMAL = "decimal"
+    DATE = "date"
+    TIMESTAMP = "timestamp"  # ISO 8601 with a zone (Z or an offset)
+    HUBSPOT_DATETIME = "hubspot_datetime"  # HubSpot export: `YYYY-MM-DD HH:MM` in UTC, or ISO
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    name: str
+    kind: Kind = Kind.TEXT
+    required: bool = False  # a row without a value here cannot be loaded
+    personal: bool = False  # personal data: hashed (if `hashed_name`) or dropped at ingest
+    hashed_name: str | None = None
+
+
+@dataclass(frozen=True)
+class CsvExtract:
+    """One flat file of a source, loaded into `raw.<table>`."""
+
+    source: str
+    file_name: str
+    table: str
+    columns: tuple[Column, ...]
+
+    @property
+    def asset_name(self) -> str:
+        return self.table
+
+
+HUBSPOT_CONTACTS = CsvExtract(
+    source="hubspot",
+    file_name="contacts.csv",
+    table="hubspot_contacts",
+    columns=(
+        Column("Record ID", "record_id", Kind.INTEGER, required=True),
+        Column("First Name", "first_name", personal=True),
+        Column("Last Name", "last_name", personal=True),
+        Column("Email", "email", personal=True, hashed_name="email_hash"),
+        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Lifecycle Stage", "lifecycle_stage"),
+        Column("Original Source", "original_source"),
+    ),
+)
+
+HUBSPOT_DEALS = CsvExtract(
+    source="hubspot",
+    file_name="deals.csv",
+    table="hubspot_deals",
+    columns=(
+        Column("Record ID", "record_id", Kind.INTEGER, required=True),
+        Column("Deal Name", "deal_name"),
+        Column("Deal Stage", "deal_stage", required=True),
+        Column("Pipeline", "pipeline"),
+        Column("Amount", "amount", Kind.DECIMAL),
+        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Close Date", "closed_at", Kind.HUBSPOT_DATETIME),
+        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+    ),
+)
+
+ADS_SPEND = CsvExtract(
+    source="ads",
+    file_name="spend.csv",
+    table="ads_spend",
+    columns=(
+        Column("date", "spend_date", Kind.DATE, required=True),
+        Column("channel", "channel", required=True),
+        Column("campaign", "campaign", required=True),
+        Column("spend", "spend", Kind.DECIMAL, required=True),
+        Column("currency", "currency", required=True),
+        Column("impressions", "impressions", Kind.INTEGER),
+        Column("clicks", "clicks", Kind.INTEGER),
+    ),
+)
+
+SOCIAL_POSTS = CsvExtract(
+    source="social",
+    file_name="posts.csv",
+    table="social_posts",
+    columns=(
+        Column("date", "post_date", Kind.DATE, required=True),
+        Column("platform", "platform", required=True),
+        Column("post_id", "post_id", required=True),
+        Column("impressions", "impressions", Kind.INTEGER),
+        Column("likes", "likes", Kind.INTEGER),
+        Column("comments", "comments", Kind.INTEGER),
+        Column("shares", "shares", Kind.INTEGER),
+    ),
+)
+
+NPS_RESPONSES = CsvExtract(
+    source="nps",
+    file_name="responses.csv",
+    table="nps_responses",
+    columns=(
+        Column("response_id", "response_id", required=True),
+        Column("contact_id", "contact_id", Kind.INTEGER),
+        Column("submitted_at", "submitted_at", Kind.TIMESTAMP, required=True),
+        Column("score", "score", Kind.INTEGER, required=True),
+        Column("comment", "comment"),
+    ),
+)
+
+ORDERS = CsvExtract(
+    source="orders",
+    file_name="orders.csv",
+    table="orders",
+    columns=(
+        Column("order_id", "order_id", required=True),
+        Column("contact_id", "contact_id", Kind.INTEGER),
+        Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True),
+        Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP),
+        Column("status", "status", required=True),
+        Column("net_amount", "net_amount", Kind.DECIMAL, required=True),
+        Column("currency", "currency", required=True),
+    ),
+)
+
+CSV_EXTRACTS: tuple[CsvExtract, ...] = (
+    HUBSPOT_CONTACTS,
+    HUBSPOT_DEALS,
+    ADS_SPEND,
+    SOCIAL_POSTS,
+    NPS_RESPONSES,
+    ORDERS,
+)
+
+GA4_SOURCE = "ga4"
+GA4_TABLE = "ga4_events"
+GA4_FILE_GLOB = "events_*.json"
+
+# GA4's BigQuery export schema, as far as the pipeline reads it. INT64 fields arrive
+# as JSON strings in real exports, so they are read as text and typed in staging.
+GA4_JSON_COLUMNS: dict[str, str] = {
+    "event_date": "VARCHAR",
+    "event_timestamp": "VARCHAR",
+    "event_name": "VARCHAR",
+    "user_pseudo_id": "VARCHAR",
+    "event_params": (
+        "STRUCT(key VARCHAR, value STRUCT(string_value VARCHAR, int_value VARCHAR,"
+        " float_value DOUBLE, double_value DOUBLE))[]"
+    ),
+    "traffic_source": "STRUCT(name VARCHAR, medium VARCHAR, source VARCHAR)",
+    "geo": "STRUCT(country VARCHAR)",
+    "device": "STRUCT(category VARCHAR)",
+    "ecommerce": "STRUCT(purchase_revenue DOUBLE, transaction_id VARCHAR)",
+}
+
+LINEAGE_COLUMNS_DDL = (
+    "_extract_date DATE NOT NULL, _source_file VARCHAR NOT NULL,"
+    " _row_number BIGINT NOT NULL, _loaded_at TIMESTAMPTZ NOT NULL"
+)

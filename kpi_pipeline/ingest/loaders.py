@@ -1,0 +1,168 @@
+"""Load one source's extract day from the landing zone into the warehouse, in one transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import duckdb
+import polars as pl
+
+from kpi_pipeline.ingest import raw_tables
+from kpi_pipeline.ingest.contracts import (
+    GA4_FILE_GLOB,
+    GA4_JSON_COLUMNS,
+    GA4_SOURCE,
+    GA4_TABLE,
+    CsvExtract,
+)
+from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_text, warehouse_columns
+from kpi_pipeline.ingest.errors import ExtractUnreadableError
+from kpi_pipeline.ingest.landing import extract_files, file_checksum
+from kpi_pipeline.warehouse import query_polars
+
+QUARANTINE_COLUMNS = {
+    "row_number": pl.Int64,
+    "column_name": pl.String,
+    "reason": pl.String,
+    "raw_record": pl.String,
+}
+
+
+@dataclass
+class DayResult:
+    """Row accounting of one source for one day: read = loaded + quarantined."""
+
+    table: str
+    day: dt.date
+    files: list[str] = field(default_factory=list)
+    rows_read: int = 0
+    rows_loaded: int = 0
+    rows_quarantined: int = 0
+
+    def add(self, load: raw_tables.DayLoad) -> None:
+        self.files.append(load.source_file)
+        self.rows_read += load.rows_read
+        self.rows_loaded += load.rows_loaded
+        self.rows_quarantined += load.quarantine.height
+
+
+def load_csv_day(
+    con: duckdb.DuckDBPyConnection,
+    extract: CsvExtract,
+    landing,
+    day: dt.date,
+    pii_key: bytes,
+    loaded_at: dt.datetime,
+) -> DayResult:
+    """Replace `raw.<table>` rows of `day` with the day's file; parse before touching the table."""
+    result = DayResult(extract.table, day)
+    loads = []
+    for path in extract_files(landing, extract.source, day, extract.file_name):
+        parsed = parse_extract(read_csv_text(path), extract, path, pii_key)
+        loads.append(
+            raw_tables.DayLoad(
+                source_file=str(path),
+                checksum=file_checksum(path),
+                rows=parsed.rows,
+                quarantine=parsed.quarantine,
+                rows_read=parsed.rows_read,
+                rows_loaded=parsed.rows.height,
+            )
+        )
+    columns = warehouse_columns(extract)
+    raw_tables.ensure_raw_schema(con)
+    con.execute("begin transaction")
+    try:
+        raw_tables.ensure_table(con, extract.table, columns)
+        raw_tables.clear_day(con, extract.source, extract.table, day)
+        for load in loads:
+            raw_tables.insert_rows(
+                con, extract.table, columns, load.rows, day, load.source_file, loaded_at
+            )
+            raw_tables.record_load(con, extract.source, extract.table, day, load, loaded_at)
+            result.add(load)
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return result
+
+
+def _sql_string(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+GA4_PROBLEM_SQL = """
+    case
+        when user_pseudo_id is null or trim(user_pseudo_id) = ''
+            then 'user_pseudo_id: required value is empty'
+        when try_cast(event_timestamp as BIGINT) is null
+            then 'event_timestamp: expected microseconds since the epoch, found '
+                 || coalesce('''' || event_timestamp || '''', 'nothing')
+        when event_name is null then 'event_name: required value is empty'
+        when try_cast(list_extract(list_filter(event_params, lambda p: p.key = 'ga_session_id'), 1)
+                      .value.int_value as BIGINT) is null
+            then 'event_params: no integer ga_session_id'
+    end
+"""
+
+
+def load_ga4_day(
+    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
+) -> DayResult:
+    """Read GA4's nested NDJSON export with DuckDB's JSON reader into `raw.ga4_events`."""
+    result = DayResult(GA4_TABLE, day)
+    columns_sql = (
+        "{" + ", ".join(f"{k}: {_sql_string(v)}" for k, v in GA4_JSON_COLUMNS.items()) + "}"
+    )
+    column_names = list(GA4_JSON_COLUMNS)
+    raw_tables.ensure_raw_schema(con)
+    con.execute("begin transaction")
+    try:
+        raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
+        raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
+        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOB):
+            try:
+                con.execute(
+                    f"""create or replace temp table _ga4_file as
+                        select *, row_number() over () as _row_number,
+                               {GA4_PROBLEM_SQL} as _problem
+                        from read_json({_sql_string(str(path))}, format = 'newline_delimited',
+                                       columns = {columns_sql})"""
+                )
+            except duckdb.Error as err:
+                raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+            names = ", ".join(column_names)
+            con.execute(
+                f"""insert into {raw_tables.RAW_SCHEMA}.{GA4_TABLE}
+                    select {names}, ?::DATE, ?, _row_number, ?::TIMESTAMPTZ
+                    from _ga4_file where _problem is null""",
+                [day, str(path), loaded_at],
+            )
+            quarantine = query_polars(
+                con,
+                """select _row_number::BIGINT as row_number,
+                          split_part(_problem, ':', 1) as column_name,
+                          _problem as reason,
+                          to_json(struct_pack(event_date, event_timestamp, event_name,
+                                              user_pseudo_id))::VARCHAR as raw_record
+                   from _ga4_file where _problem is not null""",
+            )
+            rows_read = con.execute("select count(*) from _ga4_file").fetchone()[0]
+            load = raw_tables.DayLoad(
+                source_file=str(path),
+                checksum=file_checksum(path),
+                rows=None,
+                quarantine=quarantine.cast(QUARANTINE_COLUMNS),
+                rows_read=rows_read,
+                rows_loaded=rows_read - quarantine.height,
+            )
+            raw_tables.record_load(con, GA4_SOURCE, GA4_TABLE, day, load, loaded_at)
+            result.add(load)
+        con.execute("drop table if exists _ga4_file")
+        con.execute("commit")
+    except Exception:
+        con.execute("rollback")
+        raise
+    return result

@@ -1,0 +1,1 @@
+"""The KPI catalogue (kpis.yml): definitions, targets and status."""

@@ -1,0 +1,32 @@
+"""The daily partition every stage is keyed on: one calendar day in the reporting timezone."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from dagster import DailyPartitionsDefinition
+
+from kpi_pipeline.settings import Settings
+
+
+def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
+    return DailyPartitionsDefinition(
+        start_date=settings.partitions_start, timezone=settings.timezone, end_offset=0
+    )
+
+
+def days_in(partition_keys: list[str] | tuple[str, ...]) -> list[dt.date]:
+    """The partition keys of a run (one day, or a backfill range) as dates, in order."""
+    return sorted(dt.date.fromisoformat(key) for key in partition_keys)
+
+
+def dbt_window_vars(
+    first_day: dt.date, last_day: dt.date, timezone: str, currency: str
+) -> dict[str, str]:
+    """The dbt vars of a run over [first_day, last_day]: max_date is exclusive."""
+    return {
+        "min_date": first_day.isoformat(),
+        "max_date": (last_day + dt.timedelta(days=1)).isoformat(),
+        "timezone": timezone,
+        "reporting_currency": currency,
+    }

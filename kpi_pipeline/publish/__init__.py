@@ -1,0 +1,1 @@
+"""Publish: the day's immutable KPI snapshot for stakeholders."""

@@ -1,0 +1,1 @@
+"""Quality gate: Great Expectations suites run as blocking Dagster asset checks."""

@@ -1,0 +1,112 @@
+"""Load the versioned GX suites under `expectations/` and validate a partition's rows."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from kpi_pipeline.settings import EXPECTATIONS_DIR
+
+ERROR = "error"
+WARN = "warn"
+
+
+@dataclass(frozen=True)
+class ExpectationOutcome:
+    """One expectation's verdict with its evidence."""
+
+    expectation: str
+    column: str | None
+    severity: str  # error | warn
+    success: bool
+    observed: Any = None
+    expected: str = ""
+    unexpected_count: int | None = None
+    unexpected_sample: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class SuiteOutcome:
+    suite: str
+    rows: int
+    outcomes: list[ExpectationOutcome]
+
+    @property
+    def errors(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == ERROR]
+
+    @property
+    def warnings(self) -> list[ExpectationOutcome]:
+        return [o for o in self.outcomes if not o.success and o.severity == WARN]
+
+
+def suite_path(name: str, folder: Path = EXPECTATIONS_DIR) -> Path:
+    return folder / f"{name}.json"
+
+
+def load_suite_dict(name: str, folder: Path = EXPECTATIONS_DIR) -> dict[str, Any]:
+    path = suite_path(name, folder)
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError as err:
+        raise FileNotFoundError(f"{path}: expectation suite '{name}' not found") from err
+
+
+@cache
+def _gx_batch_definition():
+    # GX is slow to import (about 2 s): only a run that validates pays for it.
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    source = context.data_sources.add_pandas("warehouse")
+    return source.add_dataframe_asset("partition").add_batch_definition_whole_dataframe("rows")
+
+
+def _expected_text(kwargs: dict[str, Any]) -> str:
+    shown = {
+        k: v
+        for k, v in kwargs.items()
+        if k not in {"column", "batch_id", "result_format", "condition_parser"} and v is not None
+    }
+    return json.dumps(shown, default=str, sort_keys=True)
+
+
+def validate_frame(
+    suite_name: str,
+    frame: pd.DataFrame,
+    parameters: dict[str, Any] | None = None,
+    folder: Path = EXPECTATIONS_DIR,
+) -> SuiteOutcome:
+    """Run a stored suite on a DataFrame (GX 1.x pandas datasource; see DEPENDENCIES.md)."""
+    from great_expectations.core import ExpectationSuite
+
+    suite = ExpectationSuite(**load_suite_dict(suite_name, folder))
+    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format="SUMMARY", expectation_parameters=parameters or {})
+    outcomes = []
+    for item in result.results:
+        config = item.expectation_config
+        details = item.result or {}
+        severity = ERROR if str(config.severity).lower().endswith("critical") else WARN
+        outcomes.append(
+            ExpectationOutcome(
+                expectation=config.type,
+                column=config.kwargs.get("column"),
+                severity=severity,
+                success=bool(item.success),
+                observed=details.get("observed_value"),
+                expected=_expected_text(dict(config.kwargs)),
+                unexpected_count=details.get("unexpected_count"),
+                unexpected_sample=list(details.get("partial_unexpected_list") or [])[:10],
+            )
+        )
+    return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)

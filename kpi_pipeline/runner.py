@@ -1,0 +1,91 @@
+"""Run the daily job in-process for one day or a range, and say plainly what happened."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from dagster import AssetCheckSeverity, DagsterInstance, Definitions
+
+from kpi_pipeline.jobs import DAILY_JOB
+
+RANGE_START_TAG = "dagster/asset_partition_range_start"
+RANGE_END_TAG = "dagster/asset_partition_range_end"
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+
+
+@dataclass
+class RunReport:
+    """What a run did: published, or why it was blocked."""
+
+    run_id: str
+    first_day: dt.date
+    last_day: dt.date
+    success: bool
+    failed_checks: list[str] = field(default_factory=list)
+    warned_checks: list[str] = field(default_factory=list)
+    failed_steps: list[str] = field(default_factory=list)
+
+    @property
+    def blocked_by_gate(self) -> bool:
+        return not self.success and bool(self.failed_checks)
+
+    def reason(self) -> str:
+        if self.success:
+            return "published"
+        if self.failed_checks:
+            return "blocked by the quality gate: " + "; ".join(self.failed_checks)
+        return "failed: " + "; ".join(self.failed_steps or ["see the run in Dagster"])
+
+
+def root_cause(error) -> str:
+    """The innermost error's message: what the user can act on, not Dagster's wrapper."""
+    while error is not None and error.cause is not None:
+        error = error.cause
+    return error.message.strip().splitlines()[0] if error else ""
+
+
+def run_days(
+    defs: Definitions,
+    first_day: dt.date,
+    last_day: dt.date,
+    instance: DagsterInstance | None = None,
+    quiet: bool = True,
+) -> RunReport:
+    """One Dagster run of the daily job over [first_day, last_day]: a single day, or a
+    backfill range run once per asset (ingest per day, one dbt invocation, one gate)."""
+    job = defs.resolve_job_def(DAILY_JOB)
+    tags = (
+        {RANGE_START_TAG: first_day.isoformat(), RANGE_END_TAG: last_day.isoformat()}
+        if first_day != last_day
+        else {}
+    )
+    owned = instance is None
+    instance = instance or DagsterInstance.get()
+    try:
+        result = job.execute_in_process(
+            partition_key=first_day.isoformat() if first_day == last_day else None,
+            tags=tags,
+            instance=instance,
+            raise_on_error=False,
+            run_config=QUIET_LOGS if quiet else None,
+        )
+    finally:
+        if owned:
+            instance.dispose()
+    report = RunReport(result.run_id, first_day, last_day, result.success)
+    for evaluation in result.get_asset_check_evaluations():
+        if evaluation.passed:
+            continue
+        label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}" + (
+            f" ({evaluation.description})" if evaluation.description else ""
+        )
+        if evaluation.severity == AssetCheckSeverity.ERROR:
+            report.failed_checks.append(label)
+        else:
+            report.warned_checks.append(label)
+    for event in result.all_events:
+        if event.is_step_failure:
+            message = root_cause(event.step_failure_data.error)
+            report.failed_steps.append(f"{event.step_key}: {message}")
+    return report

@@ -1,0 +1,1 @@
+"""Transform: the dbt project, every model a Dagster asset."""

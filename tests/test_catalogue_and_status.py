@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
+from kpi_pipeline.kpis.status import kpi_status
+from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+
+
+def test_shipped_catalogue_is_valid_and_covers_every_family() -> None:
+    kpis = load_catalogue(KPI_CATALOGUE_PATH)
+    assert list(kpis) == [
+        "session_conversion_rate",
+        "cost_per_acquisition",
+        "net_revenue",
+        "nps",
+        "avg_order_processing_hours",
+    ]
+    assert {k.family for k in kpis.values()} == {
+        "marketing",
+        "financial",
+        "customer_satisfaction",
+        "process",
+    }
+
+
+def _write(tmp_path: Path, entry: dict) -> Path:
+    path = tmp_path / "kpis.yml"
+    path.write_text(yaml.safe_dump({"kpis": [entry]}))
+    return path
+
+
+BASE = {
+    "id": "x",
+    "name": "X",
+    "family": "marketing",
+    "description": "d",
+    "objective": "o",
+    "unit": "ratio",
+    "direction": "higher_is_better",
+    "owner": "me",
+    "review_cadence": "weekly",
+    "target": {"value": 1.0, "at_risk_tolerance": 0.1},
+}
+
+
+@pytest.mark.parametrize("missing", ["target", "owner", "review_cadence", "unit"])
+def test_a_kpi_that_is_not_smart_is_refused_by_name(tmp_path: Path, missing: str) -> None:
+    entry = {k: v for k, v in BASE.items() if k != missing}
+    with pytest.raises(CatalogueError, match=rf"KPI 'x': missing required field '{missing}'"):
+        load_catalogue(_write(tmp_path, entry))
+
+
+def test_unknown_family_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="field 'family' is 'sales'"):
+        load_catalogue(_write(tmp_path, {**BASE, "family": "sales"}))
+
+
+@pytest.mark.parametrize(
+    ("direction", "value", "status"),
+    [
+        ("higher_is_better", 100.0, "on_track"),
+        ("higher_is_better", 95.0, "at_risk"),  # within 10 % below a target of 100
+        ("higher_is_better", 89.0, "off_track"),
+        ("lower_is_better", 100.0, "on_track"),
+        ("lower_is_better", 109.0, "at_risk"),
+        ("lower_is_better", 111.0, "off_track"),
+        ("higher_is_better", None, "no_data"),
+    ],
+)
+def test_status_against_target(tmp_path: Path, direction: str, value, status: str) -> None:
+    entry = {**BASE, "direction": direction, "target": {"value": 100, "at_risk_tolerance": 0.1}}
+    kpi = load_catalogue(_write(tmp_path, entry))["x"]
+    assert kpi_status(value, kpi) == status
