@@ -27,6 +27,11 @@ class Settings:
     partitions_start: str
     kpi_catalogue_path: Path
 
+    @property
+    def dbt_target_dir(self) -> Path:
+        """dbt's artefacts of the latest run (run results, partial parse), beside the warehouse."""
+        return self.warehouse_path.parent / "dbt_target"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

@@ -27,6 +27,14 @@ def published(deployment, day: dt.date) -> dict[tuple[str, str, str], dict]:
     }
 
 
+def snapshot_bytes(deployment) -> dict[str, bytes]:
+    return {
+        str(path.relative_to(deployment.snapshots)): path.read_bytes()
+        for path in sorted(deployment.snapshots.rglob("*"))
+        if path.is_file()
+    }
+
+
 def assert_matches_oracle(deployment, day: dt.date, as_of: dt.date) -> None:
     expected = compute_kpis(deployment.landing, day, as_of=as_of)
     actual = published(deployment, day)
@@ -49,6 +57,12 @@ def test_sample_backfill_then_daily_run_matches_independent_computation(deployme
     for offset in range((LAST_OF_BACKFILL - FIRST).days + 1):
         # a backfill computes every day with all extracts known at the time of the run
         assert_matches_oracle(deployment, FIRST + dt.timedelta(days=offset), LAST_OF_BACKFILL)
+
+    # running the same backfill again (what a second `make demo` does) republishes nothing
+    before = snapshot_bytes(deployment)
+    report = deployment.run(FIRST, LAST_OF_BACKFILL)
+    assert report.success, report.reason()
+    assert snapshot_bytes(deployment) == before
 
     report = deployment.run(NEXT_DAY)
     assert report.success, report.reason()

@@ -48,6 +48,10 @@ def build_dbt_assets(
         days = days_in(context.partition_keys)
         vars_ = dbt_window_vars(days[0], days[-1], settings.timezone, settings.reporting_currency)
         context.log.info("dbt window %s", vars_)
-        yield from dbt.cli(dbt_build_args(vars_), context=context).stream()
+        # One fixed target folder per deployment: dbt reuses its partial parse, and runs
+        # (one at a time, see dagster.yaml) do not pile up a folder each.
+        yield from dbt.cli(
+            dbt_build_args(vars_), context=context, target_path=settings.dbt_target_dir
+        ).stream()
 
     return _dbt_models

@@ -117,8 +117,8 @@ processing as (
         'all' as dimension,
         'all' as dimension_value,
         coalesce(sum(
-            {{ hours_between('orders.placed_at', 'orders.fulfilled_at') }}
-        ), 0) as numerator,
+            {{ microseconds_between('orders.placed_at', 'orders.fulfilled_at') }}
+        ), 0) / 3600000000.0 as numerator,
         count(orders.order_id) as denominator
     from days
     left join orders

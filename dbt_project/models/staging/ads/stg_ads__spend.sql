@@ -6,7 +6,8 @@ select
     spend_date,
     channel,
     campaign,
-    spend,
+    -- exact decimals: sums do not depend on the order DuckDB adds rows in
+    cast(spend as decimal(18, 6)) as spend,
     impressions,
     clicks,
     _extract_date as extract_date,

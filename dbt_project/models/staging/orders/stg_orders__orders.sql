@@ -7,7 +7,8 @@ select
     contact_id,
     placed_at,
     fulfilled_at,
-    net_amount,
+    -- exact decimals: sums do not depend on the order DuckDB adds rows in
+    cast(net_amount as decimal(18, 6)) as net_amount,
     _extract_date as extract_date,
     _source_file as source_file,
     _row_number as source_row_number,
