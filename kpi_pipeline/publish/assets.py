@@ -44,7 +44,7 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
     """Every asset check evaluated in this run (GX suites and dbt tests), for the manifest."""
     results = []
     for entry in context.instance.all_logs(
-        context.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+        context.run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     ):
         evaluation = entry.dagster_event.event_specific_data
         results.append(
@@ -83,7 +83,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         checks = run_check_results(context)
         warnings = [c for c in checks if not c["passed"]]
         base_manifest = {
-            "run_id": context.run_id,
+            "run_id": context.run.run_id,
             "published_at": dt.datetime.now(dt.UTC).isoformat(),
             "git_commit": git_commit(),
             "timezone": settings.timezone,

@@ -1,0 +1,92 @@
+"""The `kpi` command line: exit codes and messages a data engineer relies on."""
+
+from __future__ import annotations
+
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from kpi_pipeline.cli import app
+from kpi_pipeline.settings import PROJECT_ROOT
+from tests.landing_files import write_csv
+
+DAY = dt.date(2025, 6, 2)
+NEXT = dt.date(2025, 6, 3)
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
+    for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
+    return tmp_path
+
+
+@pytest.mark.e2e
+def test_run_publishes_then_exits_1_when_the_gate_blocks(env: Path) -> None:
+    runner = CliRunner()
+    sampled = runner.invoke(
+        app, ["sample", "--start", str(DAY), "--end", str(NEXT), "--scale", "0.02"]
+    )
+    assert sampled.exit_code == 0, sampled.output
+    assert (env / "landing" / "orders" / f"dt={DAY}" / "orders.csv").exists()
+
+    published = runner.invoke(app, ["run", "--date", str(DAY)])
+    assert published.exit_code == 0, published.output
+    assert "published" in published.output
+    snapshot = env / "snapshots" / str(DAY)
+    assert {p.name for p in snapshot.iterdir()} == {"kpis.parquet", "kpis.csv", "manifest.json"}
+
+    write_csv(
+        env / "landing", "nps", "responses.csv", NEXT, [["r1", 1, f"{NEXT}T09:00:00Z", 11, ""]]
+    )
+    blocked = runner.invoke(app, ["run", "--date", str(NEXT)])
+    assert blocked.exit_code == 1
+    assert "not published" in blocked.output
+    assert "nps_responses" in blocked.output
+    assert not (env / "snapshots" / str(NEXT)).exists()
+
+
+def test_a_bad_date_is_one_line_with_a_hint(env: Path) -> None:
+    result = CliRunner().invoke(app, ["run", "--date", "2025-13-01"])
+    assert result.exit_code == 2
+    assert "'2025-13-01' is not a date" in result.output
+    assert "hint: use YYYY-MM-DD" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_backfill_refuses_an_inverted_range(env: Path) -> None:
+    result = CliRunner().invoke(app, ["backfill", "--start", "2025-06-03", "--end", "2025-06-01"])
+    assert result.exit_code == 2
+    assert "--end is before --start" in result.output
+
+
+def test_workspace_loads_in_dagster(env: Path) -> None:
+    """What `dagster dev -w workspace.yaml` loads: assets, checks, job and schedule."""
+    done = subprocess.run(
+        [
+            Path(sys.executable).parent / "dagster",
+            "definitions",
+            "validate",
+            "-w",
+            "workspace.yaml",
+        ],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "All code locations passed validation" in done.stderr + done.stdout
+
+    from kpi_pipeline.definitions import defs
+
+    repository = defs.get_repository_def()
+    assert {s.name for s in repository.schedule_defs} == {"daily_kpis_schedule"}
+    groups = {node.group_name for node in repository.asset_graph.asset_nodes}
+    assert {"ingest", "transform", "publish"} <= groups
