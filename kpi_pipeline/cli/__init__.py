@@ -1,0 +1,29 @@
+"""`kpi`: the command line of the KPI pipeline. This module only assembles the commands;
+each lives in the module named after what it does."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from kpi_pipeline.cli.common import err_console
+from kpi_pipeline.cli.demo import demo
+from kpi_pipeline.cli.pipeline import backfill, run
+from kpi_pipeline.cli.sample import sample
+
+app = typer.Typer(
+    help="KPI pipeline: landing-zone extracts -> dbt KPI facts -> quality gate -> daily snapshots.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+for command in (demo, sample, run, backfill):
+    app.command()(command)
+
+
+def main() -> None:
+    try:
+        app()
+    except Exception as err:  # one readable line, not a traceback
+        err_console.print(f"[bold red]error:[/] {err}")
+        sys.exit(2)

@@ -1,0 +1,40 @@
+"""What every `kpi` command shares: consoles, readable errors, date parsing, settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import typer
+from rich.console import Console
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, hint: str, code: int = 2) -> typer.Exit:
+    """One readable line and a hint; raise the returned `Exit`."""
+    err_console.print(f"[bold red]error:[/] {message}\n[dim]hint: {hint}[/]")
+    return typer.Exit(code)
+
+
+def parse_day(text: str, option: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError as err:
+        raise fail(f"{option} '{text}' is not a date", "use YYYY-MM-DD, e.g. 2025-03-01") from err
+
+
+def parse_range(start: str, end: str) -> tuple[dt.date, dt.date]:
+    first, last = parse_day(start, "--start"), parse_day(end, "--end")
+    if last < first:
+        raise fail("--end is before --start", "swap the two dates")
+    return first, last
+
+
+def load_settings():
+    """The deployment's settings, with its folders created and telemetry off."""
+    from kpi_pipeline.settings import Settings, prepare_environment
+
+    settings = Settings.from_env()
+    prepare_environment(settings)
+    return settings

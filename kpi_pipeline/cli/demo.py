@@ -1,0 +1,60 @@
+"""`kpi demo`: sample extracts for the last 90 days, a backfill, and yesterday's KPIs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+import polars as pl
+import typer
+from rich.table import Table
+
+from kpi_pipeline.cli.common import console, load_settings
+from kpi_pipeline.cli.pipeline import run_range
+
+DEMO_DAYS = 90
+DEMO_SCALE = float(os.environ.get("KPI_DEMO_SCALE", "0.5"))
+STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "off_track": "red", "no_data": "dim"}
+
+
+def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
+    """The overall row of each KPI: value, target and a coloured status."""
+    table = Table(title=f"KPIs of {snapshot['date'][0]}")
+    for column in ("KPI", "family", "value", "target", "status"):
+        table.add_column(column, justify="right" if column in {"value", "target"} else "left")
+    for row in snapshot.filter(pl.col("dimension") == "all").iter_rows(named=True):
+        value = "-" if row["value"] is None else f"{row['value']:,.4g}"
+        status = row["status"] or ""
+        table.add_row(
+            names.get(row["kpi_id"], row["kpi_id"]),
+            row["family"],
+            value,
+            f"{row['target']:,.4g}",
+            f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+        )
+    return table
+
+
+def demo(
+    scale: float = typer.Option(DEMO_SCALE, help="Sample volume (1 = ~5,000 sessions/day)."),
+    days: int = typer.Option(DEMO_DAYS, help="How many days of history to generate."),
+) -> None:
+    """Generate sample extracts for the last 90 days, backfill them through Dagster, and show
+    the latest complete day's KPIs."""
+    from kpi_pipeline.kpis.catalogue import load_catalogue
+    from kpi_pipeline.sample import generate_sample
+
+    settings = load_settings()
+    last = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=1)
+    first = last - dt.timedelta(days=days - 1)
+    with console.status(f"generating sample extracts {first} .. {last} (scale {scale})"):
+        generate_sample(first, last, settings.landing_dir, scale=scale)
+    console.print(f"sample extracts: {settings.landing_dir}")
+    code = run_range(first, last)
+    if code:
+        raise typer.Exit(code)
+    folder = settings.snapshot_dir / last.isoformat()
+    names = {k.id: k.name for k in load_catalogue(settings.kpi_catalogue_path).values()}
+    console.print(kpi_table(pl.read_parquet(folder / "kpis.parquet"), names))
+    console.print(f"snapshot of {last}: {folder}")
+    console.print("explore the runs and checks: make dev  (then open http://localhost:3000)")
