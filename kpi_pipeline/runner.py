@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from dagster import AssetCheckSeverity, DagsterInstance, Definitions
 
@@ -25,6 +26,8 @@ class RunReport:
     failed_checks: list[str] = field(default_factory=list)
     warned_checks: list[str] = field(default_factory=list)
     failed_steps: list[str] = field(default_factory=list)
+    failure_report: Path | None = None
+    notified: list[str] = field(default_factory=list)
 
     @property
     def blocked_by_gate(self) -> bool:
@@ -43,6 +46,25 @@ def root_cause(error) -> str:
     while error is not None and error.cause is not None:
         error = error.cause
     return error.message.strip().splitlines()[0] if error else ""
+
+
+def notify_failure(instance: DagsterInstance, run) -> tuple[Path, list[str]]:
+    """Failure report and data engineers' notice of a failed in-process run."""
+    from kpi_pipeline.notify.channels import NotificationError
+    from kpi_pipeline.notify.failures import (
+        failure_summary,
+        failures_dir,
+        handle_failed_run,
+        write_failure_report,
+    )
+    from kpi_pipeline.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        return handle_failed_run(instance, run, settings)
+    except NotificationError as err:
+        path = write_failure_report(failures_dir(settings), failure_summary(instance, run))
+        return path, [f"notification failed: {err}"]
 
 
 def run_days(
@@ -70,10 +92,13 @@ def run_days(
             raise_on_error=False,
             run_config=QUIET_LOGS if quiet else None,
         )
+        # no daemon runs sensors in-process: report and notify as the failure sensor would
+        failure = None if result.success else notify_failure(instance, result.dagster_run)
     finally:
         if owned:
             instance.dispose()
     report = RunReport(result.run_id, first_day, last_day, result.success)
+    report.failure_report, report.notified = failure or (None, [])
     for evaluation in result.get_asset_check_evaluations():
         if evaluation.passed:
             continue

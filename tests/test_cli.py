@@ -39,8 +39,13 @@ def test_run_publishes_then_exits_1_when_the_gate_blocks(env: Path) -> None:
     published = runner.invoke(app, ["run", "--date", str(DAY)])
     assert published.exit_code == 0, published.output
     assert "published" in published.output
-    snapshot = env / "snapshots" / str(DAY)
-    assert {p.name for p in snapshot.iterdir()} == {"kpis.parquet", "kpis.csv", "manifest.json"}
+    snapshot = env / "snapshots" / str(DAY) / "latest"
+    assert {p.name for p in snapshot.iterdir()} == {
+        "kpis.parquet",
+        "kpis.csv",
+        "manifest.json",
+        "report.html",
+    }
 
     write_csv(
         env / "landing", "nps", "responses.csv", NEXT, [["r1", 1, f"{NEXT}T09:00:00Z", 11, ""]]

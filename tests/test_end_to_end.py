@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 
 import duckdb
 import polars as pl
@@ -21,7 +22,7 @@ pytestmark = pytest.mark.e2e
 
 
 def published(deployment, day: dt.date) -> dict[tuple[str, str, str], dict]:
-    frame = pl.read_parquet(deployment.snapshots / day.isoformat() / "kpis.parquet")
+    frame = pl.read_parquet(deployment.snapshots / day.isoformat() / "latest" / "kpis.parquet")
     return {
         (r["kpi_id"], r["dimension"], r["dimension_value"]): r for r in frame.iter_rows(named=True)
     }
@@ -29,9 +30,11 @@ def published(deployment, day: dt.date) -> dict[tuple[str, str, str], dict]:
 
 def snapshot_bytes(deployment) -> dict[str, bytes]:
     return {
-        str(path.relative_to(deployment.snapshots)): path.read_bytes()
+        str(path.relative_to(deployment.snapshots)): os.readlink(path).encode()
+        if path.is_symlink()
+        else path.read_bytes()
         for path in sorted(deployment.snapshots.rglob("*"))
-        if path.is_file()
+        if path.is_file() or path.is_symlink()
     }
 
 
@@ -69,7 +72,7 @@ def test_sample_backfill_then_daily_run_matches_independent_computation(deployme
     assert_matches_oracle(deployment, NEXT_DAY, NEXT_DAY)
 
     manifest = json.loads(
-        (deployment.snapshots / NEXT_DAY.isoformat() / "manifest.json").read_text()
+        (deployment.snapshots / NEXT_DAY.isoformat() / "latest" / "manifest.json").read_text()
     )
     assert manifest["rows"] == len(published(deployment, NEXT_DAY))
     assert manifest["checks"], "the manifest lists the checks the day passed"
@@ -91,4 +94,4 @@ def test_sample_backfill_then_daily_run_matches_independent_computation(deployme
         }
         assert "email_hash" in raw_columns and "email" not in raw_columns
     for day_folder in deployment.snapshots.iterdir():
-        assert "@" not in (day_folder / "kpis.csv").read_text()
+        assert "@" not in (day_folder / "latest" / "kpis.csv").read_text()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import os
 from pathlib import Path
 
 import polars as pl
@@ -205,11 +206,18 @@ def overall(snapshot: pl.DataFrame) -> dict[str, dict]:
 
 
 def read_snapshot(deployment, day: dt.date) -> pl.DataFrame:
-    return pl.read_parquet(deployment.snapshots / day.isoformat() / "kpis.parquet")
+    return pl.read_parquet(deployment.snapshots / day.isoformat() / "latest" / "kpis.parquet")
 
 
 def folder_digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+    """Every file's checksum and every symlink's target (the `latest` pointer) under folder."""
+    return {
+        str(p.relative_to(folder)): os.readlink(p)
+        if p.is_symlink()
+        else hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_symlink() or p.is_file()
+    }
 
 
 def test_two_days_by_hand_then_a_blocked_day(deployment) -> None:

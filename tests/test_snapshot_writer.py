@@ -2,14 +2,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 from pathlib import Path
 
 import polars as pl
-import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.snapshot import (
-    SnapshotConflictError,
     publish_snapshot,
     snapshot_frame,
     spreadsheet_safe,
@@ -33,22 +32,40 @@ def facts(conversions: float) -> pl.DataFrame:
     )
 
 
-def test_snapshot_is_written_aside_and_never_overwritten(tmp_path: Path) -> None:
+def tree(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): os.readlink(p).encode() if p.is_symlink() else p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() or p.is_symlink()
+    }
+
+
+def test_snapshot_is_written_aside_and_a_change_becomes_a_new_version(tmp_path: Path) -> None:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
     first = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(3), catalogue), {"run_id": "a"})
-    assert first.outcome == "published"
-    folder = tmp_path / DAY.isoformat()
-    assert sorted(p.name for p in folder.iterdir()) == ["kpis.csv", "kpis.parquet", "manifest.json"]
-    before = {p.name: p.read_bytes() for p in folder.iterdir()}
-    manifest = json.loads(before["manifest.json"])
-    assert manifest["rows"] == 2 and manifest["run_id"] == "a"
+    assert (first.outcome, first.version) == ("published", 1)
+    day_folder = tmp_path / DAY.isoformat()
+    assert sorted(p.name for p in (day_folder / "v1").iterdir()) == [
+        "kpis.csv",
+        "kpis.parquet",
+        "manifest.json",
+    ]
+    assert os.readlink(day_folder / "latest") == "v1"
+    v1 = tree(day_folder / "v1")
+    manifest = json.loads(v1["manifest.json"])
+    assert (manifest["rows"], manifest["run_id"], manifest["version"]) == (2, "a", 1)
 
     again = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(3), catalogue), {"run_id": "b"})
-    assert again.outcome == "unchanged"
-    with pytest.raises(SnapshotConflictError, match="never overwritten"):
-        publish_snapshot(tmp_path, DAY, snapshot_frame(facts(4), catalogue), {"run_id": "c"})
-    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+    assert (again.outcome, again.version) == ("unchanged", 1)
+    assert sorted(p.name for p in day_folder.iterdir()) == ["latest", "v1"]
+
+    changed = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(4), catalogue), {"run_id": "c"})
+    assert (changed.outcome, changed.version) == ("published", 2)
+    assert os.readlink(day_folder / "latest") == "v2"
+    assert tree(day_folder / "v1") == v1
+    assert json.loads((day_folder / "latest" / "manifest.json").read_text())["run_id"] == "c"
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".staging")]
+    assert not [p for p in day_folder.iterdir() if p.name.startswith(".latest")]
 
 
 def test_overall_rows_carry_target_and_status_breakdowns_do_not() -> None:

@@ -53,8 +53,9 @@ def demo(
     code = run_range(first, last)
     if code:
         raise typer.Exit(code)
-    folder = settings.snapshot_dir / last.isoformat()
+    folder = settings.snapshot_dir / last.isoformat() / "latest"
     names = {k.id: k.name for k in load_catalogue(settings.kpi_catalogue_path).values()}
     console.print(kpi_table(pl.read_parquet(folder / "kpis.parquet"), names))
-    console.print(f"snapshot of {last}: {folder}")
+    console.print(f"snapshot of {last}: {folder.resolve()}")
+    console.print(f"report of {last}: {(folder / 'report.html').resolve()}")
     console.print("explore the runs and checks: make dev  (then open http://localhost:3000)")

@@ -1,7 +1,7 @@
-"""The publish asset: after every blocking check passed, each day of the run gets its snapshot."""
+"""The publish asset: after every blocking check passed, each day of the run gets its snapshot
+version (with its report), `kpi_snapshots` records it, and stakeholders receive the report."""
 
 import datetime as dt
-import subprocess
 from typing import Any
 
 import polars as pl
@@ -17,27 +17,21 @@ from dagster import (
 )
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.notify.channels import deliver
+from kpi_pipeline.notify.messages import report_message
+from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
-from kpi_pipeline.publish.snapshot import publish_snapshot, snapshot_frame
+from kpi_pipeline.publish.manifest import file_sha256, git_commit, raw_row_counts, source_files
+from kpi_pipeline.publish.registry import sync_registry, warning_labels
+from kpi_pipeline.publish.report import ReportContext, render_report
+from kpi_pipeline.publish.snapshot import PUBLISHED, REPORT, publish_snapshot, snapshot_frame
 from kpi_pipeline.quality.checks import FACTS_KEY
-from kpi_pipeline.settings import PROJECT_ROOT, Settings
+from kpi_pipeline.settings import Settings
+from kpi_pipeline.transform.project import dbt_project
 from kpi_pipeline.warehouse import WarehouseResource, query_polars
 
 PUBLISH_GROUP = "publish"
-
-
-def git_commit() -> str | None:
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "HEAD"],
-            cwd=PROJECT_ROOT,
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=10,
-        ).stdout.strip()
-    except (OSError, subprocess.SubprocessError):
-        return None
+HISTORY_DAYS = 400  # a year back for "same day last year", plus the trend
 
 
 def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
@@ -63,6 +57,15 @@ def read_facts(con, day: dt.date) -> pl.DataFrame:
     return query_polars(con, "select * from marts.fct_kpi_daily where kpi_date = ?", [day])
 
 
+def read_history(con, day: dt.date) -> pl.DataFrame:
+    return query_polars(
+        con,
+        "select kpi_id, kpi_date, value from marts.fct_kpi_daily "
+        "where dimension = 'all' and kpi_date between ? and ?",
+        [day - dt.timedelta(days=HISTORY_DAYS), day],
+    )
+
+
 def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) -> AssetsDefinition:
     @asset(
         name="kpi_snapshot",
@@ -71,53 +74,101 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         description=(
-            "The day's KPI snapshot for stakeholders: `<snapshots>/<day>/` with kpis.parquet, "
-            "kpis.csv and manifest.json, written aside then renamed; never overwritten. Runs "
-            "only when every blocking check upstream passed."
+            "The day's KPI snapshot for stakeholders: `<snapshots>/<day>/v<N>/` with "
+            "kpis.parquet, kpis.csv, manifest.json and report.html, written aside, audited, "
+            "renamed into place; `<day>/latest` points at the newest version. Identical data "
+            "publishes nothing; changed data a new version. Runs only when every blocking "
+            "check upstream passed; then the report goes to the stakeholders."
         ),
         owners=["team:data-engineering"],
-        kinds={"parquet", "csv"},
+        kinds={"parquet", "csv", "html"},
     )
     def _publish(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         catalogue = load_catalogue(settings.kpi_catalogue_path)
         checks = run_check_results(context)
         warnings = [c for c in checks if not c["passed"]]
+        published_at = dt.datetime.now(dt.UTC).isoformat()
         base_manifest = {
             "run_id": context.run.run_id,
-            "published_at": dt.datetime.now(dt.UTC).isoformat(),
+            "published_at": published_at,
+            "status": "published_with_warnings" if warnings else "published",
             "git_commit": git_commit(),
+            "dbt_manifest_sha256": file_sha256(dbt_project.manifest_path),
             "timezone": settings.timezone,
             "reporting_currency": settings.reporting_currency,
             "checks": checks,
             "warnings": warnings,
         }
-        outcomes = []
+        labels = warning_labels(base_manifest)
+        outcomes, frames, reports = [], {}, {}
         with warehouse.connection() as con:
-            frames = {day: read_facts(con, day) for day in days_in(context.partition_keys)}
-        for day, facts in frames.items():
-            if facts.is_empty():
-                raise RuntimeError(
-                    f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
-                )
-            outcome = publish_snapshot(
-                settings.snapshot_dir, day, snapshot_frame(facts, catalogue), base_manifest
+            for day in days_in(context.partition_keys):
+                facts = read_facts(con, day)
+                if facts.is_empty():
+                    raise RuntimeError(
+                        f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
+                    )
+                frame = snapshot_frame(facts, catalogue)
+                history = read_history(con, day)
+                manifest = {
+                    **base_manifest,
+                    "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},
+                    "sources": source_files(con, day),
+                }
+
+                def report(version: int, day=day, frame=frame, history=history) -> dict:
+                    ctx = ReportContext(
+                        day,
+                        version,
+                        published_at,
+                        context.run.run_id,
+                        settings.reporting_currency,
+                        labels,
+                    )
+                    reports[day] = render_report(ctx, frame, history, catalogue)
+                    return {REPORT: reports[day]}
+
+                outcome = publish_snapshot(settings.snapshot_dir, day, frame, manifest, report)
+                sync_registry(con, settings.snapshot_dir, day)
+                context.log.info("%s snapshot %s: %s", outcome.outcome, day, outcome.folder)
+                outcomes.append(outcome)
+                frames[day] = frame
+        new = [o for o in outcomes if o.outcome == PUBLISHED]
+        delivered: list[str] = []
+        notify = NotifySettings.from_env()
+        if new and notify.stakeholders.configured:
+            last = new[-1]
+            message = report_message(
+                last.day,
+                last.version,
+                frames[last.day],
+                catalogue,
+                reports[last.day],
+                last.folder / REPORT,
+                settings.reporting_currency,
+                labels,
+                [o.day for o in new[:-1]],
             )
-            context.log.info("%s snapshot %s: %s", outcome.outcome, day, outcome.folder)
-            outcomes.append(outcome)
+            # a delivery failure fails the run (engineers are notified); the snapshot stays
+            delivered = deliver(notify.stakeholders, notify.smtp, message)
+            context.log.info("report of %s sent: %s", last.day, ", ".join(delivered))
         return MaterializeResult(
             metadata={
                 "snapshots": MetadataValue.md(
-                    "| day | outcome | folder | rows | checksum |\n|---|---|---|---|---|\n"
+                    "| day | outcome | version | folder | rows | checksum |\n"
+                    "|---|---|---|---|---|---|\n"
                     + "\n".join(
-                        f"| {o.day} | {o.outcome} | {o.folder} | {o.rows} "
+                        f"| {o.day} | {o.outcome} | v{o.version} | {o.folder} | {o.rows} "
                         f"| {o.data_checksum[:12]} |"
                         for o in outcomes
                     )
                 ),
-                "published": MetadataValue.int(sum(o.outcome == "published" for o in outcomes)),
-                "unchanged": MetadataValue.int(sum(o.outcome == "unchanged" for o in outcomes)),
+                "published": MetadataValue.int(len(new)),
+                "unchanged": MetadataValue.int(len(outcomes) - len(new)),
                 "warnings": MetadataValue.int(len(warnings)),
                 "latest_folder": MetadataValue.path(str(outcomes[-1].folder)),
+                "report": MetadataValue.path(str(outcomes[-1].folder / REPORT)),
+                "delivered": MetadataValue.text(", ".join(delivered) or "nothing sent"),
             }
         )
 

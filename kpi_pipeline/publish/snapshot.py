@@ -1,4 +1,5 @@
-"""Build a day's KPI snapshot and promote it atomically; a published snapshot never changes."""
+"""Build a day's KPI snapshot aside, audit it, promote it atomically as a new version;
+a published version never changes and `<day>/latest` points at the newest."""
 
 from __future__ import annotations
 
@@ -6,8 +7,10 @@ import datetime as dt
 import hashlib
 import json
 import os
+import re
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,21 +36,20 @@ TEXT_COLUMNS = ("kpi_id", "family", "dimension", "dimension_value", "status")
 KPIS_PARQUET = "kpis.parquet"
 KPIS_CSV = "kpis.csv"
 MANIFEST = "manifest.json"
+REPORT = "report.html"
+LATEST = "latest"
 PUBLISHED = "published"
 UNCHANGED = "unchanged"
-
-
-class SnapshotConflictError(RuntimeError):
-    """A different snapshot is already published for the day; it is never overwritten."""
 
 
 @dataclass(frozen=True)
 class PublishOutcome:
     day: dt.date
-    folder: Path
+    folder: Path  # the version folder `<root>/<day>/v<N>/`
     outcome: str  # published | unchanged
     data_checksum: str
     rows: int
+    version: int
 
 
 def snapshot_frame(facts: pl.DataFrame, catalogue: dict[str, Kpi]) -> pl.DataFrame:
@@ -114,41 +116,109 @@ def _write(path: Path, data: bytes) -> None:
         os.fsync(handle.fileno())
 
 
+def version_folders(day_folder: Path) -> dict[int, Path]:
+    """The published versions of a day, by number (`v1`, `v2`, ...)."""
+    if not day_folder.is_dir():
+        return {}
+    return {
+        int(p.name[1:]): p
+        for p in day_folder.iterdir()
+        if p.is_dir() and not p.is_symlink() and re.fullmatch(r"v[1-9][0-9]*", p.name)
+    }
+
+
+def latest_folder(day_folder: Path) -> Path | None:
+    """The version `latest` points to (None when the day was never published)."""
+    pointer = day_folder / LATEST
+    if not pointer.is_symlink():
+        return None
+    return (day_folder / os.readlink(pointer)).resolve()
+
+
+def move_latest(day_folder: Path, version: int) -> None:
+    """Point `<day>/latest` at `v<version>`: a new symlink renamed over the old one (atomic)."""
+    temporary = day_folder / f".latest-{uuid.uuid4().hex}"
+    os.symlink(f"v{version}", temporary)
+    try:
+        os.replace(temporary, day_folder / LATEST)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    _fsync_dir(day_folder)
+
+
+def _fsync_dir(folder: Path) -> None:
+    descriptor = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def audit_staged(staging: Path, frame: pl.DataFrame, data_checksum: str) -> None:
+    """Read back what was written aside before promoting it; raise if anything differs."""
+    manifest = json.loads((staging / MANIFEST).read_text())
+    for name, checksum in manifest["files"].items():
+        if sha256((staging / name).read_bytes()) != checksum:
+            raise SnapshotAuditError(f"{staging / name}: checksum differs from the manifest")
+    if sha256((staging / KPIS_CSV).read_bytes()) != data_checksum:
+        raise SnapshotAuditError(f"{staging / KPIS_CSV}: not the CSV of the KPI rows")
+    if not pl.read_parquet(staging / KPIS_PARQUET).equals(frame):
+        raise SnapshotAuditError(f"{staging / KPIS_PARQUET}: rows differ from the KPI facts")
+
+
+class SnapshotAuditError(RuntimeError):
+    """A snapshot written aside does not read back as written; it is not promoted."""
+
+
 def publish_snapshot(
-    root: Path, day: dt.date, frame: pl.DataFrame, manifest: dict[str, Any]
+    root: Path,
+    day: dt.date,
+    frame: pl.DataFrame,
+    manifest: dict[str, Any],
+    render_extra: Callable[[int], dict[str, bytes]] | None = None,
 ) -> PublishOutcome:
-    """Write `<root>/<day>/` aside and rename it into place. If the day is already published
-    with the same data, nothing changes; with different data, SnapshotConflictError."""
-    final = root / day.isoformat()
+    """Publish the day's KPIs as a new version `<root>/<day>/v<N>/` unless the latest version
+    already holds the same data (then nothing changes).
+
+    The version is written into a hidden folder, audited (read back, checksums), renamed into
+    place, and only then does `<day>/latest` move to it. A published version is never
+    modified. `render_extra(version)` returns further files of the version (the report)."""
+    day_folder = root / day.isoformat()
     data = csv_bytes(frame)
     checksum = sha256(data)
-    if final.exists():
-        published = json.loads((final / MANIFEST).read_text())
+    current = latest_folder(day_folder)
+    if current is not None:
+        published = json.loads((current / MANIFEST).read_text())
         if published.get("data_checksum") == checksum:
-            return PublishOutcome(day, final, UNCHANGED, checksum, frame.height)
-        raise SnapshotConflictError(
-            f"{final} is already published with other KPI values "
-            f"(checksum {published.get('data_checksum', '?')[:12]}, now {checksum[:12]}); "
-            "published snapshots are never overwritten. Versioned re-publication "
-            "(v2, a `latest` pointer) is planned; until then move the old folder away to republish."
-        )
-    root.mkdir(parents=True, exist_ok=True)
+            return PublishOutcome(
+                day, current, UNCHANGED, checksum, frame.height, int(published["version"])
+            )
+    version = max(version_folders(day_folder), default=0) + 1
+    day_folder.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{day.isoformat()}-{uuid.uuid4().hex}"
     staging.mkdir()
+    final = day_folder / f"v{version}"
     try:
         _write(staging / KPIS_CSV, data)
         frame.write_parquet(staging / KPIS_PARQUET)
-        files = {name: sha256((staging / name).read_bytes()) for name in (KPIS_CSV, KPIS_PARQUET)}
+        for name, content in (render_extra(version) if render_extra else {}).items():
+            _write(staging / name, content)
+        files = {p.name: sha256(p.read_bytes()) for p in sorted(staging.iterdir()) if p.is_file()}
         full_manifest = {
             **manifest,
             "date": day.isoformat(),
+            "version": version,
             "rows": frame.height,
             "data_checksum": checksum,
             "files": files,
         }
         _write(staging / MANIFEST, json.dumps(full_manifest, indent=2, default=str).encode())
-        os.rename(staging, final)  # atomic on one filesystem; fails if `final` appeared meanwhile
+        audit_staged(staging, frame, checksum)
+        os.rename(staging, final)  # atomic on one filesystem
+        _fsync_dir(day_folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return PublishOutcome(day, final, PUBLISHED, checksum, frame.height)
+    move_latest(day_folder, version)
+    return PublishOutcome(day, final, PUBLISHED, checksum, frame.height, version)

@@ -1,0 +1,1 @@
+"""Notifications: the report to stakeholders, failure notices to data engineers (SMTP, webhook)."""

@@ -1,0 +1,86 @@
+"""What a snapshot's manifest records besides the KPI rows: lineage and provenance."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from kpi_pipeline.settings import PROJECT_ROOT
+
+
+def git_commit() -> str | None:
+    try:
+        return subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=PROJECT_ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def file_sha256(path: Path) -> str | None:
+    return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
+
+
+def source_files(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, Any]:
+    """The extract files of the day (name, checksum, rows read/loaded/quarantined) from
+    `raw._ingest_log`, and one digest over every file of every extract up to the day: the
+    day's KPIs depend on all of them, and the digest changes if any of them changed."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = '_ingest_log'"
+    ).fetchone()[0]
+    if not exists:
+        return {"files": [], "all_extracts_digest": None, "all_extracts_files": 0}
+    rows = con.execute(
+        """select raw_table, source_file, checksum, rows_read, rows_loaded, rows_quarantined
+           from raw._ingest_log where _extract_date = ? order by raw_table, source_file""",
+        [day],
+    ).fetchall()
+    history = con.execute(
+        """select _extract_date, raw_table, source_file, checksum from raw._ingest_log
+           where _extract_date <= ? order by _extract_date, raw_table, source_file""",
+        [day],
+    ).fetchall()
+    digest = hashlib.sha256("\n".join("|".join(map(str, r)) for r in history).encode())
+    return {
+        "files": [
+            {
+                "raw_table": r[0],
+                "file": r[1],
+                "sha256": r[2],
+                "rows_read": r[3],
+                "rows_loaded": r[4],
+                "rows_quarantined": r[5],
+            }
+            for r in rows
+        ],
+        "all_extracts_digest": digest.hexdigest(),
+        "all_extracts_files": len(history),
+    }
+
+
+def raw_row_counts(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, int]:
+    """Rows loaded per raw table from the day's extracts."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = '_ingest_log'"
+    ).fetchone()[0]
+    if not exists:
+        return {}
+    return dict(
+        con.execute(
+            """select raw_table, sum(rows_loaded)::BIGINT from raw._ingest_log
+               where _extract_date = ? group by raw_table order by raw_table""",
+            [day],
+        ).fetchall()
+    )
