@@ -35,7 +35,10 @@ def sync_registry(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> i
     ensure_registry(con)
     day_folder = root / day.isoformat()
     known = {
-        v for (v,) in con.execute(f"select version from {SNAPSHOTS_TABLE} where day = ?", [day])
+        v
+        for (v,) in con.execute(
+            f"select version from {SNAPSHOTS_TABLE} where day = ?", [day]
+        ).fetchall()
     }
     latest = latest_folder(day_folder)
     added = 0

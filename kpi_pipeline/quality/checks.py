@@ -12,10 +12,13 @@ from dagster import (
     asset_check,
 )
 
-from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
 from kpi_pipeline.partitions import days_in
+from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days
+from kpi_pipeline.quality.config import QualityConfig, load_quality_config
+from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
-from kpi_pipeline.quality.suites import validate_frame
+from kpi_pipeline.quality.suites import SuiteOutcome, contract_suite, suite_path, validate_frame
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 
@@ -28,20 +31,36 @@ def _window(days: list[dt.date]) -> tuple[dt.date, dt.date]:
     return days[0], days[-1]
 
 
-def raw_partition_frames(con, table: str, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The raw rows of the window, and the row count of every day of it (0 when missing)."""
+def lag_days_sql(column: str, data_type: str, timezone: str) -> str:
+    """Days between the extract day and a row's timestamp, in the reporting timezone; a
+    VARCHAR column holds epoch microseconds (GA4's `event_timestamp`)."""
+    if data_type.upper() == "DATE":
+        day = column
+    elif data_type.upper().startswith("TIMESTAMP"):
+        day = f"cast(timezone('{timezone}', {column}) as date)"
+    else:
+        moment = f"to_timestamp(try_cast({column} as BIGINT) / 1000000.0)"
+        day = f"cast(timezone('{timezone}', {moment}) as date)"
+    return f"date_diff('day', {day}, _extract_date) as _lag_days__{column}"
+
+
+def raw_partition_frames(
+    con, table: str, days: list[dt.date], lookbacks: dict[str, int] | None = None, tz: str = "UTC"
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The raw rows of the window (with `_lag_days__<column>` for each column of `lookbacks`),
+    and the row count of every day of it (0 when missing)."""
     first, last = _window(days)
-    columns = [
-        name
-        for (name,) in con.execute(
-            "select column_name from information_schema.columns "
+    types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
             "where table_schema = 'raw' and table_name = ? order by ordinal_position",
             [table],
         ).fetchall()
-        if name not in RAW_COLUMNS_SKIPPED
-    ]
+    )
+    columns = [name for name in types if name not in RAW_COLUMNS_SKIPPED]
+    lags = [lag_days_sql(c, types[c], tz) for c in (lookbacks or {}) if c in types]
     rows = con.execute(
-        f"select {', '.join(columns)} from raw.{table} where _extract_date between ? and ?",
+        f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?",
         [first, last],
     ).df()
     volume = con.execute(
@@ -70,9 +89,49 @@ def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.D
     return rows, volume
 
 
+def raw_volume_series(con, table: str, first: dt.date, last: dt.date) -> dict[dt.date, float]:
+    """Rows per extract day over [first, last], 0 for a day without rows."""
+    counts = dict(
+        con.execute(
+            f"""select days.day::DATE, count(t._extract_date)
+                from (select unnest(range(?::DATE, ?::DATE + 1, interval 1 day)) as day) as days
+                left join raw.{table} as t on t._extract_date = days.day
+                group by all""",
+            [first, last],
+        ).fetchall()
+    )
+    return {day: float(n) for day, n in counts.items()}
+
+
+def volume_anomalies(con, table: str, days: list[dt.date], config: QualityConfig) -> SuiteOutcome:
+    first = days[0] - dt.timedelta(days=config.trailing_days)
+    loaded = con.execute(f"select min(_extract_date) from raw.{table}").fetchone()[0]
+    series = raw_volume_series(con, table, max(first, loaded or days[0]), days[-1])
+    comparisons = compare_days(
+        series, days, config.trailing_days, config.min_history_days, config.min_baseline
+    )
+    outcomes = anomaly_outcomes("rows", comparisons, config.volume_thresholds(table))
+    return SuiteOutcome(f"anomalies_raw_{table}", len(days), outcomes)
+
+
+def raw_suite(table: str) -> dict | None:
+    """The stored suite, or, for a raw table that has none yet, one derived from its landing
+    contract (columns present, required columns not null)."""
+    if suite_path(f"raw_{table}").exists():
+        return None
+    extract = next((e for e in CSV_EXTRACTS if e.table == table), None)
+    if not isinstance(extract, CsvExtract):
+        raise FileNotFoundError(f"{suite_path(f'raw_{table}')}: no suite for raw.{table}")
+    return contract_suite(f"raw_{table}", extract)
+
+
 def build_raw_check(
     table: str, partitions: PartitionsDefinition, settings: Settings
 ) -> AssetChecksDefinition:
+    config = load_quality_config()
+    lookbacks = config.timestamp_lookback_days.get(table, {})
+    generated = raw_suite(table)
+
     @asset_check(
         asset=AssetKey(["raw", table]),
         name=f"gx_raw_{table}",
@@ -80,7 +139,8 @@ def build_raw_check(
         partitions_def=partitions,
         description=(
             f"Great Expectations suites `expectations/raw_{table}.json` (rows) and "
-            f"`raw_{table}_volume.json` (rows per day) on the partition's extract."
+            f"`raw_{table}_volume.json` (rows per day) on the partition's extract; rows per "
+            "day against the trailing median (quality.yml `anomalies.volume`)."
         ),
     )
     def _check(
@@ -88,14 +148,16 @@ def build_raw_check(
     ) -> AssetCheckResult:
         days = days_in(context.partition_keys)
         with warehouse.connection() as con:
-            rows, volume = raw_partition_frames(con, table, days)
-        parameters = {"accepted_currencies": [settings.reporting_currency]}
-        return check_result(
-            [
-                validate_frame(f"raw_{table}", rows, parameters),
-                validate_frame(f"raw_{table}_volume", volume, parameters),
-            ]
-        )
+            rows, volume = raw_partition_frames(con, table, days, lookbacks, settings.timezone)
+            anomalies = volume_anomalies(con, table, days, config)
+        parameters = {
+            "accepted_currencies": [settings.reporting_currency],
+            **{f"lookback_days__{column}": n for column, n in lookbacks.items()},
+        }
+        outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated)]
+        if suite_path(f"raw_{table}_volume").exists():
+            outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters))
+        return check_result([*outcomes, anomalies])
 
     return _check
 
@@ -130,10 +192,95 @@ def build_facts_check(
     return _check
 
 
+def facts_value_series(
+    con, kpi_id: str, measure: str, first: dt.date, last: dt.date
+) -> dict[dt.date, float | None]:
+    return dict(
+        con.execute(
+            f"""select kpi_date, {measure} from marts.fct_kpi_daily
+                where kpi_id = ? and dimension = 'all' and kpi_date between ? and ?""",
+            [kpi_id, first, last],
+        ).fetchall()
+    )
+
+
+def build_cross_check(
+    partitions: PartitionsDefinition, settings: Settings
+) -> AssetChecksDefinition:
+    config = load_quality_config()
+
+    @asset_check(
+        asset=FACTS_KEY,
+        name="cross_checks_fct_kpi_daily",
+        blocking=True,
+        partitions_def=partitions,
+        description=(
+            "The facts recomputed from staging: net revenue = the day's order amounts, "
+            "sessions = distinct GA4 sessions; no KPI row lost or duplicated in "
+            "`marts.fct_kpi_period` (when it exists). Severities in quality.yml."
+        ),
+    )
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        first, last = _window(days_in(context.partition_keys))
+        with warehouse.connection() as con:
+            outcomes = cross_check_outcomes(
+                con,
+                first,
+                last,
+                settings.timezone,
+                config.cross_checks,
+                config.net_revenue_tolerance,
+            )
+        return check_result([SuiteOutcome("cross_checks", len(outcomes), outcomes)])
+
+    return _check
+
+
+def build_value_anomaly_check(partitions: PartitionsDefinition) -> AssetChecksDefinition:
+    config = load_quality_config()
+
+    @asset_check(
+        asset=FACTS_KEY,
+        name="anomalies_fct_kpi_daily",
+        blocking=True,
+        partitions_def=partitions,
+        description=(
+            "Each configured KPI figure (quality.yml `anomalies.values`) against the median "
+            "of its trailing days: e.g. sessions falling to a third, spend tenfold."
+        ),
+    )
+    def _check(
+        context: AssetCheckExecutionContext, warehouse: WarehouseResource
+    ) -> AssetCheckResult:
+        days = days_in(context.partition_keys)
+        first = days[0] - dt.timedelta(days=config.trailing_days)
+        outcomes = []
+        with warehouse.connection() as con:
+            for spec in config.values:
+                series = facts_value_series(con, spec.kpi, spec.measure, first, days[-1])
+                comparisons = compare_days(
+                    series, days, config.trailing_days, config.min_history_days, 0
+                )
+                outcomes += anomaly_outcomes(
+                    f"{spec.kpi}.{spec.measure}", comparisons, spec.thresholds
+                )
+        return check_result([SuiteOutcome("anomalies_fct_kpi_daily", len(days), outcomes)])
+
+    return _check
+
+
+def raw_tables() -> list[str]:
+    """Every raw table the landing contract defines."""
+    return [e.table for e in CSV_EXTRACTS] + [GA4_TABLE]
+
+
 def quality_checks(
     partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
 ) -> list[AssetChecksDefinition]:
-    tables = [e.table for e in CSV_EXTRACTS] + [GA4_TABLE]
-    return [build_raw_check(t, partitions, settings) for t in tables] + [
-        build_facts_check(partitions, kpi_ids)
+    return [build_raw_check(t, partitions, settings) for t in raw_tables()] + [
+        build_facts_check(partitions, kpi_ids),
+        build_cross_check(partitions, settings),
+        build_value_anomaly_check(partitions),
     ]

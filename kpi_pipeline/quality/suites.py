@@ -85,11 +85,13 @@ def validate_frame(
     frame: pd.DataFrame,
     parameters: dict[str, Any] | None = None,
     folder: Path = EXPECTATIONS_DIR,
+    suite: dict[str, Any] | None = None,
 ) -> SuiteOutcome:
-    """Run a stored suite on a DataFrame (GX 1.x pandas datasource; see DEPENDENCIES.md)."""
+    """Run a stored suite (or the given suite dict) on a DataFrame (GX 1.x pandas datasource;
+    see DEPENDENCIES.md)."""
     from great_expectations.core import ExpectationSuite
 
-    suite = ExpectationSuite(**load_suite_dict(suite_name, folder))
+    suite = ExpectationSuite(**(suite or load_suite_dict(suite_name, folder)))
     batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format="SUMMARY", expectation_parameters=parameters or {})
     outcomes = []
@@ -110,3 +112,29 @@ def validate_frame(
             )
         )
     return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)
+
+
+def contract_suite(name: str, extract: Any) -> dict[str, Any]:
+    """A suite derived from a landing contract (`CsvExtract`): its columns are present and
+    its required columns are never null. Used for a raw table that has no stored suite."""
+    kept = [c for c in extract.columns if not (c.personal and not c.hashed_name)]
+    expectations: list[dict[str, Any]] = [
+        {
+            "type": "expect_table_columns_to_match_set",
+            "kwargs": {
+                "column_set": [c.hashed_name or c.name for c in kept],
+                "exact_match": False,
+            },
+            "severity": "critical",
+        }
+    ]
+    expectations += [
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": c.name},
+            "severity": "critical",
+        }
+        for c in kept
+        if c.required and not c.personal
+    ]
+    return {"name": name, "expectations": expectations, "meta": {"notes": "from the contract"}}
