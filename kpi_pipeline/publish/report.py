@@ -106,7 +106,8 @@ h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
 .meta { color: #59636e; font-size: 0.85rem; margin-bottom: 1.2rem; }
 .warnings { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 1rem; }
 h2 { font-size: 1.1rem; margin-top: 1.6rem; border-bottom: 1px solid #d1d9e0; }
-table { border-collapse: collapse; width: 100%; }
+table { border-collapse: collapse; width: 100%; table-layout: fixed; }
+th.kpi { width: 22%; } th.chart { width: 250px; }
 th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #eef1f4;
          vertical-align: middle; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -127,8 +128,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 {% for family, rows in families %}
 <h2>{{ family_titles[family] }}</h2>
 <table>
-<thead><tr><th>KPI</th><th>value</th><th>target</th><th>status</th><th>vs previous day</th>
-<th>vs same day last year</th><th>last {{ trend_days }} days</th></tr></thead>
+<thead><tr><th class="kpi">KPI</th><th>value</th><th>target</th><th>status</th><th>vs previous day</th>
+<th>vs same day last year</th><th class="chart">last {{ trend_days }} days</th></tr></thead>
 <tbody>
 {% for r in rows %}
 <tr class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}">

@@ -1,0 +1,128 @@
+"""Messages really arrive: a local SMTP server (aiosmtpd) and a local webhook endpoint."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.notify.channels import Message, NotificationError, deliver
+from kpi_pipeline.notify.messages import failure_message, report_message
+from kpi_pipeline.notify.settings import Audience, NotifySettings
+from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from tests.publish.servers import free_port
+
+DAY = dt.date(2025, 3, 3)
+
+
+def smtp_env(port: int, **extra: str) -> dict[str, str]:
+    return {
+        "KPI_SMTP_HOST": "127.0.0.1",
+        "KPI_SMTP_PORT": str(port),
+        "KPI_SMTP_FROM": "kpi@example.invalid",
+        **extra,
+    }
+
+
+def snapshot() -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "kpi_id": ["net_revenue", "nps"],
+            "dimension": ["all", "all"],
+            "value": [120.0, None],
+            "status": ["off_track", "no_data"],
+        }
+    )
+
+
+def test_settings_come_from_the_environment_only() -> None:
+    settings = NotifySettings.from_env(
+        smtp_env(2525, KPI_SMTP_USER="u", KPI_SMTP_PASSWORD="p", KPI_REPORT_EMAIL_TO="a@x, b@x")
+    )
+    assert settings.smtp.port == 2525 and settings.smtp.user == "u"
+    assert not settings.smtp.starttls  # only port 587 defaults to STARTTLS
+    assert settings.stakeholders.emails == ("a@x", "b@x")
+    assert not settings.engineers.configured
+    assert NotifySettings.from_env({}).smtp is None
+
+
+def test_the_report_arrives_by_email_with_the_html_attached(mailbox) -> None:
+    settings = NotifySettings.from_env(smtp_env(mailbox.port, KPI_REPORT_EMAIL_TO="ceo@x.invalid"))
+    html = b"<!DOCTYPE html><html><body><p>report</p></body></html>"
+    message = report_message(
+        DAY,
+        2,
+        snapshot(),
+        load_catalogue(KPI_CATALOGUE_PATH),
+        html,
+        Path("/snapshots/2025-03-03/v2/report.html"),
+        "USD",
+        ["raw/hubspot_contacts:gx_raw_hubspot_contacts"],
+    )
+    used = deliver(settings.stakeholders, settings.smtp, message)
+    assert used == ["email to ceo@x.invalid"]
+    assert len(mailbox.received) == 1
+    sender, recipients, mail = mailbox.received[0]
+    assert (sender, recipients) == ("kpi@example.invalid", ["ceo@x.invalid"])
+    assert mail["Subject"] == "KPIs of 2025-03-03 (v2) (with warnings)"
+    text = mail.get_body(("plain",)).get_content()
+    assert "Net revenue: 120.00 USD (target 8,000.00 USD, off track)" in text
+    assert "Net Promoter Score: - (target 30.0, no data)" in text
+    assert "hubspot_contacts" in text
+    attachments = list(mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["kpis-2025-03-03-v2.html"]
+    assert attachments[0].get_content().encode() == html
+
+
+def test_a_slack_compatible_webhook_receives_json_text(webhook) -> None:
+    audience = Audience(emails=(), webhook_url=webhook.url)
+    used = deliver(audience, None, Message(subject="KPIs of 2025-03-03 (v1)", text="- a\n- b"))
+    assert used == [f"webhook {webhook.url.split('/')[2]}"]
+    assert webhook.received == [
+        {
+            "path": "/services/T000/B000/secret",
+            "json": {"text": "*KPIs of 2025-03-03 (v1)*\n- a\n- b"},
+        }
+    ]
+
+
+def test_a_failed_delivery_names_the_server_not_the_secret() -> None:
+    closed = free_port()
+    audience = Audience(
+        emails=("a@x.invalid",), webhook_url=f"http://127.0.0.1:{closed}/hooks/SECRET"
+    )
+    settings = NotifySettings.from_env(smtp_env(closed))
+    with pytest.raises(NotificationError) as error:
+        deliver(audience, settings.smtp, Message(subject="s", text="t"))
+    assert f"127.0.0.1:{closed}" in str(error.value)
+    assert "SECRET" not in str(error.value)
+
+
+def test_email_recipients_without_an_smtp_host_is_an_error() -> None:
+    with pytest.raises(NotificationError, match="KPI_SMTP_HOST"):
+        deliver(Audience(("a@x.invalid",), None), None, Message(subject="s", text="t"))
+
+
+def test_the_failure_notice_lists_checks_rows_and_the_report(webhook) -> None:
+    summary = {
+        "run_id": "r1",
+        "job": "daily_kpis",
+        "partitions": "2025-03-05",
+        "failed_checks": [
+            {
+                "asset": "raw/nps_responses",
+                "check": "gx_raw_nps_responses",
+                "description": "expect_column_values_to_be_between(score): 1 failing row(s)",
+            }
+        ],
+        "failed_steps": [],
+    }
+    message = failure_message(summary, Path("/data/failures/r1/failure.json"))
+    deliver(Audience((), webhook.url), None, message)
+    text = webhook.received[0]["json"]["text"]
+    assert "KPI run failed: 2025-03-05" in text
+    assert "raw/nps_responses:gx_raw_nps_responses" in text
+    assert "/data/failures/r1/failure.json" in text

@@ -1,0 +1,95 @@
+"""Versions of a day: built aside, audited, promoted; `latest` moves; the registry follows."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import duckdb
+import polars as pl
+import pytest
+
+from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.publish.registry import SNAPSHOTS_TABLE, sync_registry
+from kpi_pipeline.publish.snapshot import latest_folder, publish_snapshot, snapshot_frame
+from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+
+DAY = dt.date(2025, 3, 3)
+
+
+def frame(revenue: float) -> pl.DataFrame:
+    facts = pl.DataFrame(
+        {
+            "kpi_date": [DAY],
+            "kpi_id": ["net_revenue"],
+            "dimension": ["all"],
+            "dimension_value": ["all"],
+            "numerator": [revenue],
+            "denominator": [None],
+            "value": [revenue],
+        },
+        schema_overrides={"denominator": pl.Float64},
+    )
+    return snapshot_frame(facts, load_catalogue(KPI_CATALOGUE_PATH))
+
+
+def manifest(run: str, warnings: list[dict] | None = None) -> dict:
+    return {"run_id": run, "published_at": "2025-03-04T06:00:00+00:00", "warnings": warnings or []}
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_republication_writes_v2_moves_latest_and_the_registry_lists_both(
+    tmp_path: Path,
+) -> None:
+    root = tmp_path / "snapshots"
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    publish_snapshot(root, DAY, frame(100.0), manifest("r1"), lambda v: {"report.html": b"v%d" % v})
+    assert sync_registry(con, root, DAY) == 1
+    v1 = files(root / DAY.isoformat() / "v1")
+    assert v1["report.html"] == b"v1"
+
+    warned = [{"asset": "raw/orders", "check": "anomalies"}]
+    outcome = publish_snapshot(root, DAY, frame(150.0), manifest("r2", warned))
+    assert (outcome.outcome, outcome.version) == ("published", 2)
+    assert sync_registry(con, root, DAY) == 1
+    assert sync_registry(con, root, DAY) == 0  # idempotent
+    assert files(root / DAY.isoformat() / "v1") == v1
+    assert latest_folder(root / DAY.isoformat()) == (root / DAY.isoformat() / "v2").resolve()
+    rows = con.execute(
+        f"select version, run_id, rows, warnings, is_latest from {SNAPSHOTS_TABLE} order by 1"
+    ).fetchall()
+    assert rows == [(1, "r1", 1, [], False), (2, "r2", 1, ["raw/orders:anomalies"], True)]
+    checksums = [c for (c,) in con.execute(f"select checksum from {SNAPSHOTS_TABLE}").fetchall()]
+    assert len(set(checksums)) == 2
+
+
+def test_a_version_that_fails_while_being_built_is_never_promoted(tmp_path: Path) -> None:
+    root = tmp_path / "snapshots"
+    publish_snapshot(root, DAY, frame(100.0), manifest("r1"))
+    before = files(root / DAY.isoformat() / "v1")
+
+    def broken_report(version: int) -> dict[str, bytes]:
+        raise RuntimeError("template error")
+
+    with pytest.raises(RuntimeError, match="template error"):
+        publish_snapshot(root, DAY, frame(150.0), manifest("r2"), broken_report)
+    day_folder = root / DAY.isoformat()
+    assert sorted(p.name for p in day_folder.iterdir()) == ["latest", "v1"]
+    assert os.readlink(day_folder / "latest") == "v1"
+    assert files(day_folder / "v1") == before
+    assert [p.name for p in root.iterdir()] == [DAY.isoformat()]  # no staging left behind
+
+
+def test_the_registry_repairs_a_version_promoted_before_a_crash(tmp_path: Path) -> None:
+    root = tmp_path / "snapshots"
+    publish_snapshot(root, DAY, frame(100.0), manifest("r1"))
+    publish_snapshot(root, DAY, frame(120.0), manifest("r2"))  # registry never told
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    assert sync_registry(con, root, DAY) == 2
+    assert con.execute(f"select version from {SNAPSHOTS_TABLE} where is_latest").fetchall() == [
+        (2,)
+    ]
