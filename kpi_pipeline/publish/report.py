@@ -128,8 +128,9 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 {% for family, rows in families %}
 <h2>{{ family_titles[family] }}</h2>
 <table>
-<thead><tr><th class="kpi">KPI</th><th>value</th><th>target</th><th>status</th><th>vs previous day</th>
-<th>vs same day last year</th><th class="chart">last {{ trend_days }} days</th></tr></thead>
+<thead><tr><th class="kpi">KPI</th><th>value</th><th>target</th><th>status</th>
+<th>vs previous day</th><th>vs same day last year</th>
+<th class="chart">last {{ trend_days }} days</th></tr></thead>
 <tbody>
 {% for r in rows %}
 <tr class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}">
