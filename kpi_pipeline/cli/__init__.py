@@ -11,6 +11,7 @@ from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.sample import sample
+from kpi_pipeline.cli.snapshots import snapshots
 
 app = typer.Typer(
     help="KPI pipeline: landing-zone extracts -> dbt KPI facts -> quality gate -> daily snapshots.",
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 for command in (demo, sample, run, backfill):
     app.command()(command)
+app.add_typer(snapshots, name="snapshots")
 
 
 def main() -> None:
