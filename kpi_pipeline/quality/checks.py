@@ -18,7 +18,13 @@ from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
-from kpi_pipeline.quality.suites import SuiteOutcome, contract_suite, suite_path, validate_frame
+from kpi_pipeline.quality.suites import (
+    SuiteOutcome,
+    build_data_docs,
+    contract_suite,
+    suite_path,
+    validate_frame,
+)
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 
@@ -154,16 +160,22 @@ def build_raw_check(
             "accepted_currencies": [settings.reporting_currency],
             **{f"lookback_days__{column}": n for column, n in lookbacks.items()},
         }
-        outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated)]
+        store = data_dir(settings)
+        outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated, store=store)]
         if suite_path(f"raw_{table}_volume").exists():
-            outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters))
-        return check_result([*outcomes, anomalies])
+            outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters, store=store))
+        return check_result([*outcomes, anomalies], docs=build_data_docs(store))
 
     return _check
 
 
+def data_dir(settings: Settings):
+    """GX's stores (`gx/`) and Data Docs (`gx_docs/`) live beside the warehouse."""
+    return settings.warehouse_path.parent
+
+
 def build_facts_check(
-    partitions: PartitionsDefinition, kpi_ids: list[str]
+    partitions: PartitionsDefinition, kpi_ids: list[str], settings: Settings
 ) -> AssetChecksDefinition:
     @asset_check(
         asset=FACTS_KEY,
@@ -182,11 +194,13 @@ def build_facts_check(
         with warehouse.connection() as con:
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
+        store = data_dir(settings)
         return check_result(
             [
-                validate_frame("fct_kpi_daily", rows, parameters),
-                validate_frame("fct_kpi_daily_volume", volume, parameters),
-            ]
+                validate_frame("fct_kpi_daily", rows, parameters, store=store),
+                validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
+            ],
+            docs=build_data_docs(store),
         )
 
     return _check
@@ -280,7 +294,7 @@ def quality_checks(
     partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
 ) -> list[AssetChecksDefinition]:
     return [build_raw_check(t, partitions, settings) for t in raw_tables()] + [
-        build_facts_check(partitions, kpi_ids),
+        build_facts_check(partitions, kpi_ids, settings),
         build_cross_check(partitions, settings),
         build_value_anomaly_check(partitions),
     ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
@@ -31,7 +32,7 @@ def evidence_table(outcomes: list[SuiteOutcome]) -> str:
     return "\n".join(lines)
 
 
-def check_result(outcomes: list[SuiteOutcome]) -> AssetCheckResult:
+def check_result(outcomes: list[SuiteOutcome], docs: Path | None = None) -> AssetCheckResult:
     """Failed `error` expectations block publication; failed `warn` ones only mark it."""
     errors = [o for s in outcomes for o in s.errors]
     warnings = [o for s in outcomes for o in s.warnings]
@@ -47,6 +48,7 @@ def check_result(outcomes: list[SuiteOutcome]) -> AssetCheckResult:
         description="; ".join(summary)[:1000] if failing else "all expectations met",
         metadata={
             "rows_validated": MetadataValue.int(sum(s.rows for s in outcomes)),
+            **({"gx_data_docs": MetadataValue.path(str(docs))} if docs else {}),
             "errors": MetadataValue.int(len(errors)),
             "warnings": MetadataValue.int(len(warnings)),
             "evidence": MetadataValue.md(evidence_table(outcomes)),

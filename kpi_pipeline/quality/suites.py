@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 from dataclasses import dataclass, field
@@ -71,6 +72,70 @@ def _gx_batch_definition():
     return source.add_dataframe_asset("partition").add_batch_definition_whole_dataframe("rows")
 
 
+DOCS_SITE = "kpi_gx_docs"
+
+
+@cache
+def _gx_file_context(project_root: str):
+    """A file-backed GX context under `<project_root>/gx/`: suites and validation results are
+    stored there, and Data Docs are built to `<project_root>/gx_docs/`."""
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
+    Path(project_root).mkdir(parents=True, exist_ok=True)
+    # check steps may run in parallel processes: one of them creates the project at a time
+    with (Path(project_root) / ".gx.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        return _configure_file_context(
+            gx.get_context(mode="file", project_root_dir=project_root),
+            project_root,
+            ProgressBarsConfig,
+        )
+
+
+def _configure_file_context(context, project_root: str, progress_bars_config):
+    context.variables.progress_bars = progress_bars_config(globally=False)
+    sites = context.variables.data_docs_sites or {}
+    if DOCS_SITE not in sites:
+        context.add_data_docs_site(
+            site_name=DOCS_SITE,
+            site_config={
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {
+                    "class_name": "TupleFilesystemStoreBackend",
+                    "base_directory": str(Path(project_root) / "gx_docs"),
+                },
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            },
+        )
+    try:
+        source = context.data_sources.get("warehouse")
+    except (KeyError, ValueError, LookupError):
+        source = context.data_sources.add_pandas("warehouse")
+    try:
+        asset = source.get_asset("partition")
+    except (KeyError, ValueError, LookupError):
+        asset = source.add_dataframe_asset("partition")
+    try:
+        batch = asset.get_batch_definition("rows")
+    except (KeyError, ValueError, LookupError):
+        batch = asset.add_batch_definition_whole_dataframe("rows")
+    return context, batch
+
+
+def docs_index(project_root: Path) -> Path:
+    return project_root / "gx_docs" / "index.html"
+
+
+def build_data_docs(project_root: Path) -> Path:
+    """Render the stored suites and validation results as GX Data Docs; returns the index."""
+    context, _ = _gx_file_context(str(project_root))
+    context.build_data_docs(site_names=[DOCS_SITE])
+    return docs_index(project_root)
+
+
 def _expected_text(kwargs: dict[str, Any]) -> str:
     shown = {
         k: v
@@ -86,14 +151,34 @@ def validate_frame(
     parameters: dict[str, Any] | None = None,
     folder: Path = EXPECTATIONS_DIR,
     suite: dict[str, Any] | None = None,
+    store: Path | None = None,
 ) -> SuiteOutcome:
     """Run a stored suite (or the given suite dict) on a DataFrame (GX 1.x pandas datasource;
-    see DEPENDENCIES.md)."""
+    see DEPENDENCIES.md). With `store`, the run goes through a file-backed GX context there
+    (`<store>/gx/`), so its result is kept for the Data Docs (`build_data_docs`)."""
     from great_expectations.core import ExpectationSuite
 
-    suite = ExpectationSuite(**(suite or load_suite_dict(suite_name, folder)))
-    batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
-    result = batch.validate(suite, result_format="SUMMARY", expectation_parameters=parameters or {})
+    definition = suite or load_suite_dict(suite_name, folder)
+    if store is None:
+        batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
+        result = batch.validate(
+            ExpectationSuite(**definition),
+            result_format="SUMMARY",
+            expectation_parameters=parameters or {},
+        )
+    else:
+        import great_expectations as gx
+
+        context, batch_definition = _gx_file_context(str(store))
+        stored = context.suites.add_or_update(ExpectationSuite(**definition))
+        validation = context.validation_definitions.add_or_update(
+            gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=stored)
+        )
+        result = validation.run(
+            batch_parameters={"dataframe": frame},
+            expectation_parameters=parameters or {},
+            result_format="SUMMARY",
+        )
     outcomes = []
     for item in result.results:
         config = item.expectation_config

@@ -77,6 +77,7 @@ def test_publish_warn_block_and_republish(deployment, mailbox, webhook, monkeypa
     nps = next(c for c in failure["failed_checks"] if c["asset"] == "raw/nps_responses")
     assert any(f["unexpected_count"] == 1 and "11" in f["sample"] for f in nps["failures"])
     assert (report.failure_report.parent / "failure.md").exists()
+    assert "raw_nps_responses" in (deployment.root / "gx_docs" / "index.html").read_text()
     assert len(webhook.received) == 1  # the data engineers are told
     assert "raw/nps_responses" in webhook.received[0]["json"]["text"]
 

@@ -1,0 +1,22 @@
+"""Validations through the file-backed GX context are kept and rendered as Data Docs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from kpi_pipeline.quality.suites import build_data_docs, validate_frame
+
+
+def test_validation_results_become_data_docs(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"rows": [5, 0]})
+    outcome = validate_frame("raw_orders_volume", frame, {}, store=tmp_path)
+    assert [o.success for o in outcome.outcomes] == [False]  # a day without orders
+    assert outcome.errors[0].unexpected_count == 1
+    index = build_data_docs(tmp_path)
+    assert index == tmp_path / "gx_docs" / "index.html"
+    html = index.read_text()
+    assert "raw_orders_volume" in html
+    pages = list((tmp_path / "gx_docs" / "validations").rglob("*.html"))
+    assert len(pages) == 1 and "values must be greater than or equal to" in pages[0].read_text()
