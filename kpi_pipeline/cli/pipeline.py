@@ -26,6 +26,8 @@ def run_range(first: dt.date, last: dt.date) -> int:
         return 0
     err_console.print(f"[bold red]not published:[/] {report.reason()}")
     err_console.print(f"[dim]run id {report.run_id}; details: make dev (the Dagster UI)[/]")
+    if report.failure_report:
+        err_console.print(f"failure report: {report.failure_report}")
     return 1
 
 

@@ -103,6 +103,8 @@ def failure_markdown(summary: dict[str, Any]) -> str:
                 f"sample {failure.get('sample')}"
             )
         lines.append("")
+    if summary.get("gx_data_docs"):
+        lines += [f"Great Expectations Data Docs: {summary['gx_data_docs']}", ""]
     if summary["failed_steps"]:
         lines += ["## failed steps", ""]
         lines += [f"- `{s['step']}`: {s['error']}" for s in summary["failed_steps"]]
@@ -127,6 +129,8 @@ def handle_failed_run(
     """Write the failure report and notify the data engineers; returns the report's path and
     the channels used (none when no engineer address is configured)."""
     summary = failure_summary(instance, run)
+    docs = settings.warehouse_path.parent / "gx_docs" / "index.html"
+    summary["gx_data_docs"] = str(docs) if docs.exists() else None
     path = write_failure_report(failures_dir(settings), summary)
     notify = notify or NotifySettings.from_env()
     if not notify.engineers.configured:
