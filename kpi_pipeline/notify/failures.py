@@ -10,6 +10,7 @@ from dagster import (
     DagsterEventType,
     DagsterInstance,
     DagsterRun,
+    DefaultSensorStatus,
     RunFailureSensorContext,
     SensorDefinition,
     run_failure_sensor,
@@ -141,6 +142,7 @@ def handle_failed_run(
 def build_failure_sensor(settings: Settings) -> SensorDefinition:
     @run_failure_sensor(
         name="notify_engineers_on_run_failure",
+        default_status=DefaultSensorStatus.RUNNING,
         description=(
             "A failed run (a blocking check or a step): writes the failure report to "
             "`<data>/failures/<run_id>/` and notifies the data engineers "
