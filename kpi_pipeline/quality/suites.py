@@ -132,7 +132,9 @@ def docs_index(project_root: Path) -> Path:
 def build_data_docs(project_root: Path) -> Path:
     """Render the stored suites and validation results as GX Data Docs; returns the index."""
     context, _ = _gx_file_context(str(project_root))
-    context.build_data_docs(site_names=[DOCS_SITE])
+    with (project_root / ".gx.lock").open("w") as lock:  # parallel check steps take turns
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        context.build_data_docs(site_names=[DOCS_SITE])
     return docs_index(project_root)
 
 
