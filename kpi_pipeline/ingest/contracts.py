@@ -18,7 +18,9 @@ class Kind(StrEnum):
     DECIMAL = "decimal"
     DATE = "date"
     TIMESTAMP = "timestamp"  # ISO 8601 with a zone (Z or an offset)
-    HUBSPOT_DATETIME = "hubspot_datetime"  # HubSpot export: `YYYY-MM-DD HH:MM` in UTC, or ISO
+    # HubSpot export, UTC: ISO 8601, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DD`, US `MM/DD/YYYY[ HH:MM]`
+    HUBSPOT_DATETIME = "hubspot_datetime"
+    BOOLEAN = "boolean"  # true/false, 1/0, yes/no (any case)
 
 
 @dataclass(frozen=True)
@@ -29,11 +31,19 @@ class Column:
     required: bool = False  # a row without a value here cannot be loaded
     personal: bool = False  # personal data: hashed (if `hashed_name`) or dropped at ingest
     hashed_name: str | None = None
+    # Rules a typed value must keep, else its row is quarantined at ingest (not left to GX).
+    min_value: float | None = None
+    max_value: float | None = None
+    not_after_extract_day: bool = False  # an event cannot happen after its extract was taken
 
 
 @dataclass(frozen=True)
 class CsvExtract:
-    """One flat file of a source, loaded into `raw.<table>`."""
+    """One flat file of a source, loaded into `raw.<table>`.
+
+    The day folder may hold `<file_name>` and/or `<file_name>.gz`; both are loaded (a
+    file whose content was already loaded, on any day, is skipped: same checksum).
+    """
 
     source: str
     file_name: str
@@ -43,6 +53,10 @@ class CsvExtract:
     @property
     def asset_name(self) -> str:
         return self.table
+
+    @property
+    def file_patterns(self) -> tuple[str, ...]:
+        return (self.file_name, f"{self.file_name}.gz")
 
 
 HUBSPOT_CONTACTS = CsvExtract(
@@ -54,10 +68,23 @@ HUBSPOT_CONTACTS = CsvExtract(
         Column("First Name", "first_name", personal=True),
         Column("Last Name", "last_name", personal=True),
         Column("Email", "email", personal=True, hashed_name="email_hash"),
-        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
-        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column(
+            "Create Date",
+            "created_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column(
+            "Last Modified Date",
+            "modified_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
         Column("Lifecycle Stage", "lifecycle_stage"),
         Column("Original Source", "original_source"),
+        Column("Became a Customer Date", "became_customer_at", Kind.HUBSPOT_DATETIME),
     ),
 )
 
@@ -70,10 +97,23 @@ HUBSPOT_DEALS = CsvExtract(
         Column("Deal Name", "deal_name"),
         Column("Deal Stage", "deal_stage", required=True),
         Column("Pipeline", "pipeline"),
-        Column("Amount", "amount", Kind.DECIMAL),
-        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Amount", "amount", Kind.DECIMAL, min_value=0),
+        Column(
+            "Create Date",
+            "created_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
         Column("Close Date", "closed_at", Kind.HUBSPOT_DATETIME),
-        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Currency", "currency"),
+        Column(
+            "Last Modified Date",
+            "modified_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
     ),
 )
 
@@ -82,13 +122,13 @@ ADS_SPEND = CsvExtract(
     file_name="spend.csv",
     table="ads_spend",
     columns=(
-        Column("date", "spend_date", Kind.DATE, required=True),
+        Column("date", "spend_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("channel", "channel", required=True),
         Column("campaign", "campaign", required=True),
-        Column("spend", "spend", Kind.DECIMAL, required=True),
+        Column("spend", "spend", Kind.DECIMAL, required=True, min_value=0),
         Column("currency", "currency", required=True),
-        Column("impressions", "impressions", Kind.INTEGER),
-        Column("clicks", "clicks", Kind.INTEGER),
+        Column("impressions", "impressions", Kind.INTEGER, min_value=0),
+        Column("clicks", "clicks", Kind.INTEGER, min_value=0),
     ),
 )
 
@@ -97,7 +137,7 @@ SOCIAL_POSTS = CsvExtract(
     file_name="posts.csv",
     table="social_posts",
     columns=(
-        Column("date", "post_date", Kind.DATE, required=True),
+        Column("date", "post_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("platform", "platform", required=True),
         Column("post_id", "post_id", required=True),
         Column("impressions", "impressions", Kind.INTEGER),
@@ -114,8 +154,14 @@ NPS_RESPONSES = CsvExtract(
     columns=(
         Column("response_id", "response_id", required=True),
         Column("contact_id", "contact_id", Kind.INTEGER),
-        Column("submitted_at", "submitted_at", Kind.TIMESTAMP, required=True),
-        Column("score", "score", Kind.INTEGER, required=True),
+        Column(
+            "submitted_at",
+            "submitted_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column("score", "score", Kind.INTEGER, required=True, min_value=0, max_value=10),
         Column("comment", "comment"),
     ),
 )
@@ -127,11 +173,66 @@ ORDERS = CsvExtract(
     columns=(
         Column("order_id", "order_id", required=True),
         Column("contact_id", "contact_id", Kind.INTEGER),
-        Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True),
-        Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP),
+        Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True),
+        Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP, not_after_extract_day=True),
         Column("status", "status", required=True),
         Column("net_amount", "net_amount", Kind.DECIMAL, required=True),
         Column("currency", "currency", required=True),
+    ),
+)
+
+# Salesforce exports (Data Loader / Bulk API) name columns by API field name.
+SALESFORCE_LEADS = CsvExtract(
+    source="salesforce",
+    file_name="Lead.csv",
+    table="salesforce_leads",
+    columns=(
+        Column("Id", "lead_id", required=True),
+        Column("FirstName", "first_name", personal=True),
+        Column("LastName", "last_name", personal=True),
+        Column("Email", "email", personal=True, hashed_name="email_hash"),
+        Column("Phone", "phone", personal=True),
+        Column(
+            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+        ),
+        Column(
+            "LastModifiedDate",
+            "modified_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column("LeadSource", "lead_source"),
+        Column("Status", "status"),
+        Column("IsConverted", "is_converted", Kind.BOOLEAN, required=True),
+        Column("ConvertedDate", "converted_date", Kind.DATE),
+    ),
+)
+
+SALESFORCE_OPPORTUNITIES = CsvExtract(
+    source="salesforce",
+    file_name="Opportunity.csv",
+    table="salesforce_opportunities",
+    columns=(
+        Column("Id", "opportunity_id", required=True),
+        Column("Name", "opportunity_name"),
+        Column(
+            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+        ),
+        Column(
+            "LastModifiedDate",
+            "modified_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column("StageName", "stage_name"),
+        Column("IsWon", "is_won", Kind.BOOLEAN, required=True),
+        Column("IsClosed", "is_closed", Kind.BOOLEAN, required=True),
+        Column("Amount", "amount", Kind.DECIMAL, min_value=0),
+        Column("CurrencyIsoCode", "currency"),
+        Column("CloseDate", "close_date", Kind.DATE),
+        Column("CampaignId", "campaign_id"),
     ),
 )
 
@@ -142,6 +243,8 @@ CSV_EXTRACTS: tuple[CsvExtract, ...] = (
     SOCIAL_POSTS,
     NPS_RESPONSES,
     ORDERS,
+    SALESFORCE_LEADS,
+    SALESFORCE_OPPORTUNITIES,
 )
 
 GA4_SOURCE = "ga4"

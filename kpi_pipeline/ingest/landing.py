@@ -11,10 +11,15 @@ def day_folder(landing: Path, source: str, day: dt.date) -> Path:
     return landing / source / f"dt={day.isoformat()}"
 
 
-def extract_files(landing: Path, source: str, day: dt.date, pattern: str) -> list[Path]:
-    """The day's files matching `pattern`, sorted; empty when the extract has not arrived."""
+def extract_files(
+    landing: Path, source: str, day: dt.date, pattern: str | tuple[str, ...]
+) -> list[Path]:
+    """The day's files matching `pattern`(s), sorted; empty when the extract has not arrived."""
     folder = day_folder(landing, source, day)
-    return sorted(folder.glob(pattern)) if folder.is_dir() else []
+    if not folder.is_dir():
+        return []
+    patterns = (pattern,) if isinstance(pattern, str) else pattern
+    return sorted({path for p in patterns for path in folder.glob(p)})
 
 
 def file_checksum(path: Path) -> str:

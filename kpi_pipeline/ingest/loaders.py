@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
@@ -16,13 +18,14 @@ from kpi_pipeline.ingest.contracts import (
     GA4_TABLE,
     CsvExtract,
 )
-from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_text, warehouse_columns
+from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_bytes, warehouse_columns
 from kpi_pipeline.ingest.errors import ExtractUnreadableError
 from kpi_pipeline.ingest.landing import extract_files, file_checksum
 from kpi_pipeline.warehouse import query_polars
 
 QUARANTINE_COLUMNS = {
     "row_number": pl.Int64,
+    "line_number": pl.Int64,
     "column_name": pl.String,
     "reason": pl.String,
     "raw_record": pl.String,
@@ -39,12 +42,35 @@ class DayResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    duplicates_skipped: list[str] = field(default_factory=list)
 
     def add(self, load: raw_tables.DayLoad) -> None:
         self.files.append(load.source_file)
+        if load.duplicate_of:
+            self.duplicates_skipped.append(load.source_file)
         self.rows_read += load.rows_read
         self.rows_loaded += load.rows_loaded
         self.rows_quarantined += load.quarantine.height
+
+
+def parse_csv_file(
+    extract: CsvExtract, path: Path, data: bytes, day: dt.date, pii_key: bytes
+) -> raw_tables.DayLoad:
+    """Parse one delivered file (all checks before anything is written)."""
+    parsed = parse_extract(read_csv_bytes(data, str(path)), extract, path, pii_key, day)
+    return raw_tables.DayLoad(
+        source_file=str(path),
+        checksum=hashlib.sha256(data).hexdigest(),
+        rows=parsed.rows,
+        quarantine=parsed.quarantine.cast(QUARANTINE_COLUMNS),
+        rows_read=parsed.rows_read,
+        rows_loaded=parsed.rows.height,
+    )
+
+
+def _skipped(load: raw_tables.DayLoad, duplicate_of: str) -> raw_tables.DayLoad:
+    empty = pl.DataFrame(schema=QUARANTINE_COLUMNS)
+    return raw_tables.DayLoad(load.source_file, load.checksum, None, empty, 0, 0, duplicate_of)
 
 
 def load_csv_day(
@@ -55,31 +81,37 @@ def load_csv_day(
     pii_key: bytes,
     loaded_at: dt.datetime,
 ) -> DayResult:
-    """Replace `raw.<table>` rows of `day` with the day's file; parse before touching the table."""
+    """Replace `raw.<table>` rows of `day` with the day's files; parse before touching the table.
+
+    A file whose exact content was already loaded (another day, or twice this day) is
+    recorded in the ingest log with `duplicate_of` and loads nothing.
+    """
     result = DayResult(extract.table, day)
     loads = []
-    for path in extract_files(landing, extract.source, day, extract.file_name):
-        parsed = parse_extract(read_csv_text(path), extract, path, pii_key)
-        loads.append(
-            raw_tables.DayLoad(
-                source_file=str(path),
-                checksum=file_checksum(path),
-                rows=parsed.rows,
-                quarantine=parsed.quarantine,
-                rows_read=parsed.rows_read,
-                rows_loaded=parsed.rows.height,
-            )
-        )
+    for path in extract_files(landing, extract.source, day, extract.file_patterns):
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ExtractUnreadableError(path, str(err)) from err
+        loads.append(parse_csv_file(extract, path, data, day, pii_key))
     columns = warehouse_columns(extract)
     raw_tables.ensure_raw_schema(con)
     con.execute("begin transaction")
     try:
         raw_tables.ensure_table(con, extract.table, columns)
         raw_tables.clear_day(con, extract.source, extract.table, day)
+        seen: dict[str, str] = {}
         for load in loads:
-            raw_tables.insert_rows(
-                con, extract.table, columns, load.rows, day, load.source_file, loaded_at
+            earlier = seen.get(load.checksum) or raw_tables.already_loaded(
+                con, extract.table, load.checksum, day
             )
+            if earlier:
+                load = _skipped(load, earlier)
+            else:
+                seen[load.checksum] = load.source_file
+                raw_tables.insert_rows(
+                    con, extract.table, columns, load.rows, day, load.source_file, loaded_at
+                )
             raw_tables.record_load(con, extract.source, extract.table, day, load, loaded_at)
             result.add(load)
         con.execute("commit")
@@ -143,6 +175,7 @@ def load_ga4_day(
             quarantine = query_polars(
                 con,
                 """select _row_number::BIGINT as row_number,
+                          _row_number::BIGINT as line_number,
                           split_part(_problem, ':', 1) as column_name,
                           _problem as reason,
                           to_json(struct_pack(event_date, event_timestamp, event_name,
