@@ -10,6 +10,7 @@ import typer
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.pipeline import backfill, run
+from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.sample import sample
 
 app = typer.Typer(
@@ -19,6 +20,7 @@ app = typer.Typer(
 )
 for command in (demo, sample, run, backfill):
     app.command()(command)
+app.command()(quarantine)
 
 
 def main() -> None:

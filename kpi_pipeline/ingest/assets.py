@@ -36,6 +36,9 @@ def accounting_metadata(results: list[DayResult]) -> dict[str, MetadataValue]:
         "rows_read": MetadataValue.int(rows_read),
         "rows_loaded": MetadataValue.int(loaded),
         "rows_quarantined": MetadataValue.int(quarantined),
+        "files_skipped_as_duplicates": MetadataValue.int(
+            sum(len(r.duplicates_skipped) for r in results)
+        ),
         "days_without_extract": MetadataValue.text(
             ", ".join(str(r.day) for r in results if not r.files) or "none"
         ),

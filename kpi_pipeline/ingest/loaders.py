@@ -19,6 +19,7 @@ from kpi_pipeline.ingest.contracts import (
     CsvExtract,
 )
 from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_bytes, warehouse_columns
+from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.errors import ExtractUnreadableError
 from kpi_pipeline.ingest.landing import extract_files, file_checksum
 from kpi_pipeline.warehouse import query_polars
@@ -56,11 +57,16 @@ class DayResult:
 def parse_csv_file(
     extract: CsvExtract, path: Path, data: bytes, day: dt.date, pii_key: bytes
 ) -> raw_tables.DayLoad:
-    """Parse one delivered file (all checks before anything is written)."""
-    parsed = parse_extract(read_csv_bytes(data, str(path)), extract, path, pii_key, day)
+    """Parse one delivered file (all checks before anything is written). The checksum is of
+    the content: a file delivered plain and gzipped is the same file."""
+    try:
+        content = decompress(data)
+    except UndecodableError as err:
+        raise ExtractUnreadableError(path, str(err)) from err
+    parsed = parse_extract(read_csv_bytes(content, str(path)), extract, path, pii_key, day)
     return raw_tables.DayLoad(
         source_file=str(path),
-        checksum=hashlib.sha256(data).hexdigest(),
+        checksum=hashlib.sha256(content).hexdigest(),
         rows=parsed.rows,
         quarantine=parsed.quarantine.cast(QUARANTINE_COLUMNS),
         rows_read=parsed.rows_read,

@@ -67,8 +67,8 @@ def already_loaded(
               and _extract_date <> ?
             order by _extract_date, source_file limit 1""",
         [table, checksum, day],
-    ).fetchone()
-    return found[0] if found else None
+    ).fetchall()
+    return found[0][0] if found else None
 
 
 def clear_day(con: duckdb.DuckDBPyConnection, source: str, table: str, day: dt.date) -> None:

@@ -84,9 +84,7 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
     ),
     "orders_truncated_inside_quotes.csv": (
         c.ORDERS,
-        Loads(
-            2, [(3, 4, None, "last line is incomplete (file cut short?); re-deliver the file")]
-        ),
+        Loads(2, [(3, 4, None, "last line is incomplete (file cut short?); re-deliver the file")]),
     ),
     "orders_text_in_numeric.csv": (
         c.ORDERS,
@@ -190,7 +188,7 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
     ),
     "deals_windows1252.csv": (
         c.HUBSPOT_DEALS,
-        Loads(1, values={"deal_name": ["Café Crème – Lyon"], "amount": [950.0]}),
+        Loads(1, values={"deal_name": ["Café Crème \u2013 Lyon"], "amount": [950.0]}),
     ),
     "deals_thousands_separators.csv": (
         c.HUBSPOT_DEALS,
