@@ -31,10 +31,10 @@ class Column:
     required: bool = False  # a row without a value here cannot be loaded
     personal: bool = False  # personal data: hashed (if `hashed_name`) or dropped at ingest
     hashed_name: str | None = None
-    # Rules a typed value must keep, else its row is quarantined at ingest (not left to GX).
-    min_value: float | None = None
-    max_value: float | None = None
-    not_after_extract_day: bool = False  # an event cannot happen after its extract was taken
+    # An event cannot happen after its extract was taken: such a row is quarantined at
+    # ingest. Value ranges (spend >= 0, NPS 0-10) are left to the GX gate, which blocks
+    # the day: see docs/landing_zone.md, "What happens to bad rows".
+    not_after_extract_day: bool = False
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ HUBSPOT_DEALS = CsvExtract(
         Column("Deal Name", "deal_name"),
         Column("Deal Stage", "deal_stage", required=True),
         Column("Pipeline", "pipeline"),
-        Column("Amount", "amount", Kind.DECIMAL, min_value=0),
+        Column("Amount", "amount", Kind.DECIMAL),
         Column(
             "Create Date",
             "created_at",
@@ -125,10 +125,10 @@ ADS_SPEND = CsvExtract(
         Column("date", "spend_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("channel", "channel", required=True),
         Column("campaign", "campaign", required=True),
-        Column("spend", "spend", Kind.DECIMAL, required=True, min_value=0),
+        Column("spend", "spend", Kind.DECIMAL, required=True),
         Column("currency", "currency", required=True),
-        Column("impressions", "impressions", Kind.INTEGER, min_value=0),
-        Column("clicks", "clicks", Kind.INTEGER, min_value=0),
+        Column("impressions", "impressions", Kind.INTEGER),
+        Column("clicks", "clicks", Kind.INTEGER),
     ),
 )
 
@@ -161,7 +161,7 @@ NPS_RESPONSES = CsvExtract(
             required=True,
             not_after_extract_day=True,
         ),
-        Column("score", "score", Kind.INTEGER, required=True, min_value=0, max_value=10),
+        Column("score", "score", Kind.INTEGER, required=True),
         Column("comment", "comment"),
     ),
 )
@@ -229,7 +229,7 @@ SALESFORCE_OPPORTUNITIES = CsvExtract(
         Column("StageName", "stage_name"),
         Column("IsWon", "is_won", Kind.BOOLEAN, required=True),
         Column("IsClosed", "is_closed", Kind.BOOLEAN, required=True),
-        Column("Amount", "amount", Kind.DECIMAL, min_value=0),
+        Column("Amount", "amount", Kind.DECIMAL),
         Column("CurrencyIsoCode", "currency"),
         Column("CloseDate", "close_date", Kind.DATE),
         Column("CampaignId", "campaign_id"),

@@ -93,30 +93,17 @@ _EXPECTED = {
 }
 
 
-def _rule_text(column: Column) -> str:
-    if column.min_value is not None and column.max_value is not None:
-        return f"must be between {column.min_value:g} and {column.max_value:g}"
-    if column.min_value is not None:
-        return f"must be >= {column.min_value:g}"
-    return f"must be <= {column.max_value:g}"
-
-
-def _breaks_rule(column: Column, typed: pl.Expr, extract_day: dt.date | None) -> pl.Expr | None:
-    """True where a typed value breaks the column's rule (range, not after the extract day)."""
-    broken = []
-    if column.min_value is not None:
-        broken.append(typed < column.min_value)
-    if column.max_value is not None:
-        broken.append(typed > column.max_value)
-    if broken:
-        return pl.any_horizontal(*broken)
-    if column.not_after_extract_day and extract_day is not None:
-        if column.kind is Kind.DATE:
-            return typed > pl.lit(extract_day)
-        # a day of grace: the extract day ends up to 14 h after UTC midnight in some zones
-        limit = dt.datetime.combine(extract_day + dt.timedelta(days=2), dt.time(), dt.UTC)
-        return typed >= pl.lit(limit).dt.cast_time_unit("us")
-    return None
+def _after_extract_day(
+    column: Column, typed: pl.Expr, extract_day: dt.date | None
+) -> pl.Expr | None:
+    """True where a typed value is dated after the extract day (None: no such rule)."""
+    if not column.not_after_extract_day or extract_day is None:
+        return None
+    if column.kind is Kind.DATE:
+        return typed > pl.lit(extract_day)
+    # a day of grace: the extract day ends up to 14 h after UTC midnight in some zones
+    limit = dt.datetime.combine(extract_day + dt.timedelta(days=2), dt.time(), dt.UTC)
+    return typed >= pl.lit(limit).dt.cast_time_unit("us")
 
 
 def _row_problem(
@@ -124,20 +111,23 @@ def _row_problem(
 ) -> pl.Expr:
     """Why this cell stops its row from loading, or null when it is fine.
 
-    Order: a required value missing, then a value that cannot be typed, then a rule.
+    Order: a required value missing, then a value that cannot be typed, then a date
+    after the extract day.
     """
     empty = raw.is_null() | (raw.str.strip_chars() == "")
     problem = pl.lit(None, dtype=pl.String)
-    broken = _breaks_rule(column, typed, extract_day)
-    if broken is not None:
-        what = (
-            _rule_text(column)
-            if column.min_value is not None or column.max_value is not None
-            else f"is after the extract day {extract_day}"
-        )
+    future = _after_extract_day(column, typed, extract_day)
+    if future is not None:
         problem = (
-            pl.when(typed.is_not_null() & broken)
-            .then(pl.format("column '{}': {}, found '{}'", pl.lit(column.label), pl.lit(what), raw))
+            pl.when(typed.is_not_null() & future)
+            .then(
+                pl.format(
+                    "column '{}': is after the extract day {}, found '{}'",
+                    pl.lit(column.label),
+                    pl.lit(str(extract_day)),
+                    raw,
+                )
+            )
             .otherwise(problem)
         )
     if column.kind is not Kind.TEXT:

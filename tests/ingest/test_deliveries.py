@@ -66,11 +66,11 @@ def test_the_same_content_delivered_plain_and_gzipped_loads_once(con, tmp_path: 
 
 
 def test_reloading_a_day_replaces_it_without_duplicates(con, tmp_path: Path) -> None:
-    put(tmp_path, c.NPS_RESPONSES, DAY1, "nps_score_11.csv")
+    put(tmp_path, c.NPS_RESPONSES, DAY1, "nps_mixed.csv")
     for _ in range(3):
         load_csv_day(con, c.NPS_RESPONSES, tmp_path, DAY1, KEY, LOADED_AT)
     assert count(con, "select count(*) from raw.nps_responses") == 1
-    assert count(con, "select count(*) from raw._quarantine") == 2
+    assert count(con, "select count(*) from raw._quarantine") == 3
     assert count(con, "select count(*) from raw._ingest_log") == 1
 
 
@@ -78,7 +78,7 @@ def test_a_broken_file_fails_its_source_only_and_keeps_loaded_days(con, tmp_path
     put(tmp_path, c.ORDERS, DAY1, "orders_bom.csv")
     load_csv_day(con, c.ORDERS, tmp_path, DAY1, KEY, LOADED_AT)
     put(tmp_path, c.ORDERS, DAY2, "orders_missing_required_column.csv")
-    put(tmp_path, c.ADS_SPEND, DAY2, "spend_negative.csv")
+    put(tmp_path, c.ADS_SPEND, DAY2, "spend_future_date.csv")
     # a reload of day 1 that breaks must leave day 1's earlier load in place, too
     bad_day1 = put(tmp_path, c.ORDERS, DAY1, "orders_empty.csv")
 
@@ -91,7 +91,7 @@ def test_a_broken_file_fails_its_source_only_and_keeps_loaded_days(con, tmp_path
     assert con.execute(
         "select _extract_date, count(*) from raw.orders group by all"
     ).fetchall() == [(DAY1, 2)]
-    assert (spend.rows_loaded, spend.rows_quarantined) == (1, 1)
+    assert (spend.rows_loaded, spend.rows_quarantined) == (2, 0)
     assert con.execute(
         "select raw_table, _extract_date, rows_loaded from raw._ingest_log order by raw_table"
-    ).fetchall() == [("ads_spend", DAY2, 1), ("orders", DAY1, 2)]
+    ).fetchall() == [("ads_spend", DAY2, 2), ("orders", DAY1, 2)]

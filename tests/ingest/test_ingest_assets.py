@@ -30,7 +30,7 @@ def test_ingest_assets_record_rows_read_loaded_quarantined_and_fail_alone(
 ) -> None:
     monkeypatch.setenv("KPI_PII_KEY", "test-key")
     settings, partitions, resources = setup(tmp_path)
-    put(settings.landing_dir, c.NPS_RESPONSES, DAY, "nps_score_11.csv")
+    put(settings.landing_dir, c.NPS_RESPONSES, DAY, "nps_mixed.csv")
     put(settings.landing_dir, c.ORDERS, DAY, "orders_missing_required_column.csv")
     nps = build_csv_asset(c.NPS_RESPONSES, partitions, settings)
     orders = build_csv_asset(c.ORDERS, partitions, settings)
@@ -47,7 +47,7 @@ def test_ingest_assets_record_rows_read_loaded_quarantined_and_fail_alone(
     assert "missing required column(s) 'net_amount'" in error.message
     (materialization,) = result.asset_materializations_for_node("raw__nps_responses")
     meta = {k: v.value for k, v in materialization.metadata.items()}
-    assert (meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"]) == (3, 1, 2)
+    assert (meta["rows_read"], meta["rows_loaded"], meta["rows_quarantined"]) == (4, 1, 3)
     assert meta["files_skipped_as_duplicates"] == 0
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         assert con.execute("select count(*) from raw.nps_responses").fetchone() == (1,)

@@ -24,11 +24,11 @@ def warehouse(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
     landing = tmp_path / "landing"
-    put(landing, c.NPS_RESPONSES, DAY1, "nps_score_11.csv")
-    put(landing, c.ADS_SPEND, DAY2, "spend_negative.csv")
+    put(landing, c.NPS_RESPONSES, DAY1, "nps_mixed.csv")
+    put(landing, c.ORDERS, DAY2, "orders_text_in_numeric.csv")
     with connect(tmp_path / "warehouse.duckdb") as con:
         load_csv_day(con, c.NPS_RESPONSES, landing, DAY1, KEY, LOADED_AT)
-        load_csv_day(con, c.ADS_SPEND, landing, DAY2, KEY, LOADED_AT)
+        load_csv_day(con, c.ORDERS, landing, DAY2, KEY, LOADED_AT)
     return tmp_path
 
 
@@ -38,22 +38,24 @@ def test_lists_every_quarantined_row_newest_day_first(warehouse: Path, monkeypat
     monkeypatch.setattr(console, "width", 250)  # one table row per line
     result = CliRunner().invoke(app, ["quarantine"])
     assert result.exit_code == 0, result.output
-    assert "quarantined rows: 3 of 3" in result.output
+    assert "quarantined rows: 4 of 4" in result.output
     lines = [
         line
         for line in result.output.splitlines()
-        if "responses.csv" in line or "spend.csv" in line
+        if "responses.csv" in line or "orders.csv" in line
     ]
-    assert len(lines) == 3
-    assert "2025-03-04" in lines[0] and "spend.csv" in lines[0] and "must be >= 0" in lines[0]
-    assert "between 0 and 10, found '11'" in lines[1] and "│ 3 " in lines[1]
+    assert len(lines) == 4
+    assert "2025-03-04" in lines[0] and "orders.csv" in lines[0]
+    assert "expected a number, found 'ten'" in lines[0]
+    assert "2025-03-03" in lines[1] and "│ 3    │ score" in lines[1]
+    assert "expected an integer, found 'x'" in lines[1]
 
 
 def test_filters_by_source_and_day_and_limits(warehouse: Path) -> None:
     runner = CliRunner()
     only_nps = runner.invoke(app, ["quarantine", "--source", "nps", "--limit", "1"])
     assert only_nps.exit_code == 0, only_nps.output
-    assert "quarantined rows: 1 of 2" in only_nps.output and "1 more" in only_nps.output
+    assert "quarantined rows: 1 of 3" in only_nps.output and "2 more" in only_nps.output
     none = runner.invoke(app, ["quarantine", "--start", "2025-03-05"])
     assert none.exit_code == 0 and "nothing quarantined" in none.output
     bad = runner.invoke(app, ["quarantine", "--start", "03/05/2025"])
