@@ -249,7 +249,10 @@ CSV_EXTRACTS: tuple[CsvExtract, ...] = (
 
 GA4_SOURCE = "ga4"
 GA4_TABLE = "ga4_events"
-GA4_FILE_GLOB = "events_*.json"
+# Daily (`events_YYYYMMDD`) and intraday (`events_intraday_YYYYMMDD`) tables, as NDJSON
+# (optionally gzipped) or Parquet. Staging keeps the latest delivery of each table and
+# drops an intraday table once the daily table of the same date has arrived.
+GA4_FILE_GLOBS = ("events_*.json", "events_*.json.gz", "events_*.parquet")
 
 # GA4's BigQuery export schema, as far as the pipeline reads it. INT64 fields arrive
 # as JSON strings in real exports, so they are read as text and typed in staging.

@@ -12,7 +12,7 @@ import polars as pl
 
 from kpi_pipeline.ingest import raw_tables
 from kpi_pipeline.ingest.contracts import (
-    GA4_FILE_GLOB,
+    GA4_FILE_GLOBS,
     GA4_JSON_COLUMNS,
     GA4_SOURCE,
     GA4_TABLE,
@@ -146,31 +146,74 @@ GA4_PROBLEM_SQL = """
 """
 
 
-def load_ga4_day(
-    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
-) -> DayResult:
-    """Read GA4's nested NDJSON export with DuckDB's JSON reader into `raw.ga4_events`."""
-    result = DayResult(GA4_TABLE, day)
+def _ga4_parquet_select(con: duckdb.DuckDBPyConnection, path: str) -> str:
+    """Parquet exports type INT64 fields natively: cast them to the raw schema (text, as the
+    JSON export writes them); columns an export lacks are null."""
+    present = {
+        name
+        for name, *_ in con.execute(
+            f"describe select * from read_parquet({_sql_string(path)})"
+        ).fetchall()
+    }
+    return (
+        ", ".join(
+            f"cast({name} as {kind}) as {name}" if name in present else f"null::{kind} as {name}"
+            for name, kind in GA4_JSON_COLUMNS.items()
+        )
+        + f" from read_parquet({_sql_string(path)})"
+    )
+
+
+def _ga4_json_select(path: str) -> str:
     columns_sql = (
         "{" + ", ".join(f"{k}: {_sql_string(v)}" for k, v in GA4_JSON_COLUMNS.items()) + "}"
     )
+    return (
+        f"* from read_json({_sql_string(path)}, format = 'newline_delimited', "
+        f"columns = {columns_sql})"
+    )
+
+
+def read_ga4_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Read one GA4 export file into the temp table `_ga4_file`, with each row's problem."""
+    try:
+        select = (
+            _ga4_parquet_select(con, str(path))
+            if path.name.endswith(".parquet")
+            else _ga4_json_select(str(path))
+        )
+        con.execute(
+            f"""create or replace temp table _ga4_file as
+                select *, row_number() over () as _row_number, {GA4_PROBLEM_SQL} as _problem
+                from (select {select})"""
+        )
+    except duckdb.Error as err:
+        raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+
+
+def load_ga4_day(
+    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
+) -> DayResult:
+    """Read GA4's nested export (NDJSON, .json.gz or Parquet) with DuckDB into
+    `raw.ga4_events`; a file whose content was already loaded is skipped."""
+    result = DayResult(GA4_TABLE, day)
     column_names = list(GA4_JSON_COLUMNS)
     raw_tables.ensure_raw_schema(con)
     con.execute("begin transaction")
     try:
         raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
         raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
-        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOB):
-            try:
-                con.execute(
-                    f"""create or replace temp table _ga4_file as
-                        select *, row_number() over () as _row_number,
-                               {GA4_PROBLEM_SQL} as _problem
-                        from read_json({_sql_string(str(path))}, format = 'newline_delimited',
-                                       columns = {columns_sql})"""
-                )
-            except duckdb.Error as err:
-                raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+        seen: dict[str, str] = {}
+        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS):
+            checksum = file_checksum(path)
+            earlier = seen.get(checksum) or raw_tables.already_loaded(con, GA4_TABLE, checksum, day)
+            if earlier:
+                load = _skipped(raw_tables.DayLoad(str(path), checksum, None, None, 0, 0), earlier)
+                raw_tables.record_load(con, GA4_SOURCE, GA4_TABLE, day, load, loaded_at)
+                result.add(load)
+                continue
+            seen[checksum] = str(path)
+            read_ga4_file(con, path)
             names = ", ".join(column_names)
             con.execute(
                 f"""insert into {raw_tables.RAW_SCHEMA}.{GA4_TABLE}
@@ -188,10 +231,10 @@ def load_ga4_day(
                                               user_pseudo_id))::VARCHAR as raw_record
                    from _ga4_file where _problem is not null""",
             )
-            rows_read = con.execute("select count(*) from _ga4_file").fetchone()[0]
+            rows_read = con.execute("select count(*) from _ga4_file").fetchall()[0][0]
             load = raw_tables.DayLoad(
                 source_file=str(path),
-                checksum=file_checksum(path),
+                checksum=checksum,
                 rows=None,
                 quarantine=quarantine.cast(QUARANTINE_COLUMNS),
                 rows_read=rows_read,
