@@ -35,6 +35,11 @@ class Column:
     # ingest. Value ranges (spend >= 0, NPS 0-10) are left to the GX gate, which blocks
     # the day: see docs/landing_zone.md, "What happens to bad rows".
     not_after_extract_day: bool = False
+    aliases: tuple[str, ...] = ()  # other labels exports use for the same column
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.label, *self.aliases)
 
 
 @dataclass(frozen=True)
@@ -49,6 +54,11 @@ class CsvExtract:
     file_name: str
     table: str
     columns: tuple[Column, ...]
+    # groups of labels of which at least one column (and, per row, one value) is needed
+    required_one_of: tuple[tuple[str, ...], ...] = ()
+    # a money column whose header carries the currency, e.g. Meta's `Amount spent (EUR)`:
+    # (money label, currency label) -> the currency column is filled from the header
+    currency_in_label: tuple[str, str] | None = None
 
     @property
     def asset_name(self) -> str:
@@ -132,6 +142,64 @@ ADS_SPEND = CsvExtract(
     ),
 )
 
+# Google Ads campaign report: UI download labels, or API field names (cost in micros).
+GOOGLE_ADS = CsvExtract(
+    source="ads",
+    file_name="google_ads.csv",
+    table="google_ads_campaigns",
+    columns=(
+        Column(
+            "Day",
+            "spend_date",
+            Kind.DATE,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Date", "segments.date"),
+        ),
+        Column("Campaign", "campaign", required=True, aliases=("campaign.name",)),
+        Column("Campaign ID", "campaign_id", aliases=("campaign.id",)),
+        Column(
+            "Currency code",
+            "currency",
+            required=True,
+            aliases=("Currency", "customer.currency_code"),
+        ),
+        Column("Cost", "cost", Kind.DECIMAL, aliases=("metrics.cost",)),
+        Column("Cost (micros)", "cost_micros", Kind.INTEGER, aliases=("metrics.cost_micros",)),
+        Column(
+            "Impressions", "impressions", Kind.INTEGER, aliases=("Impr.", "metrics.impressions")
+        ),
+        Column("Clicks", "clicks", Kind.INTEGER, aliases=("metrics.clicks",)),
+        Column("Conversions", "conversions", Kind.DECIMAL, aliases=("metrics.conversions",)),
+    ),
+    required_one_of=(("Cost", "Cost (micros)"),),
+)
+
+# Meta Ads Manager export; the spend header carries the account currency.
+META_ADS = CsvExtract(
+    source="ads",
+    file_name="meta_ads.csv",
+    table="meta_ads_campaigns",
+    columns=(
+        Column(
+            "Day",
+            "spend_date",
+            Kind.DATE,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Reporting starts", "date_start"),
+        ),
+        Column("Campaign name", "campaign", required=True, aliases=("campaign_name",)),
+        Column("Campaign ID", "campaign_id", aliases=("campaign_id",)),
+        Column("Amount spent", "spend", Kind.DECIMAL, required=True, aliases=("spend",)),
+        Column("Currency", "currency", required=True, aliases=("account_currency",)),
+        Column("Impressions", "impressions", Kind.INTEGER, aliases=("impressions",)),
+        Column("Link clicks", "clicks", Kind.INTEGER, aliases=("Clicks (all)", "clicks")),
+        Column("Results", "actions", Kind.DECIMAL, aliases=("actions",)),
+    ),
+    currency_in_label=("Amount spent", "Currency"),
+)
+
 SOCIAL_POSTS = CsvExtract(
     source="social",
     file_name="posts.csv",
@@ -144,6 +212,8 @@ SOCIAL_POSTS = CsvExtract(
         Column("likes", "likes", Kind.INTEGER),
         Column("comments", "comments", Kind.INTEGER),
         Column("shares", "shares", Kind.INTEGER),
+        Column("reach", "reach", Kind.INTEGER),
+        Column("saves", "saves", Kind.INTEGER),
     ),
 )
 
@@ -245,6 +315,8 @@ CSV_EXTRACTS: tuple[CsvExtract, ...] = (
     ORDERS,
     SALESFORCE_LEADS,
     SALESFORCE_OPPORTUNITIES,
+    GOOGLE_ADS,
+    META_ADS,
 )
 
 GA4_SOURCE = "ga4"

@@ -212,18 +212,68 @@ _DUPLICATE_SUFFIX = re.compile(r"_duplicated_\d+$")
 
 
 def _header_index(frame: pl.DataFrame, extract: CsvExtract, path: Path | str) -> dict[str, str]:
-    """Normalised contract label -> the frame column holding it; a contract column given
-    twice (as Polars renames duplicates, or differing only in case/space) is ambiguous."""
+    """Contract column name -> the frame column holding it (any of its labels, case- and
+    space-insensitively). A contract column given twice (as Polars renames duplicates,
+    or under two of its labels) is ambiguous: contract error."""
     by_label: dict[str, list[str]] = {}
     for name in frame.columns:
         by_label.setdefault(normalise_label(_DUPLICATE_SUFFIX.sub("", name)), []).append(name)
-    wanted = {normalise_label(c.label): c.label for c in extract.columns}
-    duplicated = [wanted[k] for k, names in by_label.items() if k in wanted and len(names) > 1]
+    found: dict[str, str] = {}
+    duplicated = []
+    for column in extract.columns:
+        labels = dict.fromkeys(normalise_label(label) for label in column.labels)
+        names = [n for label in labels for n in by_label.get(label, [])]
+        if len(names) > 1:
+            duplicated.append(column.label)
+        elif names:
+            found[column.name] = names[0]
     if duplicated:
         raise DuplicateColumnsError(
             path, duplicated, [_DUPLICATE_SUFFIX.sub("", n) for n in frame.columns]
         )
-    return {k: names[0] for k, names in by_label.items()}
+    return found
+
+
+def _currency_from_label(frame: pl.DataFrame, extract: CsvExtract) -> pl.DataFrame:
+    """`Amount spent (EUR)` -> column `Amount spent`, plus `Currency` = EUR if absent."""
+    if extract.currency_in_label is None:
+        return frame
+    money, currency = extract.currency_in_label
+    pattern = re.compile(rf"^{re.escape(normalise_label(money))} \(([a-z]{{3}})\)$")
+    for name in frame.columns:
+        match = pattern.match(normalise_label(name))
+        if match:
+            frame = frame.rename({name: money})
+            if normalise_label(currency) not in {normalise_label(n) for n in frame.columns}:
+                frame = frame.with_columns(pl.lit(match.group(1).upper()).alias(currency))
+            break
+    return frame
+
+
+def _one_of_problems(
+    extract: CsvExtract, found: dict[str, str], path: Path | str, columns: list[str]
+) -> list[pl.Expr]:
+    """Each `required_one_of` group: a file without any of its columns breaks the contract;
+    a row without a value in any of them is quarantined."""
+    by_label = {c.label: c for c in extract.columns}
+    problems = []
+    for group in extract.required_one_of:
+        present = [by_label[label] for label in group if by_label[label].name in found]
+        if not present:
+            raise MissingColumnsError(path, [" or ".join(group)], columns)
+        empty = pl.all_horizontal(
+            *[
+                pl.col(found[c.name]).is_null() | (pl.col(found[c.name]).str.strip_chars() == "")
+                for c in present
+            ]
+        )
+        names = " or ".join(repr(label) for label in group)
+        problems.append(
+            pl.when(empty).then(
+                pl.lit(f"column '{present[0].label}': required value is empty (one of {names})")
+            )
+        )
+    return problems
 
 
 def _line_numbers(frame: pl.DataFrame) -> pl.Expr:
@@ -251,20 +301,20 @@ def parse_extract(
     tail = frame.truncated_tail if isinstance(frame, CsvText) else None
     tail_line = frame.truncated_tail_line if isinstance(frame, CsvText) else None
     frame = frame.frame if isinstance(frame, CsvText) else frame
-    by_label = _header_index(frame, extract, path)
-    missing = [
-        c.label for c in extract.columns if c.required and normalise_label(c.label) not in by_label
-    ]
+    frame = _currency_from_label(frame, extract)
+    found = _header_index(frame, extract, path)
+    missing = [c.label for c in extract.columns if c.required and c.name not in found]
     if missing:
         raise MissingColumnsError(path, missing, list(frame.columns))
+    one_of = _one_of_problems(extract, found, path, list(frame.columns))
 
-    present = [c for c in extract.columns if normalise_label(c.label) in by_label]
-    absent = [c for c in extract.columns if normalise_label(c.label) not in by_label]
+    present = [c for c in extract.columns if c.name in found]
+    absent = [c for c in extract.columns if c.name not in found]
     frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
     frame = frame.with_columns(_line_numbers(frame.drop(ROW_NUMBER)).alias(LINE_NUMBER))
-    raw = {c.name: pl.col(by_label[normalise_label(c.label)]) for c in present}
+    raw = {c.name: pl.col(found[c.name]) for c in present}
 
     typed = frame.select(
         pl.col(ROW_NUMBER),
@@ -276,8 +326,9 @@ def parse_extract(
             if not c.personal
         ],
         pl.coalesce(
-            *[_row_problem(c, raw[c.name], _typed(c, raw[c.name]), extract_day) for c in present]
-            or [pl.lit(None, dtype=pl.String)]
+            *[_row_problem(c, raw[c.name], _typed(c, raw[c.name]), extract_day) for c in present],
+            *one_of,
+            pl.lit(None, dtype=pl.String),
         ).alias("_problem"),
         *[raw[c.name].alias(f"_pii_{c.name}") for c in present if c.hashed_name],
         pl.struct([raw[c.name].alias(c.label) for c in present if not c.personal]).alias("_raw"),

@@ -229,6 +229,51 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
         c.NPS_RESPONSES,
         Loads(0, [(1, 2, "score", "column 'score': expected an integer, found '9.5'")]),
     ),
+    "google_ads_ui_report.csv": (
+        c.GOOGLE_ADS,
+        Loads(
+            2,
+            values={
+                "campaign": ["Brand - FR", "Generic"],
+                "cost": [1234.56, 0.0],
+                "cost_micros": [None, None],
+                "currency": ["EUR", "EUR"],
+                "impressions": [10000, 0],
+                "conversions": [3.5, 0.0],
+            },
+        ),
+    ),
+    "google_ads_api_micros.csv": (
+        c.GOOGLE_ADS,
+        Loads(
+            1,
+            [
+                (
+                    2,
+                    3,
+                    "Cost (micros)",
+                    "column 'Cost (micros)': required value is empty (one of 'Cost' or "
+                    "'Cost (micros)')",
+                )
+            ],
+            values={"campaign_id": ["111"], "cost_micros": [12_500_000], "currency": ["USD"]},
+        ),
+    ),
+    "google_ads_without_cost.csv": (
+        c.GOOGLE_ADS,
+        Fails(MissingColumnsError, ["missing required column(s) 'Cost or Cost (micros)'"]),
+    ),
+    "meta_ads_currency_in_header.csv": (
+        c.META_ADS,
+        Loads(
+            1,
+            values={"spend": [42.1], "currency": ["EUR"], "clicks": [120], "actions": [4.0]},
+        ),
+    ),
+    "social_posts_reach_and_saves.csv": (
+        c.SOCIAL_POSTS,
+        Loads(2, values={"reach": [900, 250], "saves": [14, None]}),
+    ),
     "salesforce_leads.csv": (
         c.SALESFORCE_LEADS,
         Loads(
