@@ -59,6 +59,7 @@ class CsvExtract:
     # a money column whose header carries the currency, e.g. Meta's `Amount spent (EUR)`:
     # (money label, currency label) -> the currency column is filled from the header
     currency_in_label: tuple[str, str] | None = None
+    parquet_name: str | None = None  # the same extract may arrive as Parquet under this name
 
     @property
     def asset_name(self) -> str:
@@ -66,7 +67,8 @@ class CsvExtract:
 
     @property
     def file_patterns(self) -> tuple[str, ...]:
-        return (self.file_name, f"{self.file_name}.gz")
+        parquet = (self.parquet_name,) if self.parquet_name else ()
+        return (self.file_name, f"{self.file_name}.gz", *parquet)
 
 
 HUBSPOT_CONTACTS = CsvExtract(
@@ -249,6 +251,7 @@ ORDERS = CsvExtract(
         Column("net_amount", "net_amount", Kind.DECIMAL, required=True),
         Column("currency", "currency", required=True),
     ),
+    parquet_name="orders.parquet",
 )
 
 # Salesforce exports (Data Loader / Bulk API) name columns by API field name.

@@ -199,6 +199,26 @@ def read_csv_bytes(data: bytes, name: str) -> CsvText:
         return CsvText(frame, decoded.encoding, delimiter, tail, line)
 
 
+def _as_text(column: pl.Series) -> pl.Expr:
+    """A typed Parquet column as the text a CSV export would hold (ISO dates and times)."""
+    name, dtype = column.name, column.dtype
+    if isinstance(dtype, pl.Datetime):
+        zone = "%:z" if dtype.time_zone else ""  # a naive time stays without zone: refused
+        return pl.col(name).dt.to_string(f"%Y-%m-%dT%H:%M:%S%.f{zone}")
+    if dtype == pl.Date:
+        return pl.col(name).dt.to_string("%Y-%m-%d")
+    return pl.col(name).cast(pl.String)
+
+
+def read_parquet_bytes(data: bytes, name: str) -> CsvText:
+    """A Parquet extract as text cells, so it is typed and checked exactly like its CSV."""
+    try:
+        frame = pl.read_parquet(data)
+    except (pl.exceptions.PolarsError, OSError) as err:
+        raise ExtractUnreadableError(name, str(err).splitlines()[0]) from err
+    return CsvText(frame.select([_as_text(frame[c]) for c in frame.columns]), "parquet", "")
+
+
 def read_csv_text(path: Path) -> pl.DataFrame:
     """Every cell of a local CSV file as text (see `read_csv_bytes`)."""
     try:
@@ -300,6 +320,7 @@ def parse_extract(
     """
     tail = frame.truncated_tail if isinstance(frame, CsvText) else None
     tail_line = frame.truncated_tail_line if isinstance(frame, CsvText) else None
+    has_lines = not (isinstance(frame, CsvText) and frame.encoding == "parquet")
     frame = frame.frame if isinstance(frame, CsvText) else frame
     frame = _currency_from_label(frame, extract)
     found = _header_index(frame, extract, path)
@@ -313,7 +334,8 @@ def parse_extract(
     frame = frame.with_row_index(ROW_NUMBER, offset=1).with_columns(
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
-    frame = frame.with_columns(_line_numbers(frame.drop(ROW_NUMBER)).alias(LINE_NUMBER))
+    lines = _line_numbers(frame.drop(ROW_NUMBER)) if has_lines else pl.lit(None, pl.Int64)
+    frame = frame.with_columns(lines.alias(LINE_NUMBER))
     raw = {c.name: pl.col(found[c.name]) for c in present}
 
     typed = frame.select(

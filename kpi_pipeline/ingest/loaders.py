@@ -18,7 +18,12 @@ from kpi_pipeline.ingest.contracts import (
     GA4_TABLE,
     CsvExtract,
 )
-from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_bytes, warehouse_columns
+from kpi_pipeline.ingest.csv_reader import (
+    parse_extract,
+    read_csv_bytes,
+    read_parquet_bytes,
+    warehouse_columns,
+)
 from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.errors import ExtractUnreadableError
 from kpi_pipeline.ingest.landing import extract_files, file_checksum
@@ -63,7 +68,8 @@ def parse_csv_file(
         content = decompress(data)
     except UndecodableError as err:
         raise ExtractUnreadableError(path, str(err)) from err
-    parsed = parse_extract(read_csv_bytes(content, str(path)), extract, path, pii_key, day)
+    reader = read_parquet_bytes if path.name.endswith(".parquet") else read_csv_bytes
+    parsed = parse_extract(reader(content, str(path)), extract, path, pii_key, day)
     return raw_tables.DayLoad(
         source_file=str(path),
         checksum=hashlib.sha256(content).hexdigest(),

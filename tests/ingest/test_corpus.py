@@ -40,7 +40,7 @@ class Loads:
     `gate_blocks` the (column, failing rows) the raw table's GX suite then fails on."""
 
     rows: int
-    quarantined: list[tuple[int, int, str | None, str]] = field(default_factory=list)
+    quarantined: list[tuple[int, int | None, str | None, str]] = field(default_factory=list)
     values: dict[str, list] = field(default_factory=dict)
     gate_blocks: list[tuple[str, int]] = field(default_factory=list)
 
@@ -140,6 +140,39 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
     "orders_gzip_damaged.csv.gz": (
         c.ORDERS,
         Fails(ExtractUnreadableError, ["gzip stream is damaged"]),
+    ),
+    # Parquet: typed columns become text and go through the same checks as a CSV
+    "orders.parquet": (
+        c.ORDERS,
+        Loads(
+            3,
+            values={
+                "order_id": ["O-1", "O-2", "O-3"],
+                "placed_at": [
+                    ts("2025-03-03T09:00:00+00:00"),
+                    ts("2025-03-02T09:00:00+00:00"),
+                    ts("2025-03-03T09:30:00+00:00"),
+                ],
+                "fulfilled_at": [None, ts("2025-03-03T08:30:00+00:00"), None],
+                "contact_id": [7, 8, 9],
+            },
+        ),
+    ),
+    "orders_naive_timestamps.parquet": (
+        c.ORDERS,
+        Loads(
+            0,
+            [
+                (
+                    row,
+                    None,
+                    "placed_at",
+                    "column 'placed_at': expected an ISO 8601 timestamp with a zone "
+                    "(Z or +hh:mm), found '2025-03-03T09:00:00'",
+                )
+                for row in (1, 2)
+            ],
+        ),
     ),
     "contacts_labels_case_and_space.csv": (
         c.HUBSPOT_CONTACTS,
@@ -319,6 +352,8 @@ def deliver(landing: Path, corpus_file: str, extract: c.CsvExtract, day: dt.date
     folder = landing / extract.source / f"dt={day.isoformat()}"
     folder.mkdir(parents=True, exist_ok=True)
     name = extract.file_name + (".gz" if corpus_file.endswith(".gz") else "")
+    if corpus_file.endswith(".parquet"):
+        name = extract.parquet_name
     return Path(shutil.copyfile(CORPUS / corpus_file, folder / name))
 
 
