@@ -334,13 +334,20 @@ class _Order:
 
 def load_orders(landing: Path, as_of: dt.date) -> list[_Order]:
     """Latest version of every order known from extracts up to ``as_of``."""
-    rows = read_csv_rows(landing, "orders", "orders.csv", as_of)
+    rows = list(read_csv_rows(landing, "orders", "orders.csv", as_of))
+    # several fulfilments (one row each, in any extract): processing time uses the first
+    first_fulfilment: dict[str, dt.datetime] = {}
+    for row in rows:
+        at = parse_timestamp(row.get("fulfilled_at"))
+        key = row["order_id"].strip()
+        if at is not None and (key not in first_fulfilment or at < first_fulfilment[key]):
+            first_fulfilment[key] = at
     return [
         _Order(
             order_id=row["order_id"].strip(),
             contact_id=(row.get("contact_id") or "").strip(),
             placed_at=parse_timestamp(row.get("placed_at")),
-            fulfilled_at=parse_timestamp(row.get("fulfilled_at")),
+            fulfilled_at=first_fulfilment.get(row["order_id"].strip()),
             cancelled=(row.get("status") or "").strip().lower() == "cancelled",
             net_amount=parse_decimal(row.get("net_amount")),
         )
