@@ -76,7 +76,14 @@ def build_csv_asset(
         with warehouse.connection() as con:
             for day in days_in(context.partition_keys):
                 results.append(
-                    load_csv_day(con, extract, settings.landing_dir, day, key, loaded_at)
+                    load_csv_day(
+                        con,
+                        extract,
+                        settings.landing_url or settings.landing_dir,
+                        day,
+                        key,
+                        loaded_at,
+                    )
                 )
         return MaterializeResult(metadata=accounting_metadata(results))
 
@@ -103,7 +110,7 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         loaded_at = _now()
         with warehouse.connection() as con:
             results = [
-                load_ga4_day(con, settings.landing_dir, day, loaded_at)
+                load_ga4_day(con, settings.landing_url or settings.landing_dir, day, loaded_at)
                 for day in days_in(context.partition_keys)
             ]
         return MaterializeResult(metadata=accounting_metadata(results))

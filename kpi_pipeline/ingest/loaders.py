@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -26,7 +25,12 @@ from kpi_pipeline.ingest.csv_reader import (
 )
 from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.errors import ExtractUnreadableError
-from kpi_pipeline.ingest.landing import extract_files, file_checksum
+from kpi_pipeline.ingest.landing import (
+    LandingFile,
+    content_checksum,
+    extract_files,
+    readable_by_duckdb,
+)
 from kpi_pipeline.warehouse import query_polars
 
 QUARANTINE_COLUMNS = {
@@ -60,7 +64,7 @@ class DayResult:
 
 
 def parse_csv_file(
-    extract: CsvExtract, path: Path, data: bytes, day: dt.date, pii_key: bytes
+    extract: CsvExtract, path: LandingFile | Path, data: bytes, day: dt.date, pii_key: bytes
 ) -> raw_tables.DayLoad:
     """Parse one delivered file (all checks before anything is written). The checksum is of
     the content: a file delivered plain and gzipped is the same file."""
@@ -72,7 +76,7 @@ def parse_csv_file(
     parsed = parse_extract(reader(content, str(path)), extract, path, pii_key, day)
     return raw_tables.DayLoad(
         source_file=str(path),
-        checksum=hashlib.sha256(content).hexdigest(),
+        checksum=content_checksum(content),
         rows=parsed.rows,
         quarantine=parsed.quarantine.cast(QUARANTINE_COLUMNS),
         rows_read=parsed.rows_read,
@@ -180,13 +184,14 @@ def _ga4_json_select(path: str) -> str:
     )
 
 
-def read_ga4_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+def read_ga4_file(con: duckdb.DuckDBPyConnection, path: LandingFile) -> None:
     """Read one GA4 export file into the temp table `_ga4_file`, with each row's problem."""
     try:
+        name = readable_by_duckdb(con, path)
         select = (
-            _ga4_parquet_select(con, str(path))
+            _ga4_parquet_select(con, name)
             if path.name.endswith(".parquet")
-            else _ga4_json_select(str(path))
+            else _ga4_json_select(name)
         )
         con.execute(
             f"""create or replace temp table _ga4_file as
@@ -211,7 +216,10 @@ def load_ga4_day(
         raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
         seen: dict[str, str] = {}
         for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS):
-            checksum = file_checksum(path)
+            try:
+                checksum = path.checksum()
+            except OSError as err:
+                raise ExtractUnreadableError(path, str(err)) from err
             earlier = seen.get(checksum) or raw_tables.already_loaded(con, GA4_TABLE, checksum, day)
             if earlier:
                 load = _skipped(raw_tables.DayLoad(str(path), checksum, None, None, 0, 0), earlier)
