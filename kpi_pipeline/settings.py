@@ -28,6 +28,8 @@ class Settings:
     kpi_catalogue_path: Path
     # the landing zone as ingest reads it: a local folder or any fsspec URL (s3://..., memory://...)
     landing_url: str = ""
+    # late data: each run also re-processes this many days before its first day
+    lookback_days: int = 3
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -52,7 +54,18 @@ class Settings:
             partitions_start=env.get("KPI_PARTITIONS_START", DEFAULT_PARTITIONS_START),
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
             landing_url=landing if "://" in landing else str(local_landing),
+            lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
         )
+
+
+def _non_negative_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={text!r} is not a whole number of days >= 0 (e.g. {name}=3)")
+    return value
 
 
 def prepare_environment(settings: Settings) -> None:
