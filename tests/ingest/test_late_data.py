@@ -18,7 +18,7 @@ from kpi_pipeline.partitions import dbt_window_vars
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 from tests.ingest.test_deliveries import put
-from tests.landing_files import ga4_event, write_ga4
+from tests.landing_files import ga4_event, write_csv, write_ga4
 
 D1, D2, D3, D4 = (dt.date(2025, 3, d) for d in (3, 4, 5, 6))
 
@@ -76,8 +76,24 @@ def sessions(warehouse: Path, day: dt.date) -> tuple[int, int]:
         ).fetchone()
 
 
+def write_required_extracts(landing: Path, day: dt.date) -> None:
+    """Spend and orders every day (their volume checks block an empty day)."""
+    write_csv(
+        landing, "ads", "spend.csv", day, [[str(day), "google_ads", "brand", "5", "USD", 1, 1]]
+    )
+    write_csv(
+        landing,
+        "orders",
+        "orders.csv",
+        day,
+        [[f"O-{day.day}", 1, f"{day}T08:00:00Z", "", "placed", "10", "USD"]],
+    )
+
+
 @pytest.mark.e2e
 def test_a_restated_ga4_day_restates_its_facts(deployment) -> None:
+    write_required_extracts(deployment.landing, D1)
+    write_required_extracts(deployment.landing, D2)
     # D1 arrives as an intraday table: one session, no purchase
     (deployment.landing / "ga4" / f"dt={D1}").mkdir(parents=True)
     intraday = deployment.landing / "ga4" / f"dt={D1}" / "events_intraday_20250303.json"
