@@ -98,23 +98,9 @@ FILES = {
 }
 
 
-@pytest.fixture(scope="module")
-def crm_warehouse(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("crm")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
-    for extract, days in FILES.items():
-        for day, text in days.items():
-            folder = landing / extract.source / f"dt={day}"
-            folder.mkdir(parents=True, exist_ok=True)
-            (folder / extract.file_name).write_text(text)
-    loaded_at = dt.datetime(2025, 3, 5, tzinfo=UTC)
-    with connect(warehouse) as con:
-        for extract in FILES:
-            for day in (DAY1, DAY2):
-                result = load_csv_day(con, extract, landing, day, KEY, loaded_at)
-                assert result.rows_quarantined == 0, extract.table
+def dbt_build(warehouse: Path, root: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "KPI_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    build = subprocess.run(
+    return subprocess.run(
         [
             DBT_EXECUTABLE,
             "build",
@@ -137,6 +123,24 @@ def crm_warehouse(tmp_path_factory) -> Path:
         text=True,
         check=False,
     )
+
+
+@pytest.fixture(scope="module")
+def crm_warehouse(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("crm")
+    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    for extract, days in FILES.items():
+        for day, text in days.items():
+            folder = landing / extract.source / f"dt={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / extract.file_name).write_text(text)
+    loaded_at = dt.datetime(2025, 3, 5, tzinfo=UTC)
+    with connect(warehouse) as con:
+        for extract in FILES:
+            for day in (DAY1, DAY2):
+                result = load_csv_day(con, extract, landing, day, KEY, loaded_at)
+                assert result.rows_quarantined == 0, extract.table
+    build = dbt_build(warehouse, root)
     assert build.returncode == 0, build.stdout[-3000:]
     return warehouse
 
@@ -251,3 +255,17 @@ def test_no_personal_data_past_the_raw_layer(crm_warehouse: Path) -> None:
         )
     for secret in ("example.com", "Lovelace", "Ada", "+44 20"):
         assert secret not in text
+
+
+def test_a_stage_missing_from_the_stage_table_fails_the_build(crm_warehouse: Path) -> None:
+    """Runs last in this module: it adds a deal in a pipeline the seed does not know."""
+    with connect(crm_warehouse) as con:
+        con.execute(
+            """insert into raw.hubspot_deals
+               select * replace ('custom-pipeline' as pipeline, '12345' as deal_stage,
+                                 999 as record_id)
+               from raw.hubspot_deals limit 1"""
+        )
+    build = dbt_build(crm_warehouse, crm_warehouse.parent)
+    assert build.returncode == 1
+    assert "FAIL 1 not_null_int_crm__deals_outcome" in build.stdout
