@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.pipeline import backfill, run
@@ -19,6 +20,8 @@ app = typer.Typer(
 )
 for command in (demo, sample, run, backfill):
     app.command()(command)
+app.command()(validate)
+app.command(name="list")(list_kpis)
 
 
 def main() -> None:
