@@ -1,3 +1,5 @@
+-- noqa: disable=ST06
+-- (columns in the catalogue's order, the contract's)
 -- The KPI catalogue (kpis.yml, through the kpi_catalogue seed) as a dimension table.
 select
     kpi_id,

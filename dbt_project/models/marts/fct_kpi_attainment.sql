@@ -143,7 +143,7 @@ targeted as (
                 then previous_year_value * (1 + target_change_on_last_year)
             when is_ratio then target_value
             else target_value * days_covered
-        end as target
+        end as target  -- noqa: RF04
     from valued
 )
 
@@ -156,7 +156,7 @@ select
     value,
     target,
     previous_year_value,
-    value - previous_year_value as change,
+    value - previous_year_value as change,  -- noqa: RF04
     {{ safe_divide('value - previous_year_value', 'abs(previous_year_value)') }} as change_ratio,
     case
         when value is null then 'no_data'

@@ -169,11 +169,11 @@ organic_overall as (
 other_costs as (
     select
         days.kpi_date,
-        sum(costs.daily_amount) as amount
+        sum(marketing_costs.daily_amount) as cost_amount
     from days
-    inner join {{ ref('marketing_costs') }} as costs
-        on days.kpi_date between costs.valid_from and costs.valid_to
-    where upper(costs.currency) = '{{ var("reporting_currency") }}'
+    inner join {{ ref('marketing_costs') }} as marketing_costs
+        on days.kpi_date between marketing_costs.valid_from and marketing_costs.valid_to
+    where upper(marketing_costs.currency) = '{{ var("reporting_currency") }}'
     group by days.kpi_date
 ),
 
@@ -183,7 +183,7 @@ customer_acquisition_cost as (
         'customer_acquisition_cost' as kpi_id,
         'all' as dimension,
         'all' as dimension_value,
-        coalesce(spend.spend, 0) + coalesce(other_costs.amount, 0) as numerator,
+        coalesce(spend.spend, 0) + coalesce(other_costs.cost_amount, 0) as numerator,
         coalesce(acquisitions.customers, 0) as denominator
     from days
     left join spend on days.kpi_date = spend.spend_date
@@ -194,8 +194,8 @@ customer_acquisition_cost as (
 attributed as (
     select
         placed_date,
-        coalesce(campaign, '(not set)') as campaign,
-        net_amount
+        net_amount,
+        coalesce(campaign, '(not set)') as campaign
     from {{ ref('int_orders__attribution') }}
     where is_paid and not is_cancelled
 ),
