@@ -755,3 +755,70 @@ def compute_kpis(
     kpis.update(deal_win_rate(landing, day, as_of, tzinfo))
     kpis.update(average_order_value(orders, day, tzinfo))
     return kpis
+
+
+# --------------------------------------------------------------------------------------
+# Periods (week, month, quarter, year) and attainment
+# --------------------------------------------------------------------------------------
+
+KPI_SCALE = {KPI_NPS: 100.0}
+PLAIN_SUMS = {KPI_NET_REVENUE, KPI_ORGANIC_TRAFFIC}
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """First day of the ISO week (Monday), month, quarter or year holding ``day``."""
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+def kpi_value(kpi_id: str, numerator: float, denominator: float | None) -> KpiValue:
+    """A KPI from its components: plain sums are their numerator, ratios divide (null on 0)."""
+    if kpi_id in PLAIN_SUMS:
+        return KpiValue(numerator, None, numerator)
+    return ratio(numerator, denominator or 0.0, KPI_SCALE.get(kpi_id, 1.0))
+
+
+def roll_up(
+    daily: dict[dt.date, dict[KpiKey, KpiValue]],
+    days: Iterable[dt.date],
+    sessions: dict[tuple[str, str], _Session] | None = None,
+    tzinfo: dt.tzinfo = dt.UTC,
+) -> dict[KpiKey, KpiValue]:
+    """KPIs over ``days``: numerators and denominators summed, then divided. With
+    ``sessions``, the user conversion rate counts the distinct users of all ``days``."""
+    days = sorted(set(days))
+    sums: dict[KpiKey, list[float]] = {}
+    for day in days:
+        for key, value in daily[day].items():
+            acc = sums.setdefault(key, [0.0, 0.0])
+            acc[0] += value.numerator or 0.0
+            acc[1] += value.denominator or 0.0
+    result = {key: kpi_value(key[0], num, den) for key, (num, den) in sums.items()}
+    if sessions is not None and (KPI_USER_CONVERSION_RATE, ALL, ALL) in result:
+        result[(KPI_USER_CONVERSION_RATE, ALL, ALL)] = user_conversion_rate(
+            sessions, set(days), tzinfo
+        )
+    return result
+
+
+def days_by_period(days: Iterable[dt.date], grain: str) -> dict[dt.date, list[dt.date]]:
+    periods: dict[dt.date, list[dt.date]] = {}
+    for day in sorted(days):
+        periods.setdefault(period_start(day, grain), []).append(day)
+    return periods
+
+
+def year_earlier(day: dt.date, grain: str) -> dt.date:
+    """The same day a year earlier: 52 weeks for weeks (same weekday), else the calendar
+    date a year earlier (29 February -> 28 February)."""
+    if grain == "week":
+        return day - dt.timedelta(days=364)
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)
