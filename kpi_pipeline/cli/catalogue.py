@@ -97,35 +97,31 @@ def latest_values(warehouse: Path) -> dict[str, tuple[dt.date, float | None, flo
 
 
 def catalogue_table(kpis: dict, facts: dict) -> Table:
+    """One row per KPI: family, unit, target, cadence, owner; with facts, the value of the
+    KPI's latest day and its status against the target."""
     from kpi_pipeline.kpis.status import kpi_status, relative_target
 
-    table = Table(title="KPI catalogue")
-    columns = ("id", "name", "family", "formula", "target", "owner", "cadence")
-    for column in columns:
+    latest = max((day for day, _, _ in facts.values()), default=None)
+    title = "KPI catalogue" + (f" (values of {latest})" if latest else "")
+    table = Table(title=title)
+    for column in ("KPI", "family", "unit", "target", "cadence", "owner"):
         table.add_column(column)
     if facts:
-        for column in ("day", "value", "status"):
-            table.add_column(column, justify="right" if column == "value" else "left")
+        table.add_column("value", justify="right")
+        table.add_column("status")
     for kpi in kpis.values():
-        formula = kpi.formula.numerator
-        if kpi.formula.denominator:
-            formula = f"({formula}) / ({kpi.formula.denominator})"
-        if kpi.formula.scale != 1:
-            formula = f"{kpi.formula.scale:g} * {formula}"
         cells = [
             kpi.id,
-            kpi.name,
             kpi.family,
-            formula,
+            kpi.unit,
             kpi.target.describe(),
-            kpi.owner,
             kpi.review_cadence,
+            kpi.owner,
         ]
         if facts:
-            day, value, last_year = facts.get(kpi.id, (None, None, None))
+            _, value, last_year = facts.get(kpi.id, (None, None, None))
             status = kpi_status(value, kpi, relative_target(last_year, kpi))
             cells += [
-                "" if day is None else day.isoformat(),
                 "-" if value is None else f"{value:,.4g}",
                 f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
             ]
@@ -136,8 +132,8 @@ def catalogue_table(kpis: dict, facts: dict) -> Table:
 def list_kpis(
     path: Path = typer.Option(None, "--path", help="Catalogue file (default: KPI_CATALOGUE)."),
 ) -> None:
-    """Show the KPI catalogue: family, formula, target, owner; with the latest day's value
-    and status when the warehouse holds KPI facts.
+    """Show the KPI catalogue: family, unit, target, review cadence, owner; with each KPI's
+    latest value and status when the warehouse holds KPI facts (formulas: docs/kpis.md).
 
     Example: kpi list
     """

@@ -29,7 +29,7 @@ def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
             names.get(row["kpi_id"], row["kpi_id"]),
             row["family"],
             value,
-            f"{row['target']:,.4g}",
+            "-" if row["target"] is None else f"{row['target']:,.4g}",
             f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
         )
     return table

@@ -57,7 +57,9 @@ def seed_rows(catalogue: dict[str, Kpi]) -> list[dict[str, str]]:
                 "target_kind": "relative_to_last_year" if target.is_relative else "absolute",
                 "target_value": "" if target.value is None else repr(target.value),
                 "target_change_on_last_year": (
-                    "" if target.relative_to_last_year is None else repr(target.relative_to_last_year)
+                    ""
+                    if target.relative_to_last_year is None
+                    else repr(target.relative_to_last_year)
                 ),
                 "at_risk_tolerance": repr(target.at_risk_tolerance),
             }
