@@ -10,7 +10,9 @@ from rich.table import Table
 
 from kpi_pipeline.cli.common import console, fail
 
-SEED_PATH = Path(__file__).resolve().parents[2] / "dbt_project" / "seeds" / "kpi_catalogue.csv"
+DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+SEED_PATH = DBT_DIR / "seeds" / "kpi_catalogue.csv"
+METRICS_PATH = DBT_DIR / "models" / "marts" / "semantic" / "_kpi_metrics.yml"
 STATUS_STYLE = {
     "on_track": "green",
     "at_risk": "yellow",
@@ -38,26 +40,31 @@ def _load(path: Path):
 def validate(
     path: Path = typer.Option(None, "--path", help="Catalogue file (default: KPI_CATALOGUE)."),
     write_seed: bool = typer.Option(
-        False, "--write-seed", help="Also write dbt's kpi_catalogue seed (behind dim_kpi)."
+        False,
+        "--write-seed",
+        help="Also write dbt's kpi_catalogue seed (dim_kpi) and the MetricFlow KPI metrics.",
     ),
 ) -> None:
     """Check the KPI catalogue: every KPI SMART, every formula made of defined metrics.
 
     Example: kpi validate --path kpis.yml --write-seed
     """
-    from kpi_pipeline.kpis.seed import seed_csv, seed_is_current
+    from kpi_pipeline.kpis.seed import seed_csv
+    from kpi_pipeline.kpis.semantic import semantic_yaml
 
     catalogue_path = _catalogue_path(path)
     metrics, kpis = _load(catalogue_path)
-    if write_seed:
-        SEED_PATH.write_text(seed_csv(kpis))
-        console.print(f"wrote {SEED_PATH}")
-    elif not seed_is_current(kpis, SEED_PATH):
-        raise fail(
-            f"{SEED_PATH} does not match {catalogue_path}",
-            "run `kpi validate --write-seed` so dim_kpi follows the catalogue",
-            code=1,
-        )
+    generated = {SEED_PATH: seed_csv(kpis), METRICS_PATH: semantic_yaml(kpis)}
+    for target, text in generated.items():
+        if write_seed:
+            target.write_text(text)
+            console.print(f"wrote {target}")
+        elif not target.is_file() or target.read_text() != text:
+            raise fail(
+                f"{target} does not match {catalogue_path}",
+                "run `kpi validate --write-seed` so dim_kpi and the metrics follow the catalogue",
+                code=1,
+            )
     console.print(f"{catalogue_path}: {len(kpis)} KPIs, {len(metrics)} metrics, all valid")
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-from pathlib import Path
 
 from kpi_pipeline.kpis.catalogue import Kpi
 
@@ -75,6 +74,3 @@ def seed_csv(catalogue: dict[str, Kpi]) -> str:
     writer.writerows(seed_rows(catalogue))
     return buffer.getvalue()
 
-
-def seed_is_current(catalogue: dict[str, Kpi], seed_path: Path) -> bool:
-    return seed_path.is_file() and seed_path.read_text() == seed_csv(catalogue)

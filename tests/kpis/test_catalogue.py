@@ -13,10 +13,11 @@ import yaml
 from typer.testing import CliRunner
 
 from kpi_pipeline.cli import app
-from kpi_pipeline.cli.catalogue import SEED_PATH
+from kpi_pipeline.cli.catalogue import METRICS_PATH, SEED_PATH
 from kpi_pipeline.cli.common import console
 from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue, load_catalogue_with_metrics
 from kpi_pipeline.kpis.seed import seed_csv
+from kpi_pipeline.kpis.semantic import semantic_yaml
 from kpi_pipeline.kpis.status import kpi_status, relative_target
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 
@@ -142,10 +143,10 @@ def test_relative_target_resolves_against_last_year(tmp_path: Path) -> None:
     assert kpi_status(None, kpi, None) == "no_data"
 
 
-def test_committed_dim_kpi_seed_matches_kpis_yml() -> None:
-    assert SEED_PATH.read_text() == seed_csv(load_catalogue(KPI_CATALOGUE_PATH)), (
-        "run `kpi validate --write-seed`"
-    )
+def test_committed_dim_kpi_seed_and_kpi_metrics_match_kpis_yml() -> None:
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    assert SEED_PATH.read_text() == seed_csv(catalogue), "run `kpi validate --write-seed`"
+    assert METRICS_PATH.read_text() == semantic_yaml(catalogue), "run `kpi validate --write-seed`"
 
 
 def test_kpi_validate_accepts_the_shipped_file_and_refuses_a_bad_one(tmp_path: Path) -> None:

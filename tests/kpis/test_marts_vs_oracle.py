@@ -283,6 +283,53 @@ def test_semantic_layer_gives_the_same_numbers_as_fct_kpi_period(built):
     assert len(overall) == 4  # June and July of both years
 
 
+def test_every_kpi_metric_of_the_semantic_layer_matches_fct_kpi_period(built):
+    from kpi_pipeline.kpis.semantic import FROM_SESSIONS
+
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    overall = [k for k in catalogue if k not in FROM_SESSIONS]
+    breakdowns = [
+        f"{k.id}_by_{d}"
+        for k in catalogue.values()
+        if k.id not in FROM_SESSIONS
+        for d in k.dimensions
+    ]
+    period = {
+        (r[0], r[1], r[2], r[3]): r[4]
+        for r in _rows(
+            built.warehouse,
+            "select period_start, kpi_id, dimension, dimension_value, value "
+            "from marts.fct_kpi_period where period_grain = 'month'",
+        )
+    }
+    rows = _mf_query(built, ",".join(overall), "metric_time__month", built.root / "mf_all.csv")
+    assert len(rows) == 4
+    for row in rows:
+        month = dt.date.fromisoformat(row["metric_time__month"][:10])
+        for kpi_id in overall:
+            got = float(row[kpi_id]) if row[kpi_id] else None
+            assert _close(period[(month, kpi_id, "all", "all")], got), (month, kpi_id)
+
+    rows = _mf_query(
+        built,
+        ",".join(breakdowns),
+        "metric_time__month,kpi_fact__dimension_value",
+        built.root / "mf_breakdowns.csv",
+    )
+    compared = 0
+    for row in rows:
+        month = dt.date.fromisoformat(row["metric_time__month"][:10])
+        for metric in breakdowns:
+            kpi_id, dimension = metric.rsplit("_by_", 1)
+            key = (month, kpi_id, dimension, row["kpi_fact__dimension_value"])
+            if key in period:
+                got = float(row[metric]) if row[metric] else None
+                assert _close(period[key], got), key
+                compared += 1
+    expected = sum(1 for k in period if k[2] != "all" and k[1] not in FROM_SESSIONS)
+    assert compared == expected
+
+
 def test_dbt_unit_tests_pass(built):
     env = {**os.environ, **built.env}
     result = subprocess.run(
