@@ -73,4 +73,3 @@ def seed_csv(catalogue: dict[str, Kpi]) -> str:
     writer.writeheader()
     writer.writerows(seed_rows(catalogue))
     return buffer.getvalue()
-
