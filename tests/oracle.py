@@ -43,6 +43,7 @@ KPI_AVERAGE_ORDER_VALUE = "average_order_value"
 ALL = "all"
 CHANNEL = "channel"
 CAMPAIGN = "campaign"
+COUNTRY = "country"
 SOURCE = "source"
 NOT_SET = "(not set)"
 PAID_CHANNELS = {
@@ -277,6 +278,7 @@ class _Session:
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
+    country: str | None = None
 
 
 def _param(event: dict, key: str) -> str | None:
@@ -291,6 +293,10 @@ def _param(event: dict, key: str) -> str | None:
     return None
 
 
+def _country(event: dict) -> str | None:
+    return (event.get("geo") or {}).get("country")
+
+
 def build_sessions(landing: Path, as_of: dt.date) -> dict[tuple[str, str], _Session]:
     """Fold every known GA4 event into sessions keyed by (user_pseudo_id, ga_session_id)."""
     sessions: dict[tuple[str, str], _Session] = {}
@@ -303,7 +309,9 @@ def build_sessions(landing: Path, as_of: dt.date) -> dict[tuple[str, str], _Sess
         key = (str(user), session_id)
         session = sessions.get(key)
         if session is None:
-            session = sessions[key] = _Session(first_event=at)
+            session = sessions[key] = _Session(first_event=at, country=_country(event))
+        elif at < session.first_event:
+            session.country = _country(event)
         session.first_event = min(session.first_event, at)
         session.converted = session.converted or event.get("event_name") == "purchase"
         source = _param(event, "source")
@@ -321,19 +329,21 @@ def session_conversion_rate(
     tzinfo: dt.tzinfo,
     categories: dict[str, str],
 ) -> dict[KpiKey, KpiValue]:
-    """Converting sessions / sessions of ``day``, overall and per channel."""
-    totals: dict[str, list[int]] = {}
+    """Converting sessions / sessions of ``day``, overall, per channel and per country (that
+    of the session's first event)."""
+    totals: dict[tuple[str, str], list[int]] = {}
     overall = [0, 0]
     for session in sessions.values():
         if local_date(session.first_event, tzinfo) != day:
             continue
         channel = channel_group(session.source, session.medium, session.campaign, categories)
-        for counts in (overall, totals.setdefault(channel, [0, 0])):
+        keys = ((CHANNEL, channel), (COUNTRY, session.country or NOT_SET))
+        for counts in (overall, *(totals.setdefault(key, [0, 0]) for key in keys)):
             counts[0] += int(session.converted)
             counts[1] += 1
     result = {(KPI_SESSION_CONVERSION_RATE, ALL, ALL): ratio(*overall)}
-    for channel, counts in totals.items():
-        result[(KPI_SESSION_CONVERSION_RATE, CHANNEL, channel)] = ratio(*counts)
+    for (dimension, value), counts in totals.items():
+        result[(KPI_SESSION_CONVERSION_RATE, dimension, value)] = ratio(*counts)
     return result
 
 

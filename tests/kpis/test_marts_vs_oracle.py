@@ -133,7 +133,7 @@ def test_daily_facts_match_the_oracle_for_every_kpi_and_dimension(built, expecte
     # every shipped KPI and dimension is exercised, not just present
     kpis = {k[1] for k in expected}
     assert kpis == set(load_catalogue(KPI_CATALOGUE_PATH))
-    assert {k[2] for k in expected} == {"all", "channel", "campaign", "source"}
+    assert {k[2] for k in expected} == {"all", "channel", "campaign", "source", "country"}
     nonzero = {k[1] for k, v in expected.items() if v[0]}
     assert nonzero == kpis, f"KPIs never non-zero in the sample: {kpis - nonzero}"
 

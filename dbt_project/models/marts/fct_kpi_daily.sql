@@ -33,6 +33,18 @@ sessions_by_channel as (
     group by session_date, channel
 ),
 
+sessions_by_country as (
+    select
+        session_date as kpi_date,
+        'session_conversion_rate' as kpi_id,
+        'country' as dimension,
+        coalesce(country, '(not set)') as dimension_value,
+        count(*) filter (where is_converted) as numerator,
+        count(*) as denominator
+    from sessions
+    group by session_date, coalesce(country, '(not set)')
+),
+
 sessions_overall as (
     select
         days.kpi_date,
@@ -373,6 +385,8 @@ components as (
     union all
     select * from sessions_by_channel
     where {{ in_window('kpi_date') }}
+    union all
+    select * from sessions_by_country
     union all
     select * from cost_per_acquisition
     union all
