@@ -14,7 +14,13 @@ from kpi_pipeline.cli.pipeline import run_range
 
 DEMO_DAYS = 90
 DEMO_SCALE = float(os.environ.get("KPI_DEMO_SCALE", "0.5"))
-STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "off_track": "red", "no_data": "dim"}
+STATUS_STYLE = {
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "dim",
+    "no_target": "dim",
+}
 
 
 def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
