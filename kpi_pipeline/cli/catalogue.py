@@ -111,11 +111,13 @@ def catalogue_table(kpis: dict, facts: dict) -> Table:
     latest = max((day for day, _, _ in facts.values()), default=None)
     title = "KPI catalogue" + (f" (values of {latest})" if latest else "")
     table = Table(title=title)
-    for column in ("KPI", "family", "unit", "target", "cadence", "owner"):
-        table.add_column(column)
+    # ids are what users type: never shortened; the other cells may wrap
+    table.add_column("KPI", no_wrap=True, min_width=max((len(k) for k in kpis), default=3))
+    for column in ("family", "unit", "target", "cadence", "owner"):
+        table.add_column(column, overflow="fold")
     if facts:
-        table.add_column("value", justify="right")
-        table.add_column("status")
+        table.add_column("value", justify="right", no_wrap=True)
+        table.add_column("status", no_wrap=True, min_width=9)
     for kpi in kpis.values():
         cells = [
             kpi.id,
