@@ -26,6 +26,10 @@ class Settings:
     reporting_currency: str
     partitions_start: str
     kpi_catalogue_path: Path
+    # the landing zone as ingest reads it: a local folder or any fsspec URL (s3://..., memory://...)
+    landing_url: str = ""
+    # late data: each run also re-processes this many days before its first day
+    lookback_days: int = 3
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -36,8 +40,10 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data = Path(env.get("KPI_DATA_DIR", str(DEFAULT_DATA_DIR)))
+        landing = env.get("KPI_LANDING_DIR", str(data / "landing"))
+        local_landing = Path(data / "landing" if "://" in landing else landing).absolute()
         return cls(
-            landing_dir=Path(env.get("KPI_LANDING_DIR", str(data / "landing"))).absolute(),
+            landing_dir=local_landing,
             warehouse_path=Path(
                 env.get("KPI_WAREHOUSE", str(data / "warehouse.duckdb"))
             ).absolute(),
@@ -47,7 +53,19 @@ class Settings:
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             partitions_start=env.get("KPI_PARTITIONS_START", DEFAULT_PARTITIONS_START),
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
+            landing_url=landing if "://" in landing else str(local_landing),
+            lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
         )
+
+
+def _non_negative_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={text!r} is not a whole number of days >= 0 (e.g. {name}=3)")
+    return value
 
 
 def prepare_environment(settings: Settings) -> None:

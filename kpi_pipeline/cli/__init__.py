@@ -6,10 +6,13 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
+from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.pipeline import backfill, run
+from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.sample import sample
 from kpi_pipeline.cli.snapshots import snapshots
 
@@ -20,6 +23,9 @@ app = typer.Typer(
 )
 for command in (demo, sample, run, backfill):
     app.command()(command)
+app.command()(quarantine)
+app.command()(validate)
+app.command(name="list")(list_kpis)
 app.add_typer(snapshots, name="snapshots")
 
 
@@ -27,5 +33,5 @@ def main() -> None:
     try:
         app()
     except Exception as err:  # one readable line, not a traceback
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}")
         sys.exit(2)

@@ -31,7 +31,7 @@ def report_message(
         status = STATUS_LABELS.get(row["status"] or "no_data", row["status"])
         lines.append(
             f"- {kpi.name}: {format_value(row['value'], kpi.unit, currency)} "
-            f"(target {format_value(kpi.target.value, kpi.unit, currency)}, {status})"
+            f"(target {format_value(row.get('target'), kpi.unit, currency)}, {status})"
         )
     if warnings:
         lines.append("Published with warnings: " + "; ".join(warnings))

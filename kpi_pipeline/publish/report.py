@@ -17,12 +17,14 @@ STATUS_COLOURS = {
     "at_risk": "#b58100",
     "off_track": "#cf222e",
     "no_data": "#6e7781",
+    "no_target": "#6e7781",
 }
 STATUS_LABELS = {
     "on_track": "on track",
     "at_risk": "at risk",
     "off_track": "off track",
     "no_data": "no data",
+    "no_target": "no target",
 }
 CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 240, 60, 4
 
@@ -67,11 +69,15 @@ def format_change(value: float | None, before: float | None, unit: str) -> str:
 
 
 def trend_svg_points(
-    series: list[tuple[dt.date, float | None]], target: float, first: dt.date, last: dt.date
-) -> tuple[list[str], float]:
-    """Polyline segments (gaps where a value is missing) and the target line's y, in pixels."""
-    values = [v for _, v in series if v is not None] + [target]
-    low, high = min(values), max(values)
+    series: list[tuple[dt.date, float | None]],
+    target: float | None,
+    first: dt.date,
+    last: dt.date,
+) -> tuple[list[str], float | None]:
+    """Polyline segments (gaps where a value is missing) and the target line's y, in pixels
+    (None without a target)."""
+    values = [v for _, v in series if v is not None] + ([target] if target is not None else [])
+    low, high = (min(values), max(values)) if values else (0.0, 1.0)
     span = (high - low) or 1.0
     days = max((last - first).days, 1)
 
@@ -91,7 +97,7 @@ def trend_svg_points(
         current.append(f"{x(day):.1f},{y(value):.1f}")
     if current:
         segments.append(" ".join(current))
-    return segments, round(y(target), 1)
+    return segments, None if target is None else round(y(target), 1)
 
 
 TEMPLATE = """<!DOCTYPE html>
@@ -143,8 +149,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 <td><svg width="{{ chart_width }}" height="{{ chart_height }}" role="img"
  viewBox="0 0 {{ chart_width }} {{ chart_height }}">
 <title>{{ r.name }}: last {{ trend_days }} days (line) against the target (dashed)</title>
-<line x1="0" x2="{{ chart_width }}" y1="{{ r.target_y }}" y2="{{ r.target_y }}"
- stroke="#8c959f" stroke-dasharray="4 3" stroke-width="1"/>
+{% if r.target_y is not none %}<line x1="0" x2="{{ chart_width }}" y1="{{ r.target_y }}"
+ y2="{{ r.target_y }}" stroke="#8c959f" stroke-dasharray="4 3" stroke-width="1"/>{% endif %}
 {% for points in r.segments %}<polyline fill="none" stroke="{{ r.colour }}" stroke-width="1.5"
  points="{{ points }}"/>{% endfor %}
 </svg></td>
@@ -203,13 +209,13 @@ def render_report(
         status = row["status"] or "no_data"
         series = [(d, values.get((kpi.id, d))) for d in trend_days]
         series[-1] = (ctx.day, row["value"])
-        segments, target_y = trend_svg_points(series, kpi.target.value, first, ctx.day)
+        segments, target_y = trend_svg_points(series, row["target"], first, ctx.day)
         by_family.setdefault(kpi.family, []).append(
             {
                 "kpi_id": kpi.id,
                 "name": kpi.name,
                 "value": format_value(row["value"], kpi.unit, ctx.currency),
-                "target": format_value(kpi.target.value, kpi.unit, ctx.currency),
+                "target": format_value(row["target"], kpi.unit, ctx.currency),
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "colour": STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]),

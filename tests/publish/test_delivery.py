@@ -33,6 +33,7 @@ def snapshot() -> pl.DataFrame:
             "kpi_id": ["net_revenue", "nps"],
             "dimension": ["all", "all"],
             "value": [120.0, None],
+            "target": [8000.0, 30.0],
             "status": ["off_track", "no_data"],
         }
     )
