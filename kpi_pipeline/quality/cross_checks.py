@@ -105,7 +105,9 @@ def rollup_mismatches(
     needed = {"period_start", "period_end", "kpi_id", "dimension", "dimension_value"}
     if not needed <= columns:
         return None
-    grain = next((c for c in ("grain", "period_type", "period") if c in columns), None)
+    grain = next(
+        (c for c in ("period_grain", "grain", "period_type", "period") if c in columns), None
+    )
     grain_sql = f"p.{grain}" if grain else "'period'"
     table = ".".join(ROLLUP_TABLE)
     rows = con.execute(
@@ -124,7 +126,8 @@ def rollup_mismatches(
             select {grain_sql} as grain, p.period_start, p.kpi_id, p.dimension,
                    p.dimension_value, count(*) as copies
             from {table} as p join periods as pr
-              on pr.period_start = p.period_start and pr.grain = {grain_sql}
+              on pr.period_start = p.period_start and pr.period_end = p.period_end
+             and pr.grain = {grain_sql}
             group by all
         )
         select coalesce(d.grain, k.grain), coalesce(d.period_start, k.period_start),

@@ -88,11 +88,16 @@ def test_a_lost_session_is_caught_and_its_severity_comes_from_configuration(con)
 
 
 def test_rollup_rows_lost_or_duplicated_are_caught_when_the_rollup_exists(con) -> None:
+    # the layout of marts.fct_kpi_period; quarter and year start on the same day
     con.execute(
-        """create table marts.fct_kpi_period as select * from (values
-            ('week', '2025-03-03'::DATE, '2025-03-09'::DATE, 'net_revenue', 'all', 'all'),
-            ('week', '2025-03-03', '2025-03-09', 'session_conversion_rate', 'all', 'all'))
-          as t(grain, period_start, period_end, kpi_id, dimension, dimension_value)"""
+        """create table marts.fct_kpi_period as
+           select * from (values ('week', '2025-03-03'::DATE, '2025-03-09'::DATE),
+                                 ('quarter', '2025-01-01', '2025-03-31'),
+                                 ('year', '2025-01-01', '2025-12-31'))
+                as g(period_grain, period_start, period_end)
+           cross join (values ('net_revenue', 'all', 'all'),
+                              ('session_conversion_rate', 'all', 'all'))
+                as k(kpi_id, dimension, dimension_value)"""
     )
     assert outcomes(con)["rollup_rows_match_daily"].success
     con.execute(
@@ -102,8 +107,10 @@ def test_rollup_rows_lost_or_duplicated_are_caught_when_the_rollup_exists(con) -
     con.execute("delete from marts.fct_kpi_period where kpi_id = 'session_conversion_rate'")
     result = outcomes(con)["rollup_rows_match_daily"]
     assert not result.success and result.severity == "error"
-    problems = sorted((row[2], row[5]) for row in result.unexpected_sample)
+    problems = sorted((row[0], row[2], row[5]) for row in result.unexpected_sample)
     assert problems == [
-        ("net_revenue", "duplicated in the roll-up"),
-        ("session_conversion_rate", "lost in the roll-up"),
+        ("quarter", "session_conversion_rate", "lost in the roll-up"),
+        ("week", "net_revenue", "duplicated in the roll-up"),
+        ("week", "session_conversion_rate", "lost in the roll-up"),
+        ("year", "session_conversion_rate", "lost in the roll-up"),
     ]
