@@ -22,6 +22,7 @@ from kpi_pipeline.quality.suites import (
     SuiteOutcome,
     build_data_docs,
     contract_suite,
+    load_suite_dict,
     suite_path,
     validate_frame,
 )
@@ -50,11 +51,25 @@ def lag_days_sql(column: str, data_type: str, timezone: str) -> str:
     return f"date_diff('day', {day}, _extract_date) as _lag_days__{column}"
 
 
+LAG_PREFIX = "_lag_days__"
+
+
+def lag_columns(table: str) -> list[str]:
+    """The columns whose `_lag_days__<column>` the table's suite checks (its lookback)."""
+    if not suite_path(f"raw_{table}").exists():
+        return []
+    columns = [
+        e["kwargs"].get("column") or "" for e in load_suite_dict(f"raw_{table}")["expectations"]
+    ]
+    return [c.removeprefix(LAG_PREFIX) for c in columns if c.startswith(LAG_PREFIX)]
+
+
 def raw_partition_frames(
-    con, table: str, days: list[dt.date], lookbacks: dict[str, int] | None = None, tz: str = "UTC"
+    con, table: str, days: list[dt.date], tz: str = "UTC"
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The raw rows of the window (with `_lag_days__<column>` for each column of `lookbacks`),
-    and the row count of every day of it (0 when missing)."""
+    """The raw rows of the window (with `_lag_days__<column>`: days between the extract day
+    and the column's day, for each such column the suite checks), and the row count of every
+    day of it (0 when missing)."""
     first, last = _window(days)
     types = dict(
         con.execute(
@@ -64,7 +79,7 @@ def raw_partition_frames(
         ).fetchall()
     )
     columns = [name for name in types if name not in RAW_COLUMNS_SKIPPED]
-    lags = [lag_days_sql(c, types[c], tz) for c in (lookbacks or {}) if c in types]
+    lags = [lag_days_sql(c, types[c], tz) for c in lag_columns(table) if c in types]
     rows = con.execute(
         f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?",
         [first, last],
@@ -135,7 +150,6 @@ def build_raw_check(
     table: str, partitions: PartitionsDefinition, settings: Settings
 ) -> AssetChecksDefinition:
     config = load_quality_config()
-    lookbacks = config.timestamp_lookback_days.get(table, {})
     generated = raw_suite(table)
 
     @asset_check(
@@ -154,12 +168,9 @@ def build_raw_check(
     ) -> AssetCheckResult:
         days = days_in(context.partition_keys)
         with warehouse.connection() as con:
-            rows, volume = raw_partition_frames(con, table, days, lookbacks, settings.timezone)
+            rows, volume = raw_partition_frames(con, table, days, settings.timezone)
             anomalies = volume_anomalies(con, table, days, config)
-        parameters = {
-            "accepted_currencies": [settings.reporting_currency],
-            **{f"lookback_days__{column}": n for column, n in lookbacks.items()},
-        }
+        parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = data_dir(settings)
         outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated, store=store)]
         if suite_path(f"raw_{table}_volume").exists():

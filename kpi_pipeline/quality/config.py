@@ -56,7 +56,6 @@ class ValueAnomaly:
 
 @dataclass(frozen=True)
 class QualityConfig:
-    timestamp_lookback_days: dict[str, dict[str, int]]
     cross_checks: dict[str, str]
     net_revenue_tolerance: float
     trailing_days: int
@@ -122,12 +121,7 @@ def parse_quality_config(raw: dict[str, Any], path: Path) -> QualityConfig:
         values.append(
             ValueAnomaly(str(spec["kpi"]), spec.get("measure", "value"), _thresholds(spec, at))
         )
-    lookbacks = {
-        table: {column: int(days) for column, days in (columns or {}).items()}
-        for table, columns in (raw.get("timestamp_lookback_days") or {}).items()
-    }
     return QualityConfig(
-        timestamp_lookback_days=lookbacks,
         cross_checks=checks,
         net_revenue_tolerance=tolerance,
         trailing_days=int(anomalies.get("trailing_days", 28)),
