@@ -101,7 +101,7 @@ def test_a_restated_ga4_day_restates_its_facts(deployment) -> None:
     report = deployment.run(D1)
     assert report.success, report.reason()
     assert sessions(deployment.warehouse, D1) == (0, 1)
-    published = (deployment.snapshots / D1.isoformat() / "kpis.csv").read_bytes()
+    published = (deployment.snapshots / D1.isoformat() / "latest" / "kpis.csv").read_bytes()
 
     # D2's delivery holds D1's daily table (one more session, which purchased) and D2's own
     write_ga4(
@@ -125,4 +125,4 @@ def test_a_restated_ga4_day_restates_its_facts(deployment) -> None:
     assert sessions(deployment.warehouse, D2) == (0, 1)
     assert sessions(deployment.warehouse, D1) == (1, 2)  # restated
     # the published snapshot of D1 is not rewritten by a run of D2
-    assert (deployment.snapshots / D1.isoformat() / "kpis.csv").read_bytes() == published
+    assert (deployment.snapshots / D1.isoformat() / "latest" / "kpis.csv").read_bytes() == published
