@@ -38,7 +38,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         asset_checks=quality_checks(partitions, settings, list(catalogue)),
         jobs=[job],
-        schedules=[daily_kpi_schedule(job)],
+        schedules=[daily_kpi_schedule(job, settings.schedule_time)],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -26,6 +26,12 @@ class Settings:
     reporting_currency: str
     partitions_start: str
     kpi_catalogue_path: Path
+    # Orchestration: when the daily schedule fires, how far back the landing-zone sensor
+    # looks, how long a file must be left alone before it counts, ingest retry backoff.
+    schedule_time: str = "06:00"
+    sensor_lookback_days: int = 7
+    sensor_settle_seconds: int = 60
+    ingest_retry_delay_seconds: float = 10.0
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -47,6 +53,10 @@ class Settings:
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             partitions_start=env.get("KPI_PARTITIONS_START", DEFAULT_PARTITIONS_START),
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
+            schedule_time=env.get("KPI_SCHEDULE_TIME", "06:00"),
+            sensor_lookback_days=int(env.get("KPI_SENSOR_LOOKBACK_DAYS", "7")),
+            sensor_settle_seconds=int(env.get("KPI_SENSOR_SETTLE_SECONDS", "60")),
+            ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
         )
 
 
