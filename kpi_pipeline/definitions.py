@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
 from kpi_pipeline.quality.checks import quality_checks
@@ -39,6 +40,7 @@ def build_definitions(settings: Settings) -> Definitions:
         asset_checks=quality_checks(partitions, settings, list(catalogue)),
         jobs=[job],
         schedules=[daily_kpi_schedule(job, settings.schedule_time)],
+        sensors=[build_landing_sensor(job.name, settings)],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
