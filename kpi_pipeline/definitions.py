@@ -10,6 +10,7 @@ from dagster_dbt import DbtCliResource
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.orchestration.freshness import freshness_checks
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
@@ -37,7 +38,10 @@ def build_definitions(settings: Settings) -> Definitions:
             build_dbt_assets(dbt_project, partitions, settings),
             build_publish_asset(partitions, settings),
         ],
-        asset_checks=quality_checks(partitions, settings, list(catalogue)),
+        asset_checks=[
+            *quality_checks(partitions, settings, list(catalogue)),
+            *freshness_checks(partitions, settings),
+        ],
         jobs=[job],
         schedules=[daily_kpi_schedule(job, settings.schedule_time)],
         sensors=[build_landing_sensor(job.name, settings)],

@@ -16,6 +16,7 @@ from dagster import (
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
 from kpi_pipeline.ingest.loaders import DayResult, load_csv_day, load_ga4_day
 from kpi_pipeline.ingest.pii import pii_key
+from kpi_pipeline.orchestration.retries import ingest_retry_policy
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
@@ -63,6 +64,7 @@ def build_csv_asset(
             "(typed, personal data hashed or dropped; unloadable rows quarantined)."
         ),
         owners=["team:data-engineering"],
+        retry_policy=ingest_retry_policy(settings),
         kinds={"polars", "duckdb"},
         metadata={"landing_file": f"{extract.source}/dt=<day>/{extract.file_name}"},
     )
@@ -93,6 +95,7 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
             "timestamp or session id quarantined."
         ),
         owners=["team:data-engineering"],
+        retry_policy=ingest_retry_policy(settings),
         kinds={"duckdb"},
         metadata={"landing_file": "ga4/dt=<day>/events_YYYYMMDD.json"},
     )

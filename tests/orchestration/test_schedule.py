@@ -81,7 +81,7 @@ def test_a_timezone_behind_utc_across_a_dst_change() -> None:
 
 @pytest.mark.parametrize("text", ["6", "24:00", "06:60", "six", ""])
 def test_a_bad_schedule_time_names_the_setting(text: str) -> None:
-    with pytest.raises(ScheduleTimeError, match="KPI_SCHEDULE_TIME .* use HH:MM"):
+    with pytest.raises(ScheduleTimeError, match=r"KPI_SCHEDULE_TIME .* use HH:MM"):
         parse_schedule_time(text)
 
 
