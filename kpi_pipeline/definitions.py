@@ -10,6 +10,8 @@ from dagster_dbt import DbtCliResource
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.orchestration.asset_metadata import with_kpi_metadata
+from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
 from kpi_pipeline.orchestration.freshness import freshness_checks
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
@@ -32,19 +34,20 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)
     job = daily_kpi_job()
+    docs_job = build_docs_job(settings)
     return Definitions(
         assets=[
             *ingest_assets(partitions, settings),
             build_dbt_assets(dbt_project, partitions, settings),
-            build_publish_asset(partitions, settings),
+            with_kpi_metadata(build_publish_asset(partitions, settings), catalogue),
         ],
         asset_checks=[
             *quality_checks(partitions, settings, list(catalogue)),
             *freshness_checks(partitions, settings),
         ],
-        jobs=[job],
+        jobs=[job, docs_job],
         schedules=[daily_kpi_schedule(job, settings.schedule_time)],
-        sensors=[build_landing_sensor(job.name, settings)],
+        sensors=[build_landing_sensor(job.name, settings), build_docs_sensor(job, docs_job)],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -25,6 +25,7 @@ ASSETS_QUERY = """{
     groupName
     description
     owners { __typename ... on TeamAssetOwner { team } }
+    metadataEntries { label ... on MarkdownMetadataEntry { mdStr } }
   }
 }"""
 LAUNCH = """mutation Launch($params: ExecutionParams!) {
@@ -38,6 +39,9 @@ RUNS = """query Runs($ids: [String!]) {
   runsOrError(filter: {runIds: $ids}) {
     ... on Runs { results { runId status startTime endTime tags { key value } } }
   }
+}"""
+DOCS_RUNS = """{
+  runsOrError(filter: {pipelineName: "dbt_docs"}) { ... on Runs { results { runId status } } }
 }"""
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
 
@@ -85,7 +89,10 @@ def test_assets_are_grouped_by_stage_with_descriptions_and_owners(server) -> Non
         by_group.setdefault(node["groupName"], []).append(node)
     assert set(STAGES) <= set(by_group)
     assert len(by_group["ingest"]) == 7
-    assert {"/".join(a["assetKey"]["path"]) for a in by_group["publish"]} == {"kpi_snapshot"}
+    [snapshot] = by_group["publish"]
+    assert snapshot["assetKey"]["path"] == ["kpi_snapshot"]
+    kpis = {e["label"]: e.get("mdStr") for e in snapshot["metadataEntries"]}["kpis"]
+    assert "| net_revenue | Net revenue | financial |" in kpis
     assert ["marts", "fct_kpi_daily"] in [a["assetKey"]["path"] for a in by_group["transform"]]
     for stage in STAGES:
         for node in by_group[stage]:
@@ -157,6 +164,21 @@ def test_two_runs_requested_together_run_one_after_the_other(server) -> None:
     assert first["endTime"] <= second["startTime"]
     for day in DAYS:
         assert (settings.snapshot_dir / str(day) / "kpis.parquet").exists()
+
+
+def test_dbt_docs_are_regenerated_after_a_successful_run(server) -> None:
+    """The run-status sensor queues the `dbt_docs` job after each successful daily run."""
+    dev, settings = server
+
+    def docs_done():
+        runs = dev.graphql(DOCS_RUNS)["runsOrError"]["results"]
+        finished = [r for r in runs if r["status"] in TERMINAL]
+        return finished if finished and len(finished) == len(runs) else None
+
+    runs = dev.wait_for(docs_done, timeout=300, what="the dbt docs runs", interval=1)
+    assert {r["status"] for r in runs} == {"SUCCESS"}, dev.log_tail()
+    site = settings.warehouse_path.parent / "dbt_docs" / "static_index.html"
+    assert "fct_kpi_daily" in site.read_text()
 
 
 def test_the_server_stops_cleanly_on_ctrl_c(server) -> None:
