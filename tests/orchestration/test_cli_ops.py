@@ -28,7 +28,10 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
-    monkeypatch.setenv("COLUMNS", "200")  # Rich tables unwrapped, so lines can be matched
+    from kpi_pipeline.cli import common
+
+    for console in (common.console, common.err_console):  # wide: table rows stay one line
+        monkeypatch.setattr(console, "width", 240)
     return tmp_path
 
 
