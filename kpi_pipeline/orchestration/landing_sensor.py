@@ -104,6 +104,15 @@ def run_key(day: dt.date, paths: list[str], current: Mapping[str, FileState]) ->
     return f"landing:{day.isoformat()}:{digest}"
 
 
+def published_since(snapshot_dir: Path, day: dt.date, states: list[FileState]) -> bool:
+    """The day's snapshot was written after every one of these files: they were loaded."""
+    try:
+        published_ns = (snapshot_dir / day.isoformat()).stat().st_mtime_ns
+    except FileNotFoundError:
+        return False
+    return all(state.mtime_ns <= published_ns for state in states)
+
+
 def plan_tick(
     seen: Mapping[str, FileState],
     landing: Path,
@@ -127,6 +136,13 @@ def plan_tick(
     by_day: dict[dt.date, list[str]] = {}
     for path in changed:
         by_day.setdefault(day_of(path), []).append(path)
+    # Files the sensor has not seen yet (first tick, reset cursor) but that a published
+    # snapshot already includes were loaded before: no run for them.
+    for day, paths in list(by_day.items()):
+        if all(p in settled and p not in seen for p in paths) and published_since(
+            settings.snapshot_dir, day, [settled[p] for p in paths]
+        ):
+            del by_day[day]
     requests = [
         RunRequest(
             partition_key=day.isoformat(),

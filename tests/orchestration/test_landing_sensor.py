@@ -35,6 +35,7 @@ class Ticker:
         self.settings = Settings.from_env(
             {
                 "KPI_LANDING_DIR": str(landing),
+                "KPI_SNAPSHOT_DIR": str(landing.parent / "snapshots"),
                 "KPI_TIMEZONE": timezone,
                 "KPI_SENSOR_LOOKBACK_DAYS": "7",
                 "KPI_SENSOR_SETTLE_SECONDS": "60",
@@ -83,6 +84,20 @@ def test_first_tick_requests_each_affected_day_once_then_nothing(landing: Path) 
         "hubspot/dt=2025-03-09/contacts.csv",
         "nps/dt=2025-03-05/responses.csv",
     }
+
+
+def test_files_already_in_a_published_snapshot_are_not_loaded_again(landing: Path) -> None:
+    """A first tick (empty cursor) over a landing zone the pipeline already published."""
+    snapshot = landing.parent / "snapshots" / "2025-03-09"
+    snapshot.mkdir(parents=True)
+    os.utime(snapshot, (SETTLED + 30, SETTLED + 30))  # published after the files arrived
+    older = landing.parent / "snapshots" / "2025-03-05"
+    older.mkdir()
+    os.utime(older, (SETTLED - 30, SETTLED - 30))  # published before its file arrived
+    ticker = Ticker(landing)
+    assert ticker.tick() == ["2025-03-05"]
+    put(landing, "orders", "2025-03-09", "orders.csv", "order_id\nO-9\n", mtime=SETTLED + 60)
+    assert ticker.tick() == ["2025-03-09"]
 
 
 def test_a_changed_file_requests_its_day_again_and_only_that_day(landing: Path) -> None:
