@@ -11,7 +11,14 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, err_console, load_settings, parse_day, parse_range
+from kpi_pipeline.cli.common import (
+    console,
+    err_console,
+    fail,
+    load_settings,
+    parse_day,
+    parse_range,
+)
 
 POLL_SECONDS = 0.5
 
@@ -75,6 +82,14 @@ def days_table(results: list[tuple[dt.date, str]], snapshot_dir) -> Table:
     return table
 
 
+def running_runs(instance) -> list[str]:
+    """Runs of the daily job (or the docs job) in progress, e.g. launched by the daemon."""
+    from dagster import DagsterRunStatus, RunsFilter
+
+    active = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
+    return [r.dagster_run.run_id for r in instance.get_run_records(RunsFilter(statuses=active))]
+
+
 def run_range(first: dt.date, last: dt.date) -> int:
     """Run the job over `first..last`; 0 when published, 1 when the gate blocked it."""
     settings = load_settings()
@@ -85,6 +100,13 @@ def run_range(first: dt.date, last: dt.date) -> int:
     from kpi_pipeline.orchestration.progress import REQUEST_TAG, STAGES, steps_per_stage
     from kpi_pipeline.runner import run_days
 
+    with DagsterInstance.get() as instance:
+        busy = running_runs(instance)
+    if busy:
+        raise fail(
+            f"run {busy[0][:8]} is writing the warehouse now; DuckDB takes one writer at a time",
+            "wait until it finishes (kpi status), or stop it in the Dagster UI",
+        )
     defs = build_definitions(settings)
     totals = steps_per_stage(defs.resolve_job_def(DAILY_JOB).graph.node_dict)
     request_id = uuid.uuid4().hex

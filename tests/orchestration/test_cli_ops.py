@@ -240,3 +240,24 @@ def test_backfill_then_a_blocked_day_then_status_and_query(env: Path) -> None:
     assert query.output.splitlines()[1:] == [
         f"{k},{'' if v is None else v}" for k, v in published.select("kpi_id", "value").iter_rows()
     ]
+
+
+def test_run_refuses_to_start_while_another_run_writes(env: Path) -> None:
+    """A run launched by the daemon is in progress: `kpi run` (in-process, outside the
+    queue) must not open the warehouse beside it."""
+    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+
+    from kpi_pipeline.cli.common import load_settings
+
+    load_settings()  # creates DAGSTER_HOME and its dagster.yaml under env
+    with DagsterInstance.get() as instance:
+        instance.add_run(
+            DagsterRun(
+                job_name="daily_kpis", run_id="a1b2c3d4-0000", status=DagsterRunStatus.STARTED
+            )
+        )
+    result = CliRunner().invoke(app, ["run", "--date", str(DAY)])
+    assert result.exit_code == 2
+    assert "run a1b2c3d4 is writing the warehouse now" in result.output
+    assert "hint: wait until it finishes" in result.output
+    assert not (env / "warehouse.duckdb").exists()

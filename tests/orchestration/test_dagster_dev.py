@@ -44,6 +44,16 @@ DOCS_RUNS = """{
   runsOrError(filter: {pipelineName: "dbt_docs"}) { ... on Runs { results { runId status } } }
 }"""
 TERMINAL = {"SUCCESS", "FAILURE", "CANCELED"}
+AUTOMATION = """{
+  repositoryOrError(
+    repositorySelector: {repositoryLocationName: "kpi_pipeline", repositoryName: "__repository__"}
+  ) {
+    ... on Repository {
+      schedules { name cronSchedule executionTimezone scheduleState { status } }
+      sensors { name sensorState { status } }
+    }
+  }
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -98,6 +108,21 @@ def test_assets_are_grouped_by_stage_with_descriptions_and_owners(server) -> Non
         for node in by_group[stage]:
             assert node["description"], node["assetKey"]
             assert any(o.get("team") for o in node["owners"]), node["assetKey"]
+
+
+def test_schedule_and_sensors_are_on_in_the_deployment(server) -> None:
+    dev, _ = server
+    loaded_assets(dev)
+    repository = dev.graphql(AUTOMATION)["repositoryOrError"]
+    [schedule] = repository["schedules"]
+    assert (schedule["name"], schedule["cronSchedule"], schedule["executionTimezone"]) == (
+        "daily_kpis_schedule",
+        "0 6 * * *",
+        "UTC",
+    )
+    assert schedule["scheduleState"]["status"] == "RUNNING"
+    sensors = {s["name"]: s["sensorState"]["status"] for s in repository["sensors"]}
+    assert sensors == {"landing_zone_sensor": "RUNNING", "dbt_docs_after_success": "RUNNING"}
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium not installed")
