@@ -10,7 +10,7 @@ from dagster_dbt import DbtCliResource
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.catalogue import load_catalogue
-from kpi_pipeline.orchestration.asset_metadata import with_kpi_metadata
+from kpi_pipeline.orchestration.asset_metadata import quality_tables, with_kpi_metadata
 from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
 from kpi_pipeline.orchestration.freshness import freshness_checks
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
@@ -40,6 +40,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *ingest_assets(partitions, settings),
             build_dbt_assets(dbt_project, partitions, settings),
             with_kpi_metadata(build_publish_asset(partitions, settings), catalogue),
+            *quality_tables(),
         ],
         asset_checks=[
             *quality_checks(partitions, settings, list(catalogue)),

@@ -17,7 +17,7 @@ from tests.orchestration.dagster_server import DagsterDev, chromium
 pytestmark = pytest.mark.e2e
 
 DAYS = [dt.date(2025, 6, 2), dt.date(2025, 6, 3)]
-STAGES = ("ingest", "transform", "publish")
+STAGES = ("ingest", "transform", "quality", "publish")
 REPOSITORY = "__repository__@kpi_pipeline"
 ASSETS_QUERY = """{
   assetNodes {
@@ -99,6 +99,10 @@ def test_assets_are_grouped_by_stage_with_descriptions_and_owners(server) -> Non
         by_group.setdefault(node["groupName"], []).append(node)
     assert set(STAGES) <= set(by_group)
     assert len(by_group["ingest"]) == 7
+    assert {"/".join(a["assetKey"]["path"]) for a in by_group["quality"]} == {
+        "raw/_quarantine",
+        "raw/_ingest_log",
+    }
     [snapshot] = by_group["publish"]
     assert snapshot["assetKey"]["path"] == ["kpi_snapshot"]
     kpis = {e["label"]: e.get("mdStr") for e in snapshot["metadataEntries"]}["kpis"]
