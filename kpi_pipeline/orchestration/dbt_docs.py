@@ -12,8 +12,10 @@ from dagster import (
     JobDefinition,
     OpExecutionContext,
     RunRequest,
+    RunsFilter,
     RunStatusSensorContext,
     SensorDefinition,
+    SkipReason,
     job,
     op,
     run_status_sensor,
@@ -23,7 +25,12 @@ from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_environment
 from kpi_pipeline.transform.project import DBT_EXECUTABLE
 
 DOCS_JOB = "dbt_docs"
-DOCS_FILES = ("index.html", "static_index.html", "manifest.json", "catalog.json")
+PENDING_STATUSES = [
+    DagsterRunStatus.QUEUED,
+    DagsterRunStatus.NOT_STARTED,
+    DagsterRunStatus.STARTING,
+    DagsterRunStatus.STARTED,
+]
 
 
 class DocsError(RuntimeError):
@@ -88,7 +95,14 @@ def build_docs_sensor(monitored_job, docs_job: JobDefinition) -> SensorDefinitio
         minimum_interval_seconds=15,
         description="After each successful daily_kpis run, regenerate the dbt docs.",
     )
-    def docs_after_success(context: RunStatusSensorContext) -> RunRequest:
+    def docs_after_success(context: RunStatusSensorContext) -> RunRequest | SkipReason:
+        # Runs go one at a time: a docs run still waiting or running starts (or started)
+        # after this run ended, so it already documents this run's data.
+        pending = context.instance.get_run_records(
+            RunsFilter(job_name=DOCS_JOB, statuses=PENDING_STATUSES), limit=1
+        )
+        if pending:
+            return SkipReason(f"docs run {pending[0].dagster_run.run_id[:8]} is already due")
         return RunRequest(run_key=context.dagster_run.run_id)
 
     return docs_after_success
