@@ -21,11 +21,12 @@ def days_in(partition_keys: list[str] | tuple[str, ...]) -> list[dt.date]:
 
 
 def dbt_window_vars(
-    first_day: dt.date, last_day: dt.date, timezone: str, currency: str
+    first_day: dt.date, last_day: dt.date, timezone: str, currency: str, lookback_days: int = 0
 ) -> dict[str, str]:
-    """The dbt vars of a run over [first_day, last_day]: max_date is exclusive."""
+    """The dbt vars of a run over [first_day, last_day]: max_date is exclusive; the window
+    starts `lookback_days` earlier so late data restates the recent days' facts."""
     return {
-        "min_date": first_day.isoformat(),
+        "min_date": (first_day - dt.timedelta(days=lookback_days)).isoformat(),
         "max_date": (last_day + dt.timedelta(days=1)).isoformat(),
         "timezone": timezone,
         "reporting_currency": currency,

@@ -26,6 +26,10 @@ class Settings:
     reporting_currency: str
     partitions_start: str
     kpi_catalogue_path: Path
+    # the landing zone as ingest reads it: a local folder or any fsspec URL (s3://..., memory://...)
+    landing_url: str = ""
+    # late data: each run also re-processes this many days before its first day
+    lookback_days: int = 3
     # Orchestration: when the daily schedule fires, how far back the landing-zone sensor
     # looks, how long a file must be left alone before it counts, ingest retry backoff.
     schedule_time: str = "06:00"
@@ -42,8 +46,10 @@ class Settings:
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
         data = Path(env.get("KPI_DATA_DIR", str(DEFAULT_DATA_DIR)))
+        landing = env.get("KPI_LANDING_DIR", str(data / "landing"))
+        local_landing = Path(data / "landing" if "://" in landing else landing).absolute()
         return cls(
-            landing_dir=Path(env.get("KPI_LANDING_DIR", str(data / "landing"))).absolute(),
+            landing_dir=local_landing,
             warehouse_path=Path(
                 env.get("KPI_WAREHOUSE", str(data / "warehouse.duckdb"))
             ).absolute(),
@@ -53,11 +59,27 @@ class Settings:
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             partitions_start=env.get("KPI_PARTITIONS_START", DEFAULT_PARTITIONS_START),
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
+            landing_url=landing if "://" in landing else str(local_landing),
+            lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
             schedule_time=env.get("KPI_SCHEDULE_TIME", "06:00"),
-            sensor_lookback_days=int(env.get("KPI_SENSOR_LOOKBACK_DAYS", "7")),
-            sensor_settle_seconds=int(env.get("KPI_SENSOR_SETTLE_SECONDS", "60")),
+            sensor_lookback_days=_non_negative_int(
+                env.get("KPI_SENSOR_LOOKBACK_DAYS", "7"), "KPI_SENSOR_LOOKBACK_DAYS"
+            ),
+            sensor_settle_seconds=_non_negative_int(
+                env.get("KPI_SENSOR_SETTLE_SECONDS", "60"), "KPI_SENSOR_SETTLE_SECONDS"
+            ),
             ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
         )
+
+
+def _non_negative_int(text: str, name: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ValueError(f"{name}={text!r} is not a whole number of days >= 0 (e.g. {name}=3)")
+    return value
 
 
 def prepare_environment(settings: Settings) -> None:

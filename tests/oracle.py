@@ -1,6 +1,6 @@
 """Independent plain-Python oracle for the daily KPIs.
 
-This module recomputes the five KPIs of ``docs/kpis.md`` straight from the landing
+This module recomputes every KPI of ``docs/kpis.md`` straight from the landing
 zone (``docs/landing_zone.md``) with nothing but the standard library, so the tests
 can compare the dbt models against a second, separately written implementation.
 It deliberately uses no SQL engine, no dataframe library and no project code.
@@ -23,15 +23,38 @@ from zoneinfo import ZoneInfo
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SOURCE_CATEGORIES = REPO_ROOT / "dbt_project" / "seeds" / "ga4_source_categories.csv"
+DEFAULT_MARKETING_COSTS = REPO_ROOT / "dbt_project" / "seeds" / "marketing_costs.csv"
 
 KPI_SESSION_CONVERSION_RATE = "session_conversion_rate"
 KPI_COST_PER_ACQUISITION = "cost_per_acquisition"
 KPI_NET_REVENUE = "net_revenue"
 KPI_NPS = "nps"
 KPI_AVG_ORDER_PROCESSING_HOURS = "avg_order_processing_hours"
+KPI_USER_CONVERSION_RATE = "user_conversion_rate"
+KPI_CUSTOMER_ACQUISITION_COST = "customer_acquisition_cost"
+KPI_RETURN_ON_AD_SPEND = "return_on_ad_spend"
+KPI_MARKETING_ROI = "marketing_roi"
+KPI_SOCIAL_ENGAGEMENT_RATE = "social_engagement_rate"
+KPI_ORGANIC_TRAFFIC = "organic_traffic"
+KPI_LEAD_TO_CUSTOMER_RATE = "lead_to_customer_rate"
+KPI_DEAL_WIN_RATE = "deal_win_rate"
+KPI_AVERAGE_ORDER_VALUE = "average_order_value"
 
 ALL = "all"
 CHANNEL = "channel"
+CAMPAIGN = "campaign"
+COUNTRY = "country"
+SOURCE = "source"
+NOT_SET = "(not set)"
+PAID_CHANNELS = {
+    "Cross-network",
+    "Paid Shopping",
+    "Paid Search",
+    "Paid Social",
+    "Paid Video",
+    "Display",
+    "Paid Other",
+}
 
 KpiKey = tuple[str, str, str]
 
@@ -255,6 +278,7 @@ class _Session:
     source: str | None = None
     medium: str | None = None
     campaign: str | None = None
+    country: str | None = None
 
 
 def _param(event: dict, key: str) -> str | None:
@@ -269,6 +293,10 @@ def _param(event: dict, key: str) -> str | None:
     return None
 
 
+def _country(event: dict) -> str | None:
+    return (event.get("geo") or {}).get("country")
+
+
 def build_sessions(landing: Path, as_of: dt.date) -> dict[tuple[str, str], _Session]:
     """Fold every known GA4 event into sessions keyed by (user_pseudo_id, ga_session_id)."""
     sessions: dict[tuple[str, str], _Session] = {}
@@ -281,7 +309,9 @@ def build_sessions(landing: Path, as_of: dt.date) -> dict[tuple[str, str], _Sess
         key = (str(user), session_id)
         session = sessions.get(key)
         if session is None:
-            session = sessions[key] = _Session(first_event=at)
+            session = sessions[key] = _Session(first_event=at, country=_country(event))
+        elif at < session.first_event:
+            session.country = _country(event)
         session.first_event = min(session.first_event, at)
         session.converted = session.converted or event.get("event_name") == "purchase"
         source = _param(event, "source")
@@ -299,19 +329,21 @@ def session_conversion_rate(
     tzinfo: dt.tzinfo,
     categories: dict[str, str],
 ) -> dict[KpiKey, KpiValue]:
-    """Converting sessions / sessions of ``day``, overall and per channel."""
-    totals: dict[str, list[int]] = {}
+    """Converting sessions / sessions of ``day``, overall, per channel and per country (that
+    of the session's first event)."""
+    totals: dict[tuple[str, str], list[int]] = {}
     overall = [0, 0]
     for session in sessions.values():
         if local_date(session.first_event, tzinfo) != day:
             continue
         channel = channel_group(session.source, session.medium, session.campaign, categories)
-        for counts in (overall, totals.setdefault(channel, [0, 0])):
+        keys = ((CHANNEL, channel), (COUNTRY, session.country or NOT_SET))
+        for counts in (overall, *(totals.setdefault(key, [0, 0]) for key in keys)):
             counts[0] += int(session.converted)
             counts[1] += 1
     result = {(KPI_SESSION_CONVERSION_RATE, ALL, ALL): ratio(*overall)}
-    for channel, counts in totals.items():
-        result[(KPI_SESSION_CONVERSION_RATE, CHANNEL, channel)] = ratio(*counts)
+    for (dimension, value), counts in totals.items():
+        result[(KPI_SESSION_CONVERSION_RATE, dimension, value)] = ratio(*counts)
     return result
 
 
@@ -334,13 +366,20 @@ class _Order:
 
 def load_orders(landing: Path, as_of: dt.date) -> list[_Order]:
     """Latest version of every order known from extracts up to ``as_of``."""
-    rows = read_csv_rows(landing, "orders", "orders.csv", as_of)
+    rows = list(read_csv_rows(landing, "orders", "orders.csv", as_of))
+    # several fulfilments (one row each, in any extract): processing time uses the first
+    first_fulfilment: dict[str, dt.datetime] = {}
+    for row in rows:
+        at = parse_timestamp(row.get("fulfilled_at"))
+        key = row["order_id"].strip()
+        if at is not None and (key not in first_fulfilment or at < first_fulfilment[key]):
+            first_fulfilment[key] = at
     return [
         _Order(
             order_id=row["order_id"].strip(),
             contact_id=(row.get("contact_id") or "").strip(),
             placed_at=parse_timestamp(row.get("placed_at")),
-            fulfilled_at=parse_timestamp(row.get("fulfilled_at")),
+            fulfilled_at=first_fulfilment.get(row["order_id"].strip()),
             cancelled=(row.get("status") or "").strip().lower() == "cancelled",
             net_amount=parse_decimal(row.get("net_amount")),
         )
@@ -449,6 +488,241 @@ def nps(landing: Path, day: dt.date, as_of: dt.date, tzinfo: dt.tzinfo) -> dict[
 
 
 # --------------------------------------------------------------------------------------
+# Users, organic traffic
+# --------------------------------------------------------------------------------------
+
+
+def user_conversion_rate(
+    sessions: dict[tuple[str, str], _Session], days: set[dt.date], tzinfo: dt.tzinfo
+) -> KpiValue:
+    """Distinct users with a converting session / distinct users with a session, over
+    ``days`` (distinct users are counted over the whole period, never summed per day)."""
+    users: set[str] = set()
+    purchasers: set[str] = set()
+    for (user, _session_id), session in sessions.items():
+        if local_date(session.first_event, tzinfo) in days:
+            users.add(user)
+            if session.converted:
+                purchasers.add(user)
+    return ratio(len(purchasers), len(users))
+
+
+def organic_traffic(
+    sessions: dict[tuple[str, str], _Session],
+    day: dt.date,
+    tzinfo: dt.tzinfo,
+    categories: dict[str, str],
+) -> dict[KpiKey, KpiValue]:
+    """Sessions of ``day`` in the Organic Search channel group, overall and per source."""
+    by_source: dict[str, int] = {}
+    for session in sessions.values():
+        if local_date(session.first_event, tzinfo) != day:
+            continue
+        if channel_group(session.source, session.medium, session.campaign, categories) != (
+            "Organic Search"
+        ):
+            continue
+        source = (session.source or "").strip().lower() or "(direct)"
+        by_source[source] = by_source.get(source, 0) + 1
+    total = float(sum(by_source.values()))
+    result = {(KPI_ORGANIC_TRAFFIC, ALL, ALL): KpiValue(total, None, total)}
+    for source, count in by_source.items():
+        result[(KPI_ORGANIC_TRAFFIC, SOURCE, source)] = KpiValue(float(count), None, float(count))
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Marketing costs, CAC, attribution (ROAS, ROI)
+# --------------------------------------------------------------------------------------
+
+
+def other_marketing_costs(
+    day: dt.date, currency: str, path: Path = DEFAULT_MARKETING_COSTS
+) -> Decimal:
+    """Daily amounts of the marketing-cost rows valid on ``day`` in ``currency``."""
+    total = Decimal(0)
+    with Path(path).open(newline="", encoding="utf-8") as handle:
+        for row in csv.DictReader(handle):
+            valid_from = dt.date.fromisoformat(row["valid_from"])
+            valid_to = dt.date.fromisoformat(row["valid_to"])
+            if valid_from <= day <= valid_to and row["currency"].upper() == currency.upper():
+                total += Decimal(row["daily_amount"])
+    return total
+
+
+def customer_acquisition_cost(
+    spend: Decimal, other_costs: Decimal, acquired: set[str]
+) -> dict[KpiKey, KpiValue]:
+    """All marketing spend (ads + other costs) / customers acquired that day."""
+    return {
+        (KPI_CUSTOMER_ACQUISITION_COST, ALL, ALL): ratio(float(spend + other_costs), len(acquired))
+    }
+
+
+def purchase_sessions(landing: Path, as_of: dt.date) -> dict[str, tuple[str, str]]:
+    """order_id -> (user, ga_session_id) of its earliest purchase event (last click)."""
+    earliest: dict[str, tuple[dt.datetime, tuple[str, str]]] = {}
+    for event in read_ga4_events(landing, as_of):
+        if event.get("event_name") != "purchase":
+            continue
+        order_id = (event.get("ecommerce") or {}).get("transaction_id")
+        session_id = _param(event, "ga_session_id")
+        if not order_id or session_id is None or event.get("user_pseudo_id") is None:
+            continue
+        at = parse_micros(event["event_timestamp"])
+        known = earliest.get(order_id)
+        if known is None or at < known[0]:
+            earliest[order_id] = (at, (str(event["user_pseudo_id"]), session_id))
+    return {order_id: key for order_id, (_, key) in earliest.items()}
+
+
+def spend_by_campaign(
+    landing: Path, day: dt.date, as_of: dt.date, currency: str
+) -> dict[str, Decimal]:
+    """Ad spend dated ``day`` in ``currency`` per campaign (all ad channels together)."""
+    rows = read_csv_rows(landing, "ads", "spend.csv", as_of)
+    totals: dict[str, Decimal] = {}
+    for (row_date, _channel, campaign), row in latest_by_key(
+        rows, ("date", "channel", "campaign")
+    ).items():
+        if dt.date.fromisoformat(row_date[:10]) != day:
+            continue
+        if (row.get("currency") or "").strip().upper() != currency.upper():
+            continue
+        totals[campaign] = totals.get(campaign, Decimal(0)) + (
+            parse_decimal(row.get("spend")) or Decimal(0)
+        )
+    return totals
+
+
+def attributed_revenue_by_campaign(
+    orders: list[_Order],
+    purchases: dict[str, tuple[str, str]],
+    sessions: dict[tuple[str, str], _Session],
+    day: dt.date,
+    tzinfo: dt.tzinfo,
+    categories: dict[str, str],
+) -> dict[str, Decimal]:
+    """Net amount of non-cancelled orders placed on ``day`` bought in a paid session."""
+    totals: dict[str, Decimal] = {}
+    for order in orders:
+        if order.cancelled or order.placed_at is None or order.net_amount is None:
+            continue
+        if local_date(order.placed_at, tzinfo) != day:
+            continue
+        session = sessions.get(purchases.get(order.order_id, ("", "")))
+        if session is None:
+            continue
+        channel = channel_group(session.source, session.medium, session.campaign, categories)
+        if channel not in PAID_CHANNELS:
+            continue
+        campaign = session.campaign or NOT_SET
+        totals[campaign] = totals.get(campaign, Decimal(0)) + order.net_amount
+    return totals
+
+
+def ad_returns(revenue: dict[str, Decimal], spend: dict[str, Decimal]) -> dict[KpiKey, KpiValue]:
+    """ROAS = attributed revenue / ad spend and ROI = (revenue - spend) / spend, overall and
+    per campaign (every campaign with spend or attributed revenue that day)."""
+    result: dict[KpiKey, KpiValue] = {}
+    keys = [(ALL, ALL)] + [(CAMPAIGN, c) for c in sorted(set(revenue) | set(spend))]
+    for dimension, value in keys:
+        if dimension == ALL:
+            rev, cost = sum(revenue.values(), Decimal(0)), sum(spend.values(), Decimal(0))
+        else:
+            rev, cost = revenue.get(value, Decimal(0)), spend.get(value, Decimal(0))
+        result[(KPI_RETURN_ON_AD_SPEND, dimension, value)] = ratio(float(rev), float(cost))
+        result[(KPI_MARKETING_ROI, dimension, value)] = ratio(float(rev - cost), float(cost))
+    return result
+
+
+# --------------------------------------------------------------------------------------
+# Social, CRM, average order value
+# --------------------------------------------------------------------------------------
+
+
+def _count(text: str | None) -> int:
+    return int(text.strip()) if text and text.strip() else 0
+
+
+def social_engagement_rate(landing: Path, day: dt.date, as_of: dt.date) -> dict[KpiKey, KpiValue]:
+    """(likes + comments + shares) / impressions of the posts dated ``day`` (latest
+    counts), overall and per platform (dimension ``source``)."""
+    rows = [
+        {**row, "platform": (row.get("platform") or "").strip().lower()}
+        for row in read_csv_rows(landing, "social", "posts.csv", as_of)
+    ]
+    by_platform: dict[str, list[int]] = {}
+    for row in latest_by_key(rows, ("post_id", "platform")).values():
+        if dt.date.fromisoformat(row["date"][:10]) != day:
+            continue
+        counts = by_platform.setdefault(row["platform"], [0, 0])
+        counts[0] += _count(row.get("likes")) + _count(row.get("comments"))
+        counts[0] += _count(row.get("shares"))
+        counts[1] += _count(row.get("impressions"))
+    overall = [sum(c[0] for c in by_platform.values()), sum(c[1] for c in by_platform.values())]
+    result = {(KPI_SOCIAL_ENGAGEMENT_RATE, ALL, ALL): ratio(*overall)}
+    for platform, counts in by_platform.items():
+        result[(KPI_SOCIAL_ENGAGEMENT_RATE, SOURCE, platform)] = ratio(*counts)
+    return result
+
+
+def lead_to_customer_rate(
+    landing: Path, day: dt.date, as_of: dt.date, tzinfo: dt.tzinfo
+) -> dict[KpiKey, KpiValue]:
+    """Leads (HubSpot contacts) created on ``day`` whose lifecycle stage is now customer /
+    leads created on ``day``, overall and per original source (dimension ``source``)."""
+    rows = read_csv_rows(landing, "hubspot", "contacts.csv", as_of)
+    by_source: dict[str, list[int]] = {}
+    for row in latest_by_key(rows, ("Record ID",)).values():
+        created = parse_timestamp(row.get("Create Date"))
+        if created is None or local_date(created, tzinfo) != day:
+            continue
+        counts = by_source.setdefault((row.get("Original Source") or "").strip() or NOT_SET, [0, 0])
+        counts[0] += (row.get("Lifecycle Stage") or "").strip().lower() == "customer"
+        counts[1] += 1
+    overall = [sum(c[0] for c in by_source.values()), sum(c[1] for c in by_source.values())]
+    result = {(KPI_LEAD_TO_CUSTOMER_RATE, ALL, ALL): ratio(*overall)}
+    for source, counts in by_source.items():
+        result[(KPI_LEAD_TO_CUSTOMER_RATE, SOURCE, source)] = ratio(*counts)
+    return result
+
+
+def deal_win_rate(
+    landing: Path, day: dt.date, as_of: dt.date, tzinfo: dt.tzinfo
+) -> dict[KpiKey, KpiValue]:
+    """Deals closed won on ``day`` / deals closed won or lost on ``day`` (HubSpot's
+    default stage ids ``closedwon`` / ``closedlost``; the day is the close date's)."""
+    rows = read_csv_rows(landing, "hubspot", "deals.csv", as_of)
+    won = closed = 0
+    for row in latest_by_key(rows, ("Record ID",)).values():
+        stage = (row.get("Deal Stage") or "").strip().lower()
+        closed_at = parse_timestamp(row.get("Close Date"))
+        if stage not in {"closedwon", "closedlost"} or closed_at is None:
+            continue
+        if local_date(closed_at, tzinfo) != day:
+            continue
+        closed += 1
+        won += stage == "closedwon"
+    return {(KPI_DEAL_WIN_RATE, ALL, ALL): ratio(won, closed)}
+
+
+def average_order_value(
+    orders: list[_Order], day: dt.date, tzinfo: dt.tzinfo
+) -> dict[KpiKey, KpiValue]:
+    """Net amount / number of the non-cancelled orders placed on ``day``."""
+    placed = [
+        order
+        for order in orders
+        if not order.cancelled
+        and order.placed_at is not None
+        and local_date(order.placed_at, tzinfo) == day
+    ]
+    total = sum((o.net_amount for o in placed if o.net_amount is not None), Decimal(0))
+    return {(KPI_AVERAGE_ORDER_VALUE, ALL, ALL): ratio(float(total), len(placed))}
+
+
+# --------------------------------------------------------------------------------------
 # Entry point
 # --------------------------------------------------------------------------------------
 
@@ -474,15 +748,94 @@ def compute_kpis(
     categories = load_source_categories(source_categories)
     orders = load_orders(landing, as_of)
 
+    sessions = build_sessions(landing, as_of)
+    spend = ad_spend(landing, day, as_of, reporting_currency)
+    acquired = customers_acquired(orders, day, tzinfo)
+
     kpis: dict[KpiKey, KpiValue] = {}
-    kpis.update(session_conversion_rate(build_sessions(landing, as_of), day, tzinfo, categories))
-    kpis.update(
-        cost_per_acquisition(
-            ad_spend(landing, day, as_of, reporting_currency),
-            customers_acquired(orders, day, tzinfo),
-        )
-    )
+    kpis.update(session_conversion_rate(sessions, day, tzinfo, categories))
+    kpis.update(cost_per_acquisition(spend, acquired))
     kpis.update(net_revenue(orders, day, tzinfo))
     kpis.update(nps(landing, day, as_of, tzinfo))
     kpis.update(avg_order_processing_hours(orders, day, tzinfo))
+    kpis[(KPI_USER_CONVERSION_RATE, ALL, ALL)] = user_conversion_rate(sessions, {day}, tzinfo)
+    kpis.update(organic_traffic(sessions, day, tzinfo, categories))
+    kpis.update(
+        customer_acquisition_cost(spend, other_marketing_costs(day, reporting_currency), acquired)
+    )
+    revenue = attributed_revenue_by_campaign(
+        orders, purchase_sessions(landing, as_of), sessions, day, tzinfo, categories
+    )
+    kpis.update(ad_returns(revenue, spend_by_campaign(landing, day, as_of, reporting_currency)))
+    kpis.update(social_engagement_rate(landing, day, as_of))
+    kpis.update(lead_to_customer_rate(landing, day, as_of, tzinfo))
+    kpis.update(deal_win_rate(landing, day, as_of, tzinfo))
+    kpis.update(average_order_value(orders, day, tzinfo))
     return kpis
+
+
+# --------------------------------------------------------------------------------------
+# Periods (week, month, quarter, year) and attainment
+# --------------------------------------------------------------------------------------
+
+KPI_SCALE = {KPI_NPS: 100.0}
+PLAIN_SUMS = {KPI_NET_REVENUE, KPI_ORGANIC_TRAFFIC}
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """First day of the ISO week (Monday), month, quarter or year holding ``day``."""
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return dt.date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+    return dt.date(day.year, 1, 1)
+
+
+def kpi_value(kpi_id: str, numerator: float, denominator: float | None) -> KpiValue:
+    """A KPI from its components: plain sums are their numerator, ratios divide (null on 0)."""
+    if kpi_id in PLAIN_SUMS:
+        return KpiValue(numerator, None, numerator)
+    return ratio(numerator, denominator or 0.0, KPI_SCALE.get(kpi_id, 1.0))
+
+
+def roll_up(
+    daily: dict[dt.date, dict[KpiKey, KpiValue]],
+    days: Iterable[dt.date],
+    sessions: dict[tuple[str, str], _Session] | None = None,
+    tzinfo: dt.tzinfo = dt.UTC,
+) -> dict[KpiKey, KpiValue]:
+    """KPIs over ``days``: numerators and denominators summed, then divided. With
+    ``sessions``, the user conversion rate counts the distinct users of all ``days``."""
+    days = sorted(set(days))
+    sums: dict[KpiKey, list[float]] = {}
+    for day in days:
+        for key, value in daily[day].items():
+            acc = sums.setdefault(key, [0.0, 0.0])
+            acc[0] += value.numerator or 0.0
+            acc[1] += value.denominator or 0.0
+    result = {key: kpi_value(key[0], num, den) for key, (num, den) in sums.items()}
+    if sessions is not None and (KPI_USER_CONVERSION_RATE, ALL, ALL) in result:
+        result[(KPI_USER_CONVERSION_RATE, ALL, ALL)] = user_conversion_rate(
+            sessions, set(days), tzinfo
+        )
+    return result
+
+
+def days_by_period(days: Iterable[dt.date], grain: str) -> dict[dt.date, list[dt.date]]:
+    periods: dict[dt.date, list[dt.date]] = {}
+    for day in sorted(days):
+        periods.setdefault(period_start(day, grain), []).append(day)
+    return periods
+
+
+def year_earlier(day: dt.date, grain: str) -> dt.date:
+    """The same day a year earlier: 52 weeks for weeks (same weekday), else the calendar
+    date a year earlier (29 February -> 28 February)."""
+    if grain == "week":
+        return day - dt.timedelta(days=364)
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:
+        return day.replace(year=day.year - 1, day=28)

@@ -14,8 +14,17 @@ def test_shipped_catalogue_is_valid_and_covers_every_family() -> None:
     kpis = load_catalogue(KPI_CATALOGUE_PATH)
     assert list(kpis) == [
         "session_conversion_rate",
+        "user_conversion_rate",
         "cost_per_acquisition",
+        "customer_acquisition_cost",
+        "return_on_ad_spend",
+        "marketing_roi",
+        "social_engagement_rate",
+        "organic_traffic",
+        "lead_to_customer_rate",
+        "deal_win_rate",
         "net_revenue",
+        "average_order_value",
         "nps",
         "avg_order_processing_hours",
     ]
@@ -29,7 +38,8 @@ def test_shipped_catalogue_is_valid_and_covers_every_family() -> None:
 
 def _write(tmp_path: Path, entry: dict) -> Path:
     path = tmp_path / "kpis.yml"
-    path.write_text(yaml.safe_dump({"kpis": [entry]}))
+    metrics = [{"id": "m", "description": "a measure", "unit": "sessions"}]
+    path.write_text(yaml.safe_dump({"metrics": metrics, "kpis": [entry]}))
     return path
 
 
@@ -39,6 +49,7 @@ BASE = {
     "family": "marketing",
     "description": "d",
     "objective": "o",
+    "formula": {"numerator": "m"},
     "unit": "ratio",
     "direction": "higher_is_better",
     "owner": "me",

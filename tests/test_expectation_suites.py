@@ -61,3 +61,24 @@ def test_each_broken_rule_is_an_error(row, expected) -> None:
 def test_duplicate_kpi_rows_are_an_error() -> None:
     frame = facts(("nps", 1, 2, 50.0), ("nps", 1, 2, 50.0))
     assert failed(frame) == [("expect_compound_columns_to_be_unique", None)]
+
+
+@pytest.mark.parametrize(
+    ("kpi_id", "bad_value", "good_value"),
+    [
+        ("user_conversion_rate", 1.2, 1.0),
+        ("lead_to_customer_rate", -0.1, 0.0),
+        ("deal_win_rate", 1.5, 0.5),
+        ("return_on_ad_spend", -0.5, 0.0),
+        ("marketing_roi", -1.5, -1.0),  # revenue >= 0, so ROI >= -1
+        ("average_order_value", -3.0, 42.0),
+    ],
+)
+def test_range_rules_of_the_new_kpis(kpi_id: str, bad_value: float, good_value: float) -> None:
+    ids = {"kpi_ids": [kpi_id]}
+    bad = validate_frame("fct_kpi_daily", facts((kpi_id, 1, 1, bad_value)), ids)
+    good = validate_frame("fct_kpi_daily", facts((kpi_id, 1, 1, good_value)), ids)
+    assert [(o.expectation, o.column) for o in bad.errors] == [
+        ("expect_column_values_to_be_between", "value")
+    ]
+    assert good.errors == []

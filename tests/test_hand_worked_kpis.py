@@ -248,6 +248,38 @@ def test_two_days_by_hand_then_a_blocked_day(deployment) -> None:
         for r in day1.filter(pl.col("dimension") == "channel").iter_rows(named=True)
     }
     assert by_channel == {"Paid Search": (1, 1), "Direct": (0, 2), "Organic Search": (0, 1)}
+    # users u1..u4, purchaser u1 -> 1/4
+    assert (
+        kpis["user_conversion_rate"]["numerator"],
+        kpis["user_conversion_rate"]["denominator"],
+    ) == (1, 4)
+    # S3 (google / organic) is the only Organic Search session; its target is relative to
+    # last year, and there is no last year: no target in the snapshot
+    assert kpis["organic_traffic"]["value"] == 1
+    assert (kpis["organic_traffic"]["target"], kpis["organic_traffic"]["status"]) == (
+        None,
+        "no_target",
+    )
+    # all marketing spend: 50 ads + 275.50 other costs (seed) over the 2 new customers
+    assert kpis["customer_acquisition_cost"]["value"] == pytest.approx(162.75)
+    # O-1 (80) was bought in S1 (google / cpc, spring_sale): attributed; O-2 has no GA4
+    # purchase. ROAS 80 / 50, ROI (80 - 50) / 50; spring_sale 80 / 30, brand 0 / 20
+    assert kpis["return_on_ad_spend"]["value"] == pytest.approx(1.6)
+    assert kpis["marketing_roi"]["value"] == pytest.approx(0.6)
+    by_campaign = {
+        r["dimension_value"]: r["value"]
+        for r in day1.filter(
+            (pl.col("kpi_id") == "return_on_ad_spend") & (pl.col("dimension") == "campaign")
+        ).iter_rows(named=True)
+    }
+    assert by_campaign == {"spring_sale": pytest.approx(80 / 30), "brand": 0.0}
+    # instagram p1: (20 + 3 + 1) / 500
+    assert kpis["social_engagement_rate"]["value"] == pytest.approx(0.048)
+    # contacts 101 and 102 are customers, 103 a lead: 2/3; the only deal is open: null
+    assert kpis["lead_to_customer_rate"]["value"] == pytest.approx(2 / 3)
+    assert kpis["deal_win_rate"]["value"] is None
+    # (80 + 40) / 2 orders, the cancelled O-9 excluded
+    assert kpis["average_order_value"]["value"] == pytest.approx(60.0)
 
     write_day2(deployment.landing)
     report = deployment.run(DAY2)

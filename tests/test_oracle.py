@@ -211,6 +211,16 @@ def test_empty_landing_has_all_rows_with_null_ratios(tmp_path: Path) -> None:
         (REVENUE, *ALL): KpiValue(0.0, None, 0.0),
         (NPS, *ALL): KpiValue(0.0, 0.0, None),
         (PROCESSING, *ALL): KpiValue(0.0, 0.0, None),
+        ("user_conversion_rate", *ALL): KpiValue(0.0, 0.0, None),
+        # no ad spend, but the seed's other marketing costs: 150 + 40 + 85.50 a day
+        ("customer_acquisition_cost", *ALL): KpiValue(275.5, 0.0, None),
+        ("return_on_ad_spend", *ALL): KpiValue(0.0, 0.0, None),
+        ("marketing_roi", *ALL): KpiValue(0.0, 0.0, None),
+        ("social_engagement_rate", *ALL): KpiValue(0.0, 0.0, None),
+        ("organic_traffic", *ALL): KpiValue(0.0, None, 0.0),
+        ("lead_to_customer_rate", *ALL): KpiValue(0.0, 0.0, None),
+        ("deal_win_rate", *ALL): KpiValue(0.0, 0.0, None),
+        ("average_order_value", *ALL): KpiValue(0.0, 0.0, None),
     }
 
 

@@ -6,11 +6,14 @@ from __future__ import annotations
 import sys
 
 import typer
+from rich.markup import escape
 
+from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pipeline import backfill, run
+from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.sample import sample
 
 app = typer.Typer(
@@ -20,11 +23,14 @@ app = typer.Typer(
 )
 for command in (demo, sample, run, backfill, status, query):
     app.command()(command)
+app.command()(quarantine)
+app.command()(validate)
+app.command(name="list")(list_kpis)
 
 
 def main() -> None:
     try:
         app()
     except Exception as err:  # one readable line, not a traceback
-        err_console.print(f"[bold red]error:[/] {err}")
+        err_console.print(f"[bold red]error:[/] {escape(str(err))}")
         sys.exit(2)

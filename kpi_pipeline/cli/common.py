@@ -6,6 +6,7 @@ import datetime as dt
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
@@ -13,7 +14,7 @@ err_console = Console(stderr=True)
 
 def fail(message: str, hint: str, code: int = 2) -> typer.Exit:
     """One readable line and a hint; raise the returned `Exit`."""
-    err_console.print(f"[bold red]error:[/] {message}\n[dim]hint: {hint}[/]")
+    err_console.print(f"[bold red]error:[/] {escape(message)}\n[dim]hint: {escape(hint)}[/]")
     return typer.Exit(code)
 
 

@@ -14,7 +14,13 @@ from kpi_pipeline.cli.pipeline import run_range
 
 DEMO_DAYS = 90
 DEMO_SCALE = float(os.environ.get("KPI_DEMO_SCALE", "0.5"))
-STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "off_track": "red", "no_data": "dim"}
+STATUS_STYLE = {
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "dim",
+    "no_target": "dim",
+}
 
 
 def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
@@ -29,7 +35,7 @@ def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
             names.get(row["kpi_id"], row["kpi_id"]),
             row["family"],
             value,
-            f"{row['target']:,.4g}",
+            "-" if row["target"] is None else f"{row['target']:,.4g}",
             f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
         )
     return table

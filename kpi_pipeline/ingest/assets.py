@@ -1,6 +1,7 @@
 """Dagster ingest assets: one per landing-zone file, keyed `raw/<table>` like dbt's sources."""
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 from dagster import (
@@ -13,7 +14,15 @@ from dagster import (
     asset,
 )
 
-from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
+from kpi_pipeline.ingest.contracts import (
+    CSV_EXTRACTS,
+    GA4_FILE_GLOBS,
+    GA4_SOURCE,
+    GA4_TABLE,
+    CsvExtract,
+)
+from kpi_pipeline.ingest.landing import LandingFile, extract_files
+from kpi_pipeline.ingest.late_data import csv_checksum, day_changed, ga4_checksum, lookback_days
 from kpi_pipeline.ingest.loaders import DayResult, load_csv_day, load_ga4_day
 from kpi_pipeline.ingest.pii import pii_key
 from kpi_pipeline.orchestration.retries import ingest_retry_policy
@@ -24,7 +33,9 @@ from kpi_pipeline.warehouse import WarehouseResource
 INGEST_GROUP = "ingest"
 
 
-def accounting_metadata(results: list[DayResult]) -> dict[str, MetadataValue]:
+def accounting_metadata(
+    results: list[DayResult], late_days: list[dt.date] | None = None
+) -> dict[str, MetadataValue]:
     """rows read = rows loaded + rows quarantined, for the run and per day."""
     rows_read = sum(r.rows_read for r in results)
     loaded = sum(r.rows_loaded for r in results)
@@ -37,6 +48,12 @@ def accounting_metadata(results: list[DayResult]) -> dict[str, MetadataValue]:
         "rows_read": MetadataValue.int(rows_read),
         "rows_loaded": MetadataValue.int(loaded),
         "rows_quarantined": MetadataValue.int(quarantined),
+        "files_skipped_as_duplicates": MetadataValue.int(
+            sum(len(r.duplicates_skipped) for r in results)
+        ),
+        "lookback_days_reloaded": MetadataValue.text(
+            ", ".join(str(d) for d in late_days or []) or "none"
+        ),
         "days_without_extract": MetadataValue.text(
             ", ".join(str(r.day) for r in results if not r.files) or "none"
         ),
@@ -48,6 +65,24 @@ def accounting_metadata(results: list[DayResult]) -> dict[str, MetadataValue]:
 
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def days_to_load(
+    con,
+    table: str,
+    partition_days: list[dt.date],
+    settings: Settings,
+    files_of: Callable[[dt.date], list[LandingFile]],
+    checksum: Callable[[LandingFile], str],
+) -> tuple[list[dt.date], list[dt.date]]:
+    """The run's days, plus the lookback days whose files changed since they were loaded
+    (late deliveries); returns (days to load, lookback days among them)."""
+    late = [
+        day
+        for day in lookback_days(partition_days, settings.lookback_days)
+        if day not in partition_days and day_changed(con, table, day, files_of(day), checksum)
+    ]
+    return late + partition_days, late
 
 
 def build_csv_asset(
@@ -70,14 +105,19 @@ def build_csv_asset(
     )
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         key = pii_key(Path(warehouse.path).parent / ".pii_key")
+        landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()
-        results = []
         with warehouse.connection() as con:
-            for day in days_in(context.partition_keys):
-                results.append(
-                    load_csv_day(con, extract, settings.landing_dir, day, key, loaded_at)
-                )
-        return MaterializeResult(metadata=accounting_metadata(results))
+            days, late = days_to_load(
+                con,
+                extract.table,
+                days_in(context.partition_keys),
+                settings,
+                lambda d: extract_files(landing, extract.source, d, extract.file_patterns),
+                csv_checksum,
+            )
+            results = [load_csv_day(con, extract, landing, day, key, loaded_at) for day in days]
+        return MaterializeResult(metadata=accounting_metadata(results, late))
 
     return _ingest
 
@@ -90,8 +130,8 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         description=(
-            "GA4's BigQuery export (`ga4/dt=<day>/events_*.json`, newline-delimited JSON) read "
-            "with DuckDB's JSON reader into `raw.ga4_events`; events without a user, "
+            "GA4's BigQuery export (`ga4/dt=<day>/events_*.json[.gz]` or `.parquet`, daily and "
+            "intraday tables) read with DuckDB into `raw.ga4_events`; events without a user, "
             "timestamp or session id quarantined."
         ),
         owners=["team:data-engineering"],
@@ -100,13 +140,19 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         metadata={"landing_file": "ga4/dt=<day>/events_YYYYMMDD.json"},
     )
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
+        landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()
         with warehouse.connection() as con:
-            results = [
-                load_ga4_day(con, settings.landing_dir, day, loaded_at)
-                for day in days_in(context.partition_keys)
-            ]
-        return MaterializeResult(metadata=accounting_metadata(results))
+            days, late = days_to_load(
+                con,
+                GA4_TABLE,
+                days_in(context.partition_keys),
+                settings,
+                lambda d: extract_files(landing, GA4_SOURCE, d, GA4_FILE_GLOBS),
+                ga4_checksum,
+            )
+            results = [load_ga4_day(con, landing, day, loaded_at) for day in days]
+        return MaterializeResult(metadata=accounting_metadata(results, late))
 
     return _ingest
 

@@ -18,7 +18,9 @@ class Kind(StrEnum):
     DECIMAL = "decimal"
     DATE = "date"
     TIMESTAMP = "timestamp"  # ISO 8601 with a zone (Z or an offset)
-    HUBSPOT_DATETIME = "hubspot_datetime"  # HubSpot export: `YYYY-MM-DD HH:MM` in UTC, or ISO
+    # HubSpot export, UTC: ISO 8601, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DD`, US `MM/DD/YYYY[ HH:MM]`
+    HUBSPOT_DATETIME = "hubspot_datetime"
+    BOOLEAN = "boolean"  # true/false, 1/0, yes/no (any case)
 
 
 @dataclass(frozen=True)
@@ -29,20 +31,44 @@ class Column:
     required: bool = False  # a row without a value here cannot be loaded
     personal: bool = False  # personal data: hashed (if `hashed_name`) or dropped at ingest
     hashed_name: str | None = None
+    # An event cannot happen after its extract was taken: such a row is quarantined at
+    # ingest. Value ranges (spend >= 0, NPS 0-10) are left to the GX gate, which blocks
+    # the day: see docs/landing_zone.md, "What happens to bad rows".
+    not_after_extract_day: bool = False
+    aliases: tuple[str, ...] = ()  # other labels exports use for the same column
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return (self.label, *self.aliases)
 
 
 @dataclass(frozen=True)
 class CsvExtract:
-    """One flat file of a source, loaded into `raw.<table>`."""
+    """One flat file of a source, loaded into `raw.<table>`.
+
+    The day folder may hold `<file_name>` and/or `<file_name>.gz`; both are loaded (a
+    file whose content was already loaded, on any day, is skipped: same checksum).
+    """
 
     source: str
     file_name: str
     table: str
     columns: tuple[Column, ...]
+    # groups of labels of which at least one column (and, per row, one value) is needed
+    required_one_of: tuple[tuple[str, ...], ...] = ()
+    # a money column whose header carries the currency, e.g. Meta's `Amount spent (EUR)`:
+    # (money label, currency label) -> the currency column is filled from the header
+    currency_in_label: tuple[str, str] | None = None
+    parquet_name: str | None = None  # the same extract may arrive as Parquet under this name
 
     @property
     def asset_name(self) -> str:
         return self.table
+
+    @property
+    def file_patterns(self) -> tuple[str, ...]:
+        parquet = (self.parquet_name,) if self.parquet_name else ()
+        return (self.file_name, f"{self.file_name}.gz", *parquet)
 
 
 HUBSPOT_CONTACTS = CsvExtract(
@@ -54,10 +80,23 @@ HUBSPOT_CONTACTS = CsvExtract(
         Column("First Name", "first_name", personal=True),
         Column("Last Name", "last_name", personal=True),
         Column("Email", "email", personal=True, hashed_name="email_hash"),
-        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
-        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column(
+            "Create Date",
+            "created_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column(
+            "Last Modified Date",
+            "modified_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
         Column("Lifecycle Stage", "lifecycle_stage"),
         Column("Original Source", "original_source"),
+        Column("Became a Customer Date", "became_customer_at", Kind.HUBSPOT_DATETIME),
     ),
 )
 
@@ -71,9 +110,22 @@ HUBSPOT_DEALS = CsvExtract(
         Column("Deal Stage", "deal_stage", required=True),
         Column("Pipeline", "pipeline"),
         Column("Amount", "amount", Kind.DECIMAL),
-        Column("Create Date", "created_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column(
+            "Create Date",
+            "created_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
         Column("Close Date", "closed_at", Kind.HUBSPOT_DATETIME),
-        Column("Last Modified Date", "modified_at", Kind.HUBSPOT_DATETIME, required=True),
+        Column("Currency", "currency"),
+        Column(
+            "Last Modified Date",
+            "modified_at",
+            Kind.HUBSPOT_DATETIME,
+            required=True,
+            not_after_extract_day=True,
+        ),
     ),
 )
 
@@ -82,7 +134,7 @@ ADS_SPEND = CsvExtract(
     file_name="spend.csv",
     table="ads_spend",
     columns=(
-        Column("date", "spend_date", Kind.DATE, required=True),
+        Column("date", "spend_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("channel", "channel", required=True),
         Column("campaign", "campaign", required=True),
         Column("spend", "spend", Kind.DECIMAL, required=True),
@@ -92,18 +144,78 @@ ADS_SPEND = CsvExtract(
     ),
 )
 
+# Google Ads campaign report: UI download labels, or API field names (cost in micros).
+GOOGLE_ADS = CsvExtract(
+    source="ads",
+    file_name="google_ads.csv",
+    table="google_ads_campaigns",
+    columns=(
+        Column(
+            "Day",
+            "spend_date",
+            Kind.DATE,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Date", "segments.date"),
+        ),
+        Column("Campaign", "campaign", required=True, aliases=("campaign.name",)),
+        Column("Campaign ID", "campaign_id", aliases=("campaign.id",)),
+        Column(
+            "Currency code",
+            "currency",
+            required=True,
+            aliases=("Currency", "customer.currency_code"),
+        ),
+        Column("Cost", "cost", Kind.DECIMAL, aliases=("metrics.cost",)),
+        Column("Cost (micros)", "cost_micros", Kind.INTEGER, aliases=("metrics.cost_micros",)),
+        Column(
+            "Impressions", "impressions", Kind.INTEGER, aliases=("Impr.", "metrics.impressions")
+        ),
+        Column("Clicks", "clicks", Kind.INTEGER, aliases=("metrics.clicks",)),
+        Column("Conversions", "conversions", Kind.DECIMAL, aliases=("metrics.conversions",)),
+    ),
+    required_one_of=(("Cost", "Cost (micros)"),),
+)
+
+# Meta Ads Manager export; the spend header carries the account currency.
+META_ADS = CsvExtract(
+    source="ads",
+    file_name="meta_ads.csv",
+    table="meta_ads_campaigns",
+    columns=(
+        Column(
+            "Day",
+            "spend_date",
+            Kind.DATE,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Reporting starts", "date_start"),
+        ),
+        Column("Campaign name", "campaign", required=True, aliases=("campaign_name",)),
+        Column("Campaign ID", "campaign_id", aliases=("campaign_id",)),
+        Column("Amount spent", "spend", Kind.DECIMAL, required=True, aliases=("spend",)),
+        Column("Currency", "currency", required=True, aliases=("account_currency",)),
+        Column("Impressions", "impressions", Kind.INTEGER, aliases=("impressions",)),
+        Column("Link clicks", "clicks", Kind.INTEGER, aliases=("Clicks (all)", "clicks")),
+        Column("Results", "actions", Kind.DECIMAL, aliases=("actions",)),
+    ),
+    currency_in_label=("Amount spent", "Currency"),
+)
+
 SOCIAL_POSTS = CsvExtract(
     source="social",
     file_name="posts.csv",
     table="social_posts",
     columns=(
-        Column("date", "post_date", Kind.DATE, required=True),
+        Column("date", "post_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("platform", "platform", required=True),
         Column("post_id", "post_id", required=True),
         Column("impressions", "impressions", Kind.INTEGER),
         Column("likes", "likes", Kind.INTEGER),
         Column("comments", "comments", Kind.INTEGER),
         Column("shares", "shares", Kind.INTEGER),
+        Column("reach", "reach", Kind.INTEGER),
+        Column("saves", "saves", Kind.INTEGER),
     ),
 )
 
@@ -114,7 +226,13 @@ NPS_RESPONSES = CsvExtract(
     columns=(
         Column("response_id", "response_id", required=True),
         Column("contact_id", "contact_id", Kind.INTEGER),
-        Column("submitted_at", "submitted_at", Kind.TIMESTAMP, required=True),
+        Column(
+            "submitted_at",
+            "submitted_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
         Column("score", "score", Kind.INTEGER, required=True),
         Column("comment", "comment"),
     ),
@@ -127,11 +245,67 @@ ORDERS = CsvExtract(
     columns=(
         Column("order_id", "order_id", required=True),
         Column("contact_id", "contact_id", Kind.INTEGER),
-        Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True),
-        Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP),
+        Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True),
+        Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP, not_after_extract_day=True),
         Column("status", "status", required=True),
         Column("net_amount", "net_amount", Kind.DECIMAL, required=True),
         Column("currency", "currency", required=True),
+    ),
+    parquet_name="orders.parquet",
+)
+
+# Salesforce exports (Data Loader / Bulk API) name columns by API field name.
+SALESFORCE_LEADS = CsvExtract(
+    source="salesforce",
+    file_name="Lead.csv",
+    table="salesforce_leads",
+    columns=(
+        Column("Id", "lead_id", required=True),
+        Column("FirstName", "first_name", personal=True),
+        Column("LastName", "last_name", personal=True),
+        Column("Email", "email", personal=True, hashed_name="email_hash"),
+        Column("Phone", "phone", personal=True),
+        Column(
+            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+        ),
+        Column(
+            "LastModifiedDate",
+            "modified_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column("LeadSource", "lead_source"),
+        Column("Status", "status"),
+        Column("IsConverted", "is_converted", Kind.BOOLEAN, required=True),
+        Column("ConvertedDate", "converted_date", Kind.DATE),
+    ),
+)
+
+SALESFORCE_OPPORTUNITIES = CsvExtract(
+    source="salesforce",
+    file_name="Opportunity.csv",
+    table="salesforce_opportunities",
+    columns=(
+        Column("Id", "opportunity_id", required=True),
+        Column("Name", "opportunity_name"),
+        Column(
+            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+        ),
+        Column(
+            "LastModifiedDate",
+            "modified_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+        ),
+        Column("StageName", "stage_name"),
+        Column("IsWon", "is_won", Kind.BOOLEAN, required=True),
+        Column("IsClosed", "is_closed", Kind.BOOLEAN, required=True),
+        Column("Amount", "amount", Kind.DECIMAL),
+        Column("CurrencyIsoCode", "currency"),
+        Column("CloseDate", "close_date", Kind.DATE),
+        Column("CampaignId", "campaign_id"),
     ),
 )
 
@@ -142,11 +316,18 @@ CSV_EXTRACTS: tuple[CsvExtract, ...] = (
     SOCIAL_POSTS,
     NPS_RESPONSES,
     ORDERS,
+    SALESFORCE_LEADS,
+    SALESFORCE_OPPORTUNITIES,
+    GOOGLE_ADS,
+    META_ADS,
 )
 
 GA4_SOURCE = "ga4"
 GA4_TABLE = "ga4_events"
-GA4_FILE_GLOB = "events_*.json"
+# Daily (`events_YYYYMMDD`) and intraday (`events_intraday_YYYYMMDD`) tables, as NDJSON
+# (optionally gzipped) or Parquet. Staging keeps the latest delivery of each table and
+# drops an intraday table once the daily table of the same date has arrived.
+GA4_FILE_GLOBS = ("events_*.json", "events_*.json.gz", "events_*.parquet")
 
 # GA4's BigQuery export schema, as far as the pipeline reads it. INT64 fields arrive
 # as JSON strings in real exports, so they are read as text and typed in staging.

@@ -33,3 +33,13 @@ class MissingColumnsError(ExtractError):
             f"found {', '.join(repr(f) for f in found) or 'no columns'}. "
             "Re-export the file with these columns (see docs/landing_zone.md)."
         )
+
+
+class DuplicateColumnsError(ExtractError):
+    def __init__(self, path: Path | str, duplicated: list[str], found: list[str]) -> None:
+        self.duplicated = duplicated
+        super().__init__(
+            f"{path}: column(s) {', '.join(repr(d) for d in duplicated)} appear more than once "
+            f"in the header, so which one to load is ambiguous; found "
+            f"{', '.join(repr(f) for f in found)}. Re-export the file with each column once."
+        )

@@ -4,25 +4,38 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import duckdb
 import polars as pl
 
 from kpi_pipeline.ingest import raw_tables
 from kpi_pipeline.ingest.contracts import (
-    GA4_FILE_GLOB,
+    GA4_FILE_GLOBS,
     GA4_JSON_COLUMNS,
     GA4_SOURCE,
     GA4_TABLE,
     CsvExtract,
 )
-from kpi_pipeline.ingest.csv_reader import parse_extract, read_csv_text, warehouse_columns
+from kpi_pipeline.ingest.csv_reader import (
+    parse_extract,
+    read_csv_bytes,
+    read_parquet_bytes,
+    warehouse_columns,
+)
+from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.errors import ExtractUnreadableError
-from kpi_pipeline.ingest.landing import extract_files, file_checksum
+from kpi_pipeline.ingest.landing import (
+    LandingFile,
+    content_checksum,
+    extract_files,
+    readable_by_duckdb,
+)
 from kpi_pipeline.warehouse import query_polars
 
 QUARANTINE_COLUMNS = {
     "row_number": pl.Int64,
+    "line_number": pl.Int64,
     "column_name": pl.String,
     "reason": pl.String,
     "raw_record": pl.String,
@@ -39,12 +52,41 @@ class DayResult:
     rows_read: int = 0
     rows_loaded: int = 0
     rows_quarantined: int = 0
+    duplicates_skipped: list[str] = field(default_factory=list)
 
     def add(self, load: raw_tables.DayLoad) -> None:
         self.files.append(load.source_file)
+        if load.duplicate_of:
+            self.duplicates_skipped.append(load.source_file)
         self.rows_read += load.rows_read
         self.rows_loaded += load.rows_loaded
         self.rows_quarantined += load.quarantine.height
+
+
+def parse_csv_file(
+    extract: CsvExtract, path: LandingFile | Path, data: bytes, day: dt.date, pii_key: bytes
+) -> raw_tables.DayLoad:
+    """Parse one delivered file (all checks before anything is written). The checksum is of
+    the content: a file delivered plain and gzipped is the same file."""
+    try:
+        content = decompress(data)
+    except UndecodableError as err:
+        raise ExtractUnreadableError(path, str(err)) from err
+    reader = read_parquet_bytes if path.name.endswith(".parquet") else read_csv_bytes
+    parsed = parse_extract(reader(content, str(path)), extract, path, pii_key, day)
+    return raw_tables.DayLoad(
+        source_file=str(path),
+        checksum=content_checksum(content),
+        rows=parsed.rows,
+        quarantine=parsed.quarantine.cast(QUARANTINE_COLUMNS),
+        rows_read=parsed.rows_read,
+        rows_loaded=parsed.rows.height,
+    )
+
+
+def _skipped(load: raw_tables.DayLoad, duplicate_of: str) -> raw_tables.DayLoad:
+    empty = pl.DataFrame(schema=QUARANTINE_COLUMNS)
+    return raw_tables.DayLoad(load.source_file, load.checksum, None, empty, 0, 0, duplicate_of)
 
 
 def load_csv_day(
@@ -55,31 +97,37 @@ def load_csv_day(
     pii_key: bytes,
     loaded_at: dt.datetime,
 ) -> DayResult:
-    """Replace `raw.<table>` rows of `day` with the day's file; parse before touching the table."""
+    """Replace `raw.<table>` rows of `day` with the day's files; parse before touching the table.
+
+    A file whose exact content was already loaded (another day, or twice this day) is
+    recorded in the ingest log with `duplicate_of` and loads nothing.
+    """
     result = DayResult(extract.table, day)
     loads = []
-    for path in extract_files(landing, extract.source, day, extract.file_name):
-        parsed = parse_extract(read_csv_text(path), extract, path, pii_key)
-        loads.append(
-            raw_tables.DayLoad(
-                source_file=str(path),
-                checksum=file_checksum(path),
-                rows=parsed.rows,
-                quarantine=parsed.quarantine,
-                rows_read=parsed.rows_read,
-                rows_loaded=parsed.rows.height,
-            )
-        )
+    for path in extract_files(landing, extract.source, day, extract.file_patterns):
+        try:
+            data = path.read_bytes()
+        except OSError as err:
+            raise ExtractUnreadableError(path, str(err)) from err
+        loads.append(parse_csv_file(extract, path, data, day, pii_key))
     columns = warehouse_columns(extract)
     raw_tables.ensure_raw_schema(con)
     con.execute("begin transaction")
     try:
         raw_tables.ensure_table(con, extract.table, columns)
         raw_tables.clear_day(con, extract.source, extract.table, day)
+        seen: dict[str, str] = {}
         for load in loads:
-            raw_tables.insert_rows(
-                con, extract.table, columns, load.rows, day, load.source_file, loaded_at
+            earlier = seen.get(load.checksum) or raw_tables.already_loaded(
+                con, extract.table, load.checksum, day
             )
+            if earlier:
+                load = _skipped(load, earlier)
+            else:
+                seen[load.checksum] = load.source_file
+                raw_tables.insert_rows(
+                    con, extract.table, columns, load.rows, day, load.source_file, loaded_at
+                )
             raw_tables.record_load(con, extract.source, extract.table, day, load, loaded_at)
             result.add(load)
         con.execute("commit")
@@ -108,31 +156,78 @@ GA4_PROBLEM_SQL = """
 """
 
 
-def load_ga4_day(
-    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
-) -> DayResult:
-    """Read GA4's nested NDJSON export with DuckDB's JSON reader into `raw.ga4_events`."""
-    result = DayResult(GA4_TABLE, day)
+def _ga4_parquet_select(con: duckdb.DuckDBPyConnection, path: str) -> str:
+    """Parquet exports type INT64 fields natively: cast them to the raw schema (text, as the
+    JSON export writes them); columns an export lacks are null."""
+    present = {
+        name
+        for name, *_ in con.execute(
+            f"describe select * from read_parquet({_sql_string(path)})"
+        ).fetchall()
+    }
+    return (
+        ", ".join(
+            f"cast({name} as {kind}) as {name}" if name in present else f"null::{kind} as {name}"
+            for name, kind in GA4_JSON_COLUMNS.items()
+        )
+        + f" from read_parquet({_sql_string(path)})"
+    )
+
+
+def _ga4_json_select(path: str) -> str:
     columns_sql = (
         "{" + ", ".join(f"{k}: {_sql_string(v)}" for k, v in GA4_JSON_COLUMNS.items()) + "}"
     )
+    return (
+        f"* from read_json({_sql_string(path)}, format = 'newline_delimited', "
+        f"columns = {columns_sql})"
+    )
+
+
+def read_ga4_file(con: duckdb.DuckDBPyConnection, path: LandingFile) -> None:
+    """Read one GA4 export file into the temp table `_ga4_file`, with each row's problem."""
+    try:
+        name = readable_by_duckdb(con, path)
+        select = (
+            _ga4_parquet_select(con, name)
+            if path.name.endswith(".parquet")
+            else _ga4_json_select(name)
+        )
+        con.execute(
+            f"""create or replace temp table _ga4_file as
+                select *, row_number() over () as _row_number, {GA4_PROBLEM_SQL} as _problem
+                from (select {select})"""
+        )
+    except duckdb.Error as err:
+        raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+
+
+def load_ga4_day(
+    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
+) -> DayResult:
+    """Read GA4's nested export (NDJSON, .json.gz or Parquet) with DuckDB into
+    `raw.ga4_events`; a file whose content was already loaded is skipped."""
+    result = DayResult(GA4_TABLE, day)
     column_names = list(GA4_JSON_COLUMNS)
     raw_tables.ensure_raw_schema(con)
     con.execute("begin transaction")
     try:
         raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
         raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
-        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOB):
+        seen: dict[str, str] = {}
+        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS):
             try:
-                con.execute(
-                    f"""create or replace temp table _ga4_file as
-                        select *, row_number() over () as _row_number,
-                               {GA4_PROBLEM_SQL} as _problem
-                        from read_json({_sql_string(str(path))}, format = 'newline_delimited',
-                                       columns = {columns_sql})"""
-                )
-            except duckdb.Error as err:
-                raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+                checksum = path.checksum()
+            except OSError as err:
+                raise ExtractUnreadableError(path, str(err)) from err
+            earlier = seen.get(checksum) or raw_tables.already_loaded(con, GA4_TABLE, checksum, day)
+            if earlier:
+                load = _skipped(raw_tables.DayLoad(str(path), checksum, None, None, 0, 0), earlier)
+                raw_tables.record_load(con, GA4_SOURCE, GA4_TABLE, day, load, loaded_at)
+                result.add(load)
+                continue
+            seen[checksum] = str(path)
+            read_ga4_file(con, path)
             names = ", ".join(column_names)
             con.execute(
                 f"""insert into {raw_tables.RAW_SCHEMA}.{GA4_TABLE}
@@ -143,16 +238,17 @@ def load_ga4_day(
             quarantine = query_polars(
                 con,
                 """select _row_number::BIGINT as row_number,
+                          _row_number::BIGINT as line_number,
                           split_part(_problem, ':', 1) as column_name,
                           _problem as reason,
                           to_json(struct_pack(event_date, event_timestamp, event_name,
                                               user_pseudo_id))::VARCHAR as raw_record
                    from _ga4_file where _problem is not null""",
             )
-            rows_read = con.execute("select count(*) from _ga4_file").fetchone()[0]
+            rows_read = con.execute("select count(*) from _ga4_file").fetchall()[0][0]
             load = raw_tables.DayLoad(
                 source_file=str(path),
-                checksum=file_checksum(path),
+                checksum=checksum,
                 rows=None,
                 quarantine=quarantine.cast(QUARANTINE_COLUMNS),
                 rows_read=rows_read,

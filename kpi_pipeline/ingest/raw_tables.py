@@ -25,6 +25,7 @@ class DayLoad:
     quarantine: pl.DataFrame
     rows_read: int
     rows_loaded: int
+    duplicate_of: str | None = None  # same content already loaded from this file: skipped
 
 
 def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
@@ -42,6 +43,9 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
             rows_loaded BIGINT NOT NULL, rows_quarantined BIGINT NOT NULL,
             loaded_at TIMESTAMPTZ NOT NULL)"""
     )
+    # added after the first release: warehouses created before gain them here
+    con.execute(f"alter table {QUARANTINE_TABLE} add column if not exists line_number BIGINT")
+    con.execute(f"alter table {INGEST_LOG_TABLE} add column if not exists duplicate_of VARCHAR")
 
 
 def ensure_table(
@@ -49,6 +53,22 @@ def ensure_table(
 ) -> None:
     body = ", ".join(f'"{name}" {kind}' for name, kind in columns)
     con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({body}, {LINEAGE_COLUMNS_DDL})")
+    for name, kind in columns:  # columns the contract gained since the table was created
+        con.execute(f'alter table {RAW_SCHEMA}.{table} add column if not exists "{name}" {kind}')
+
+
+def already_loaded(
+    con: duckdb.DuckDBPyConnection, table: str, checksum: str, day: dt.date
+) -> str | None:
+    """The file of another extract day whose content (checksum) was loaded into `table`."""
+    found = con.execute(
+        f"""select source_file from {INGEST_LOG_TABLE}
+            where raw_table = ? and checksum = ? and duplicate_of is null
+              and _extract_date <> ?
+            order by _extract_date, source_file limit 1""",
+        [table, checksum, day],
+    ).fetchall()
+    return found[0][0] if found else None
 
 
 def clear_day(con: duckdb.DuckDBPyConnection, source: str, table: str, day: dt.date) -> None:
@@ -97,15 +117,20 @@ def record_load(
         try:
             con.execute(
                 f"""insert into {QUARANTINE_TABLE}
+                        (source, raw_table, _extract_date, source_file, row_number,
+                         column_name, reason, raw_record, quarantined_at, line_number)
                     select ?, ?, ?::DATE, ?, row_number, column_name, reason, raw_record,
-                           ?::TIMESTAMPTZ
+                           ?::TIMESTAMPTZ, line_number
                     from _quarantined""",
                 [source, table, day, load.source_file, loaded_at],
             )
         finally:
             con.unregister("_quarantined")
     con.execute(
-        f"insert into {INGEST_LOG_TABLE} values (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        f"""insert into {INGEST_LOG_TABLE}
+                (source, raw_table, _extract_date, source_file, checksum, rows_read,
+                 rows_loaded, rows_quarantined, loaded_at, duplicate_of)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             source,
             table,
@@ -116,5 +141,6 @@ def record_load(
             load.rows_loaded,
             load.quarantine.height,
             loaded_at,
+            load.duplicate_of,
         ],
     )

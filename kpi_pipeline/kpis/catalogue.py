@@ -1,7 +1,12 @@
-"""Load and validate the KPI catalogue: a KPI that is not SMART is refused, by name."""
+"""Load and validate the KPI catalogue: a KPI that is not SMART is refused, by name.
+
+The file has two lists: `metrics` (plain measures: sessions, ad spend...) and `kpis` (a
+metric or a ratio of metrics, with an objective, an owner, a review cadence and a target).
+"""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,18 +16,40 @@ import yaml
 FAMILIES = ("marketing", "financial", "customer_satisfaction", "process")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
+DIMENSIONS = ("channel", "campaign", "source", "country")
+UNITS = (
+    "ratio",
+    "currency",
+    "points",
+    "hours",
+    "sessions",
+    "users",
+    "customers",
+    "interactions",
+    "impressions",
+    "leads",
+    "deals",
+    "orders",
+    "responses",
+)
+# What makes a KPI SMART here: a measurable formula, a target with a tolerance, a time
+# frame (the review cadence), an owner; the rest says what it is and why it matters.
 REQUIRED_FIELDS = (
     "id",
     "name",
     "family",
     "description",
     "objective",
+    "formula",
     "unit",
     "direction",
     "owner",
     "review_cadence",
     "target",
 )
+METRIC_FIELDS = ("id", "description", "unit")
+_EXPRESSION = re.compile(r"^\s*[a-z_][a-z0-9_]*(\s*[+-]\s*[a-z_][a-z0-9_]*)*\s*$")
+_METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
 
 class CatalogueError(ValueError):
@@ -30,9 +57,47 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
+class Metric:
+    id: str
+    description: str
+    unit: str
+
+
+@dataclass(frozen=True)
+class Formula:
+    """`numerator` and `denominator` are metric ids joined by + or -; no denominator
+    means the KPI is the numerator itself (a plain sum); `scale` multiplies the ratio."""
+
+    numerator: str
+    denominator: str | None = None
+    scale: float = 1.0
+
+    @property
+    def is_ratio(self) -> bool:
+        return self.denominator is not None
+
+    def metrics(self) -> tuple[str, ...]:
+        text = f"{self.numerator} {self.denominator or ''}"
+        return tuple(dict.fromkeys(_METRIC_NAME.findall(text)))
+
+
+@dataclass(frozen=True)
 class Target:
-    value: float
+    """An absolute `value`, or a change on the same period a year earlier
+    (`relative_to_last_year`: 0.2 means +20 %); exactly one of the two is set."""
+
+    value: float | None
     at_risk_tolerance: float  # share of the target within which a miss is "at risk"
+    relative_to_last_year: float | None = None
+
+    @property
+    def is_relative(self) -> bool:
+        return self.relative_to_last_year is not None
+
+    def describe(self) -> str:
+        if self.relative_to_last_year is not None:
+            return f"{self.relative_to_last_year:+.0%} on last year"
+        return f"{self.value:g}"
 
 
 @dataclass(frozen=True)
@@ -48,11 +113,16 @@ class Kpi:
     owner: str
     review_cadence: str
     target: Target
+    formula: Formula = Formula("")
 
 
-def _require(entry: dict[str, Any], where: str) -> None:
-    for name in REQUIRED_FIELDS:
-        if entry.get(name) in (None, "", {}):
+def _missing(value: Any) -> bool:
+    return value is None or value == "" or value == {} or value == []
+
+
+def _require(entry: dict[str, Any], fields: tuple[str, ...], where: str) -> None:
+    for name in fields:
+        if _missing(entry.get(name)):
             raise CatalogueError(f"{where}: missing required field '{name}'")
 
 
@@ -64,49 +134,153 @@ def _choice(value: str, allowed: tuple[str, ...], where: str, field: str) -> str
     return value
 
 
-def parse_kpi(entry: dict[str, Any], path: Path, index: int) -> Kpi:
-    where = f"{path}: KPI '{entry.get('id', f'#{index + 1}')}'"
-    _require(entry, where)
-    target = entry["target"]
-    if not isinstance(target, dict) or "value" not in target:
-        raise CatalogueError(f"{where}: field 'target' needs a 'value'")
+def _number(value: Any, where: str, field: str) -> float:
+    if isinstance(value, bool):
+        raise CatalogueError(f"{where}: field '{field}' must be a number, got {value!r}")
     try:
-        target_value = float(target["value"])
-        tolerance = float(target.get("at_risk_tolerance", 0.1))
+        return float(value)
     except (TypeError, ValueError) as err:
-        raise CatalogueError(f"{where}: field 'target' must hold numbers ({err})") from err
+        raise CatalogueError(f"{where}: field '{field}' must be a number, got {value!r}") from err
+
+
+def parse_target(target: Any, where: str) -> Target:
+    if not isinstance(target, dict):
+        raise CatalogueError(f"{where}: field 'target' must be a mapping with 'value'")
+    has_value = target.get("value") is not None
+    has_relative = target.get("relative_to_last_year") is not None
+    if has_value == has_relative:
+        raise CatalogueError(
+            f"{where}: field 'target' needs exactly one of 'value' (absolute) or "
+            "'relative_to_last_year' (e.g. 0.2 for +20 % on the same period last year)"
+        )
+    if "at_risk_tolerance" not in target:
+        raise CatalogueError(f"{where}: missing required field 'target.at_risk_tolerance'")
+    tolerance = _number(target["at_risk_tolerance"], where, "target.at_risk_tolerance")
     if not 0 <= tolerance < 1:
         raise CatalogueError(f"{where}: field 'target.at_risk_tolerance' must be in [0, 1)")
+    if has_value:
+        return Target(_number(target["value"], where, "target.value"), tolerance)
+    relative = _number(target["relative_to_last_year"], where, "target.relative_to_last_year")
+    return Target(None, tolerance, relative)
+
+
+def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formula:
+    if not isinstance(formula, dict):
+        raise CatalogueError(f"{where}: field 'formula' must be a mapping with 'numerator'")
+    if _missing(formula.get("numerator")):
+        raise CatalogueError(f"{where}: missing required field 'formula.numerator'")
+    parts = {"numerator": formula["numerator"], "denominator": formula.get("denominator")}
+    for field, text in parts.items():
+        if text is None:
+            continue
+        if not isinstance(text, str) or not _EXPRESSION.match(text):
+            raise CatalogueError(
+                f"{where}: field 'formula.{field}' is {text!r}, expected metric ids joined "
+                "by + or - (e.g. 'attributed_revenue - ad_spend')"
+            )
+        for name in _METRIC_NAME.findall(text):
+            if name not in metrics:
+                raise CatalogueError(
+                    f"{where}: field 'formula.{field}' uses unknown metric '{name}' "
+                    "(define it under 'metrics')"
+                )
+    scale = _number(formula.get("scale", 1), where, "formula.scale")
+    return Formula(parts["numerator"].strip(), (parts["denominator"] or "").strip() or None, scale)
+
+
+def parse_metric(entry: Any, where: str) -> Metric:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: a metric must be a mapping with id, description, unit")
+    _require(entry, METRIC_FIELDS, where)
+    return Metric(str(entry["id"]), str(entry["description"]), str(entry["unit"]))
+
+
+def parse_kpi(
+    entry: dict[str, Any], path: Path, index: int, metrics: dict[str, Metric], line: int = 0
+) -> Kpi:
+    at = f"{path}:{line}" if line else str(path)
+    where = f"{at}: KPI '{entry.get('id', f'#{index + 1}')}'"
+    _require(entry, REQUIRED_FIELDS, where)
+    dimensions = entry.get("dimensions") or []
+    if not isinstance(dimensions, list):
+        raise CatalogueError(f"{where}: field 'dimensions' must be a list")
+    for dimension in dimensions:
+        _choice(dimension, DIMENSIONS, where, "dimensions")
     return Kpi(
         id=str(entry["id"]),
         name=str(entry["name"]),
         family=_choice(entry["family"], FAMILIES, where, "family"),
         description=str(entry["description"]),
         objective=str(entry["objective"]),
-        unit=str(entry["unit"]),
+        unit=_choice(entry["unit"], UNITS, where, "unit"),
         direction=_choice(entry["direction"], DIRECTIONS, where, "direction"),
-        dimensions=tuple(entry.get("dimensions") or ()),
+        dimensions=tuple(dimensions),
         owner=str(entry["owner"]),
         review_cadence=_choice(entry["review_cadence"], CADENCES, where, "review_cadence"),
-        target=Target(target_value, tolerance),
+        target=parse_target(entry["target"], where),
+        formula=parse_formula(entry["formula"], metrics, where),
     )
 
 
-def load_catalogue(path: Path) -> dict[str, Kpi]:
-    """The KPIs of `path` by id, in file order; raises CatalogueError on the first problem."""
+def _item_lines(text: str, key: str) -> list[int]:
+    """1-based line of each item of the top-level list `key` (for error messages)."""
     try:
-        document = yaml.safe_load(path.read_text())
+        root = yaml.compose(text)
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key_node, value_node in root.value:
+        if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value_node.value]
+    return []
+
+
+def load_metrics(document: dict[str, Any], path: Path, text: str) -> dict[str, Metric]:
+    entries = document.get("metrics")
+    if not entries or not isinstance(entries, list):
+        raise CatalogueError(f"{path}: no 'metrics' list (the measures KPI formulas use)")
+    lines = _item_lines(text, "metrics")
+    metrics: dict[str, Metric] = {}
+    for index, entry in enumerate(entries):
+        line = lines[index] if index < len(lines) else 0
+        ident = entry.get("id", f"#{index + 1}") if isinstance(entry, dict) else f"#{index + 1}"
+        metric = parse_metric(entry, f"{path}:{line}: metric '{ident}'")
+        if metric.id in metrics:
+            raise CatalogueError(f"{path}:{line}: metric '{metric.id}' is defined twice")
+        metrics[metric.id] = metric
+    return metrics
+
+
+def load_catalogue_with_metrics(path: Path) -> tuple[dict[str, Metric], dict[str, Kpi]]:
+    """Metrics and KPIs of `path` by id, in file order; raises CatalogueError on the first
+    problem, naming the file, the line, the KPI and the field."""
+    try:
+        text = Path(path).read_text()
+        document = yaml.safe_load(text)
     except FileNotFoundError as err:
         raise CatalogueError(f"{path}: KPI catalogue not found (set KPI_CATALOGUE)") from err
     except yaml.YAMLError as err:
         raise CatalogueError(f"{path}: not valid YAML ({err})") from err
-    entries = (document or {}).get("kpis")
-    if not entries:
+    if not isinstance(document, dict):
+        raise CatalogueError(f"{path}: expected a mapping with 'metrics' and 'kpis'")
+    metrics = load_metrics(document, path, text)
+    entries = document.get("kpis")
+    if not entries or not isinstance(entries, list):
         raise CatalogueError(f"{path}: no 'kpis' list")
+    lines = _item_lines(text, "kpis")
     kpis: dict[str, Kpi] = {}
     for index, entry in enumerate(entries):
-        kpi = parse_kpi(entry, path, index)
+        line = lines[index] if index < len(lines) else 0
+        if not isinstance(entry, dict):
+            raise CatalogueError(f"{path}:{line}: KPI #{index + 1} must be a mapping")
+        kpi = parse_kpi(entry, path, index, metrics, line)
         if kpi.id in kpis:
-            raise CatalogueError(f"{path}: KPI '{kpi.id}' is defined twice")
+            raise CatalogueError(f"{path}:{line}: KPI '{kpi.id}' is defined twice")
         kpis[kpi.id] = kpi
-    return kpis
+    return metrics, kpis
+
+
+def load_catalogue(path: Path) -> dict[str, Kpi]:
+    """The KPIs of `path` by id, in file order; raises CatalogueError on the first problem."""
+    return load_catalogue_with_metrics(path)[1]

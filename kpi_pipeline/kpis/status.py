@@ -8,14 +8,29 @@ ON_TRACK = "on_track"
 AT_RISK = "at_risk"
 OFF_TRACK = "off_track"
 NO_DATA = "no_data"
+NO_TARGET = "no_target"
 
 
-def kpi_status(value: float | None, kpi: Kpi) -> str:
+def relative_target(previous_year_value: float | None, kpi: Kpi) -> float | None:
+    """The target of a KPI whose target is relative to the same period last year
+    (`previous_year_value` recomputed from last year's components); None without one."""
+    change = kpi.target.relative_to_last_year
+    if change is None or previous_year_value is None:
+        return None
+    return previous_year_value * (1 + change)
+
+
+def kpi_status(value: float | None, kpi: Kpi, target: float | None = None) -> str:
     """on_track when the target is met; at_risk when missed by at most the tolerance
-    (a share of the target's size); off_track beyond; no_data without a value."""
+    (a share of the target's size); off_track beyond; no_data without a value.
+
+    `target` overrides the catalogue's absolute target (e.g. a relative target resolved
+    against last year); without either the status is no_target."""
     if value is None:
         return NO_DATA
-    target = kpi.target.value
+    target = kpi.target.value if target is None else target
+    if target is None:
+        return NO_TARGET
     margin = abs(target) * kpi.target.at_risk_tolerance
     if kpi.direction == "higher_is_better":
         if value >= target:

@@ -9,7 +9,7 @@ from kpi_pipeline.kpis.catalogue import Kpi
 
 def kpi_metadata(catalogue: Mapping[str, Kpi]) -> dict[str, MetadataValue]:
     rows = "\n".join(
-        f"| {k.id} | {k.name} | {k.family} | {k.unit} | {k.direction} | {k.target.value:g} "
+        f"| {k.id} | {k.name} | {k.family} | {k.unit} | {k.direction} | {k.target.describe()} "
         f"| {k.owner} |"
         for k in catalogue.values()
     )

@@ -15,42 +15,55 @@ from dagster import (
     asset_check,
 )
 
-from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_FILE_GLOB, GA4_SOURCE, GA4_TABLE
-from kpi_pipeline.ingest.landing import day_folder, extract_files
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_FILE_GLOBS, GA4_SOURCE, GA4_TABLE
+from kpi_pipeline.ingest.landing import extract_files
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.settings import Settings
 
 FRESHNESS_CHECK = "extract_arrived"
+# A source with no file in this many days before the run is not in use (e.g. Salesforce
+# where HubSpot is the CRM): its absence is not a warning.
+IN_USE_DAYS = 14
 
 
 @dataclass(frozen=True)
 class ExpectedExtract:
-    """The files one raw asset loads: `<landing>/<source>/dt=<day>/<pattern>`."""
+    """The files one raw asset loads: `<landing>/<source>/dt=<day>/<patterns>`."""
 
     asset_key: AssetKey
     source: str
-    pattern: str
+    patterns: tuple[str, ...]
+
+    @property
+    def pattern(self) -> str:
+        return self.patterns[0]
 
 
 def expected_extracts() -> list[ExpectedExtract]:
     return [
-        ExpectedExtract(AssetKey(["raw", e.table]), e.source, e.file_name) for e in CSV_EXTRACTS
-    ] + [ExpectedExtract(AssetKey(["raw", GA4_TABLE]), GA4_SOURCE, GA4_FILE_GLOB)]
+        ExpectedExtract(AssetKey(["raw", e.table]), e.source, e.file_patterns) for e in CSV_EXTRACTS
+    ] + [ExpectedExtract(AssetKey(["raw", GA4_TABLE]), GA4_SOURCE, tuple(GA4_FILE_GLOBS))]
 
 
 def files_per_day(
-    landing: Path, extract: ExpectedExtract, days: list[dt.date]
-) -> dict[dt.date, list[Path]]:
-    return {day: extract_files(landing, extract.source, day, extract.pattern) for day in days}
+    landing: str | Path, extract: ExpectedExtract, days: list[dt.date]
+) -> dict[dt.date, list]:
+    return {day: extract_files(landing, extract.source, day, extract.patterns) for day in days}
+
+
+def in_use(landing: str | Path, extract: ExpectedExtract, days: list[dt.date]) -> bool:
+    """The source delivered during the run's days or the IN_USE_DAYS before them."""
+    before = [days[0] - dt.timedelta(days=n) for n in range(1, IN_USE_DAYS + 1)]
+    return any(extract_files(landing, extract.source, d, extract.patterns) for d in days + before)
 
 
 def freshness_result(
-    landing: Path, extract: ExpectedExtract, found: dict[dt.date, list[Path]]
+    landing: str | Path, extract: ExpectedExtract, found: dict[dt.date, list]
 ) -> AssetCheckResult:
     """Passed when every day has at least one file; otherwise a warning naming the days."""
     missing = [day for day, files in found.items() if not files]
     rows = "\n".join(
-        f"| {day} | {day_folder(landing, extract.source, day)} | "
+        f"| {day} | {str(landing).rstrip('/')}/{extract.source}/dt={day}/ | "
         f"{', '.join(f.name for f in files) or '**none**'} |"
         for day, files in found.items()
     )
@@ -89,9 +102,14 @@ def build_freshness_check(
     )
     def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
         days = days_in(context.partition_keys)
-        return freshness_result(
-            settings.landing_dir, extract, files_per_day(settings.landing_dir, extract, days)
-        )
+        landing = settings.landing_url or settings.landing_dir
+        if not in_use(landing, extract, days):
+            return AssetCheckResult(
+                passed=True,
+                description=f"{extract.source} delivered nothing in the {IN_USE_DAYS} days "
+                "before the run: not in use here",
+            )
+        return freshness_result(landing, extract, files_per_day(landing, extract, days))
 
     return _check
 

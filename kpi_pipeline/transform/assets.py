@@ -46,7 +46,13 @@ def build_dbt_assets(
     )
     def _dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         days = days_in(context.partition_keys)
-        vars_ = dbt_window_vars(days[0], days[-1], settings.timezone, settings.reporting_currency)
+        vars_ = dbt_window_vars(
+            days[0],
+            days[-1],
+            settings.timezone,
+            settings.reporting_currency,
+            settings.lookback_days,
+        )
         context.log.info("dbt window %s", vars_)
         # One fixed target folder per deployment: dbt reuses its partial parse, and runs
         # (one at a time, see dagster.yaml) do not pile up a folder each.

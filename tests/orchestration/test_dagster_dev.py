@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
 from kpi_pipeline.settings import PROJECT_ROOT
 from tests.orchestration.dagster_server import DagsterDev, chromium
 
@@ -98,7 +99,7 @@ def test_assets_are_grouped_by_stage_with_descriptions_and_owners(server) -> Non
     for node in assets:
         by_group.setdefault(node["groupName"], []).append(node)
     assert set(STAGES) <= set(by_group)
-    assert len(by_group["ingest"]) == 7
+    assert len(by_group["ingest"]) == len(CSV_EXTRACTS) + 1  # and GA4
     assert {"/".join(a["assetKey"]["path"]) for a in by_group["quality"]} == {
         "raw/_quarantine",
         "raw/_ingest_log",

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from dagster import AssetCheckSeverity, AssetKey, Backoff, DagsterEventType, DagsterInstance
 
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
 from kpi_pipeline.orchestration.freshness import (
     FRESHNESS_CHECK,
     ExpectedExtract,
@@ -28,7 +29,7 @@ def events_of(instance: DagsterInstance, run_id: str, kind: DagsterEventType) ->
 def test_every_ingest_asset_retries_three_times_with_exponential_backoff(pipeline) -> None:
     job = pipeline.defs.resolve_job_def("daily_kpis")
     raw_steps = ["__".join(e.asset_key.path) for e in expected_extracts()]
-    assert len(raw_steps) == 7 and ORDERS_STEP in raw_steps
+    assert len(raw_steps) == len(CSV_EXTRACTS) + 1 and ORDERS_STEP in raw_steps
     for name in raw_steps:
         policy = job.graph.node_dict[name].definition.retry_policy
         assert (policy.max_retries, policy.backoff) == (3, Backoff.EXPONENTIAL), name
@@ -40,10 +41,11 @@ def test_a_transient_read_error_is_retried_and_a_missing_extract_only_warns(
     pipeline, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Orders fail once (a network blip) and are read again; social posts, which no KPI
-    uses, did not arrive: the day is published with a freshness warning naming it."""
+    uses and which arrived the day before, did not arrive: the day is published with a
+    freshness warning naming it."""
     import kpi_pipeline.ingest.assets as ingest_assets
 
-    generate_sample(DAY, DAY, pipeline.settings.landing_dir, scale=0.02)
+    generate_sample(DAY - dt.timedelta(days=1), DAY, pipeline.settings.landing_dir, scale=0.02)
     (pipeline.settings.landing_dir / "social" / f"dt={DAY}" / "posts.csv").unlink()
     real_load = ingest_assets.load_csv_day
     calls: list[str] = []
@@ -91,7 +93,7 @@ def write(path: Path) -> Path:
 
 
 def test_freshness_warns_with_the_missing_days_as_evidence(tmp_path: Path) -> None:
-    extract = ExpectedExtract(AssetKey(["raw", "nps_responses"]), "nps", "responses.csv")
+    extract = ExpectedExtract(AssetKey(["raw", "nps_responses"]), "nps", ("responses.csv",))
     days = [dt.date(2025, 6, 1), dt.date(2025, 6, 2), dt.date(2025, 6, 3)]
     write(tmp_path / "nps" / "dt=2025-06-01" / "responses.csv")
     write(tmp_path / "nps" / "dt=2025-06-03" / "other.csv")  # not the contract's file

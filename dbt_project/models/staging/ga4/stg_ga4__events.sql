@@ -1,7 +1,38 @@
 -- noqa: disable=RF03,AL09
 -- (lambda parameters such as `p.key` read as table references to sqlfluff)
-with source as (
+-- GA4 events of the current delivery of each export table: a daily table re-exported
+-- on a later day (GA4 restates up to 3 days) replaces its earlier delivery, and an
+-- intraday table is dropped once the daily table of the same date has arrived.
+with deliveries as (
+    select
+        _extract_date as extract_date,
+        source_file,
+        regexp_extract(source_file, 'events_(intraday_)?([0-9]{8})', 0) as export_table,
+        regexp_extract(source_file, 'events_(intraday_)?([0-9]{8})', 2) as table_date,
+        contains(source_file, 'events_intraday_') as is_intraday
+    from {{ source('raw', '_ingest_log') }}
+    where raw_table = 'ga4_events' and duplicate_of is null
+),
+
+ranked as (
+    select
+        source_file,
+        extract_date,
+        is_intraday,
+        max(extract_date) over (partition by export_table) as latest_delivery,
+        bool_or(not is_intraday) over (partition by table_date) as has_daily_table
+    from deliveries
+),
+
+current_files as (
+    select source_file
+    from ranked
+    where extract_date = latest_delivery and not (is_intraday and has_daily_table)
+),
+
+source as (
     select * from {{ source('raw', 'ga4_events') }}
+    where _source_file in (select current_files.source_file from current_files)
 ),
 
 typed as (
@@ -19,7 +50,12 @@ typed as (
         cast({{ ga4_param('ga_session_id', 'int_value') }} as bigint) as ga_session_id,
         lower({{ ga4_param('source') }}) as event_source,
         lower({{ ga4_param('medium') }}) as event_medium,
-        {{ ga4_param('campaign') }} as event_campaign
+        {{ ga4_param('campaign') }} as event_campaign,
+        -- exports write session_engaged as the string '1' or as an integer
+        coalesce(
+            try_cast({{ ga4_param('session_engaged', 'int_value') }} as integer),
+            try_cast({{ ga4_param('session_engaged') }} as integer)
+        ) = 1 as is_session_engaged
     from source
 )
 

@@ -8,6 +8,7 @@ select
     created_at,
     modified_at,
     original_source,
+    became_customer_at,
     _extract_date as extract_date,
     _source_file as source_file,
     _row_number as source_row_number,

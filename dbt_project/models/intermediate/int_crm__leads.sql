@@ -1,0 +1,59 @@
+-- One row per CRM lead / contact in its latest version, HubSpot and Salesforce in one
+-- shape. Latest = last modified, then latest extract, then last row of the file.
+with hubspot as (
+    select
+        'hubspot' as crm,
+        cast(contact_id as varchar) as lead_id,
+        created_at,
+        modified_at,
+        original_source as lead_source,
+        coalesce(lifecycle_stage = 'customer', false) as is_customer,
+        became_customer_at as converted_at,
+        {{ local_date('became_customer_at') }} as converted_date,
+        extract_date,
+        source_row_number
+    from {{ ref('stg_hubspot__contacts') }}
+),
+
+salesforce as (
+    select
+        'salesforce' as crm,
+        lead_id,
+        created_at,
+        modified_at,
+        lead_source,
+        is_converted as is_customer,
+        -- Salesforce exports the conversion day only
+        cast(null as timestamptz) as converted_at,
+        converted_date,
+        extract_date,
+        source_row_number
+    from {{ ref('stg_salesforce__leads') }}
+),
+
+versions as (
+    select
+        *,
+        row_number() over (
+            partition by crm, lead_id
+            order by modified_at desc, extract_date desc, source_row_number desc
+        ) as version_rank
+    from (
+        select * from hubspot
+        union all
+        select * from salesforce
+    ) as leads
+)
+
+select
+    crm || ':' || lead_id as lead_key,
+    crm,
+    lead_id,
+    created_at,
+    {{ local_date('created_at') }} as created_date,
+    cast(lead_source as varchar) as lead_source,
+    is_customer,
+    converted_at,
+    converted_date
+from versions
+where version_rank = 1

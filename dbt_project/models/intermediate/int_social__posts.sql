@@ -1,0 +1,20 @@
+-- Social posts with their latest counts (a post is reported again, with lifetime totals,
+-- in later extracts; the latest extract wins).
+with versions as (
+    select
+        *,
+        row_number() over (
+            partition by platform, post_id
+            order by extract_date desc, source_row_number desc
+        ) as version_rank
+    from {{ ref('stg_social__posts') }}
+)
+
+select
+    post_date,
+    platform,
+    post_id,
+    coalesce(impressions, 0) as impressions,
+    coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0) as engagements
+from versions
+where version_rank = 1

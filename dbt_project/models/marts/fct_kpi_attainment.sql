@@ -1,0 +1,172 @@
+-- Each KPI's overall value per period against its target: the previous-year value is
+-- recomputed from last year's daily components over the same days (shifted by a year, by
+-- 52 weeks for weeks so weekdays line up), never from an average of daily values; a
+-- target relative to last year is that value times (1 + change). The target of a plain
+-- sum (net revenue, organic traffic) given as an absolute value is per day, so a period's
+-- target is it times the days covered. Status follows kpi_pipeline/kpis/status.py.
+with periods as (
+    select * from {{ ref('fct_kpi_period') }}
+    where dimension = 'all'
+),
+
+daily as (
+    select * from {{ ref('fct_kpi_daily') }}
+    where dimension = 'all'
+),
+
+catalogue as (
+    select * from {{ ref('kpi_catalogue') }}
+),
+
+covered as (
+    -- the days of each period the facts hold, shifted to last year
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.kpi_id,
+        min(daily.kpi_date) as first_day,
+        max(daily.kpi_date) as last_day,
+        case periods.period_grain
+            when 'week' then interval 364 day
+            else interval 1 year
+        end as shift
+    from periods
+    inner join daily
+        on
+            periods.kpi_id = daily.kpi_id
+            and daily.kpi_date between periods.period_start and periods.period_end
+    group by periods.period_grain, periods.period_start, periods.kpi_id
+),
+
+last_year_window as (
+    select
+        period_grain,
+        period_start,
+        kpi_id,
+        cast(first_day - shift as date) as first_day,
+        cast(last_day - shift as date) as last_day
+    from covered
+),
+
+last_year_additive as (
+    select
+        last_year_window.period_grain,
+        last_year_window.period_start,
+        last_year_window.kpi_id,
+        count(daily.kpi_date) as days_covered,
+        sum(cast(daily.numerator as decimal(38, 9))) as numerator,
+        sum(cast(daily.denominator as decimal(38, 9))) as denominator
+    from last_year_window
+    left join daily
+        on
+            last_year_window.kpi_id = daily.kpi_id
+            and daily.kpi_date between last_year_window.first_day and last_year_window.last_day
+    group by last_year_window.period_grain, last_year_window.period_start, last_year_window.kpi_id
+),
+
+last_year_users as (
+    select
+        last_year_window.period_grain,
+        last_year_window.period_start,
+        count(distinct sessions.user_pseudo_id) filter (where sessions.is_converted) as numerator,
+        count(distinct sessions.user_pseudo_id) as denominator
+    from last_year_window
+    inner join {{ ref('int_ga4__sessions') }} as sessions
+        on sessions.session_date between last_year_window.first_day and last_year_window.last_day
+    where last_year_window.kpi_id = 'user_conversion_rate'
+    group by last_year_window.period_grain, last_year_window.period_start
+),
+
+last_year as (
+    select
+        last_year_additive.period_grain,
+        last_year_additive.period_start,
+        last_year_additive.kpi_id,
+        -- only a fully covered last-year window is comparable
+        last_year_additive.days_covered
+        = datediff('day', last_year_window.first_day, last_year_window.last_day) + 1 as is_complete,
+        case
+            when last_year_additive.kpi_id = 'user_conversion_rate'
+                then coalesce(last_year_users.numerator, 0)
+            else last_year_additive.numerator
+        end as numerator,
+        case
+            when last_year_additive.kpi_id = 'user_conversion_rate'
+                then coalesce(last_year_users.denominator, 0)
+            else last_year_additive.denominator
+        end as denominator
+    from last_year_additive
+    inner join last_year_window
+        on
+            last_year_additive.period_grain = last_year_window.period_grain
+            and last_year_additive.period_start = last_year_window.period_start
+            and last_year_additive.kpi_id = last_year_window.kpi_id
+    left join last_year_users
+        on
+            last_year_additive.period_grain = last_year_users.period_grain
+            and last_year_additive.period_start = last_year_users.period_start
+),
+
+valued as (
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.period_end,
+        periods.days_covered,
+        periods.kpi_id,
+        periods.value,
+        catalogue.direction,
+        catalogue.at_risk_tolerance,
+        case
+            when not last_year.is_complete then null
+            when not catalogue.is_ratio then cast(last_year.numerator as double precision)
+            else catalogue.value_scale * {{ safe_divide('last_year.numerator', 'last_year.denominator') }}
+        end as previous_year_value,
+        catalogue.target_kind,
+        catalogue.target_value,
+        catalogue.target_change_on_last_year,
+        catalogue.is_ratio
+    from periods
+    inner join catalogue on periods.kpi_id = catalogue.kpi_id
+    left join last_year
+        on
+            periods.period_grain = last_year.period_grain
+            and periods.period_start = last_year.period_start
+            and periods.kpi_id = last_year.kpi_id
+),
+
+targeted as (
+    select
+        *,
+        case
+            when target_kind = 'relative_to_last_year'
+                then previous_year_value * (1 + target_change_on_last_year)
+            when is_ratio then target_value
+            else target_value * days_covered
+        end as target  -- noqa: RF04
+    from valued
+)
+
+select
+    period_grain,
+    period_start,
+    period_end,
+    days_covered,
+    kpi_id,
+    value,
+    target,
+    previous_year_value,
+    value - previous_year_value as change,  -- noqa: RF04
+    {{ safe_divide('value - previous_year_value', 'abs(previous_year_value)') }} as change_ratio,
+    case
+        when value is null then 'no_data'
+        when target is null then 'no_target'
+        when direction = 'higher_is_better' and value >= target then 'on_track'
+        when direction = 'higher_is_better' and value >= target - abs(target) * at_risk_tolerance
+            then 'at_risk'
+        when direction = 'higher_is_better' then 'off_track'
+        when value <= target then 'on_track'
+        when value <= target + abs(target) * at_risk_tolerance then 'at_risk'
+        else 'off_track'
+    end as status
+from targeted

@@ -1,0 +1,75 @@
+"""The catalogue as dbt's `kpi_catalogue` seed (behind `dim_kpi`): one CSV row per KPI.
+
+dbt cannot read kpis.yml, so `kpi validate --write-seed` writes this CSV next to the dbt
+seeds; a test fails when the committed CSV and kpis.yml disagree.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from kpi_pipeline.kpis.catalogue import Kpi
+
+SEED_COLUMNS = (
+    "kpi_id",
+    "kpi_name",
+    "family",
+    "description",
+    "objective",
+    "numerator_formula",
+    "denominator_formula",
+    "value_scale",
+    "is_ratio",
+    "unit",
+    "direction",
+    "dimensions",
+    "owner",
+    "review_cadence",
+    "target_kind",
+    "target_value",
+    "target_change_on_last_year",
+    "at_risk_tolerance",
+)
+
+
+def seed_rows(catalogue: dict[str, Kpi]) -> list[dict[str, str]]:
+    rows = []
+    for kpi in catalogue.values():
+        target = kpi.target
+        rows.append(
+            {
+                "kpi_id": kpi.id,
+                "kpi_name": kpi.name,
+                "family": kpi.family,
+                "description": kpi.description,
+                "objective": kpi.objective,
+                "numerator_formula": kpi.formula.numerator,
+                "denominator_formula": kpi.formula.denominator or "",
+                "value_scale": repr(kpi.formula.scale),
+                "is_ratio": str(kpi.formula.is_ratio).lower(),
+                "unit": kpi.unit,
+                "direction": kpi.direction,
+                "dimensions": ",".join(kpi.dimensions),
+                "owner": kpi.owner,
+                "review_cadence": kpi.review_cadence,
+                "target_kind": "relative_to_last_year" if target.is_relative else "absolute",
+                "target_value": "" if target.value is None else repr(target.value),
+                "target_change_on_last_year": (
+                    ""
+                    if target.relative_to_last_year is None
+                    else repr(target.relative_to_last_year)
+                ),
+                "at_risk_tolerance": repr(target.at_risk_tolerance),
+            }
+        )
+    return rows
+
+
+def seed_csv(catalogue: dict[str, Kpi]) -> str:
+    """The seed's exact text (LF line ends, every cell quoted only when needed)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SEED_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(seed_rows(catalogue))
+    return buffer.getvalue()

@@ -1,0 +1,205 @@
+"""The KPI catalogue: SMART rules, formulas made of metrics, relative targets, the dim_kpi
+seed kept in step, and the `kpi validate` / `kpi list` commands."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+
+import duckdb
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from kpi_pipeline.cli import app
+from kpi_pipeline.cli.catalogue import METRICS_PATH, SEED_PATH
+from kpi_pipeline.cli.common import console
+from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue, load_catalogue_with_metrics
+from kpi_pipeline.kpis.seed import seed_csv
+from kpi_pipeline.kpis.semantic import semantic_yaml
+from kpi_pipeline.kpis.status import kpi_status, relative_target
+from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+
+METRICS = [
+    {"id": "sessions", "description": "Sessions.", "unit": "sessions"},
+    {"id": "orders", "description": "Orders.", "unit": "orders"},
+    {"id": "revenue", "description": "Revenue.", "unit": "currency"},
+    {"id": "spend", "description": "Spend.", "unit": "currency"},
+]
+KPI = {
+    "id": "conv",
+    "name": "Conversion",
+    "family": "marketing",
+    "description": "Orders per session.",
+    "objective": "Sell more.",
+    "formula": {"numerator": "orders", "denominator": "sessions"},
+    "unit": "ratio",
+    "direction": "higher_is_better",
+    "dimensions": ["channel"],
+    "owner": "growth",
+    "review_cadence": "weekly",
+    "target": {"value": 0.02, "at_risk_tolerance": 0.1},
+}
+
+
+def write(tmp_path: Path, *kpis: dict, metrics: list | None = None) -> Path:
+    path = tmp_path / "kpis.yml"
+    path.write_text(
+        yaml.safe_dump(
+            {"metrics": METRICS if metrics is None else metrics, "kpis": list(kpis)},
+            sort_keys=False,
+        )
+    )
+    return path
+
+
+def test_shipped_catalogue_defines_every_kpi_with_a_formula_of_metrics() -> None:
+    metrics, kpis = load_catalogue_with_metrics(KPI_CATALOGUE_PATH)
+    assert len(kpis) == 14
+    for kpi in kpis.values():
+        assert set(kpi.formula.metrics()) <= set(metrics), kpi.id
+    assert kpis["marketing_roi"].formula.numerator == "attributed_revenue - ad_spend"
+    assert kpis["nps"].formula.scale == 100
+    assert kpis["net_revenue"].formula.is_ratio is False
+    assert kpis["organic_traffic"].target.relative_to_last_year == pytest.approx(0.2)
+    assert kpis["organic_traffic"].target.describe() == "+20% on last year"
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"formula": None}, "KPI 'conv': missing required field 'formula'"),
+        (
+            {"formula": {"denominator": "sessions"}},
+            "KPI 'conv': missing required field 'formula.numerator'",
+        ),
+        ({"owner": ""}, "KPI 'conv': missing required field 'owner'"),
+        ({"review_cadence": None}, "KPI 'conv': missing required field 'review_cadence'"),
+        ({"target": None}, "KPI 'conv': missing required field 'target'"),
+        (
+            {"target": {"value": 1}},
+            "KPI 'conv': missing required field 'target.at_risk_tolerance'",
+        ),
+        (
+            {"target": {"value": 1, "relative_to_last_year": 0.2, "at_risk_tolerance": 0.1}},
+            "KPI 'conv': field 'target' needs exactly one of 'value'",
+        ),
+        (
+            {"formula": {"numerator": "orders", "denominator": "visits"}},
+            "KPI 'conv': field 'formula.denominator' uses unknown metric 'visits'",
+        ),
+        (
+            {"formula": {"numerator": "revenue * 2"}},
+            "KPI 'conv': field 'formula.numerator' is 'revenue * 2'",
+        ),
+        ({"dimensions": ["weather"]}, "KPI 'conv': field 'dimensions' is 'weather'"),
+        ({"unit": "bananas"}, "KPI 'conv': field 'unit' is 'bananas'"),
+    ],
+)
+def test_a_kpi_that_is_not_smart_is_refused_naming_kpi_and_field(
+    tmp_path: Path, change: dict, message: str
+) -> None:
+    with pytest.raises(CatalogueError, match=rf"kpis\.yml:\d+: {re.escape(message)}"):
+        load_catalogue(write(tmp_path, {**KPI, **change}))
+
+
+def test_the_error_names_the_line_of_the_kpi(tmp_path: Path) -> None:
+    second = {**KPI, "id": "roi", "owner": None}
+    path = write(tmp_path, KPI, second)
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "id: roi" in text)
+    with pytest.raises(CatalogueError, match=rf"kpis\.yml:{line}: KPI 'roi'"):
+        load_catalogue(path)
+
+
+def test_metrics_are_required_and_unique(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="no 'metrics' list"):
+        load_catalogue(write(tmp_path, KPI, metrics=[]))
+    with pytest.raises(CatalogueError, match="metric 'orders' is defined twice"):
+        load_catalogue(write(tmp_path, KPI, metrics=[*METRICS, METRICS[1]]))
+    with pytest.raises(CatalogueError, match="metric 'orders': missing required field 'unit'"):
+        load_catalogue(write(tmp_path, KPI, metrics=[{"id": "orders", "description": "x"}]))
+
+
+def test_formula_with_a_difference_of_metrics(tmp_path: Path) -> None:
+    roi = {**KPI, "formula": {"numerator": "revenue - spend", "denominator": "spend"}}
+    kpi = load_catalogue(write(tmp_path, roi))["conv"]
+    assert kpi.formula.metrics() == ("revenue", "spend")
+
+
+def test_relative_target_resolves_against_last_year(tmp_path: Path) -> None:
+    growth = {**KPI, "target": {"relative_to_last_year": 0.2, "at_risk_tolerance": 0.1}}
+    kpi = load_catalogue(write(tmp_path, growth))["conv"]
+    assert kpi.target.value is None
+    # last year 100 -> target 120; 110 is within 10 % of 120 (108..120): at risk
+    target = relative_target(100.0, kpi)
+    assert target == pytest.approx(120.0)
+    assert kpi_status(125.0, kpi, target) == "on_track"
+    assert kpi_status(110.0, kpi, target) == "at_risk"
+    assert kpi_status(100.0, kpi, target) == "off_track"
+    # no last year: no target, so no verdict
+    assert relative_target(None, kpi) is None
+    assert kpi_status(110.0, kpi, None) == "no_target"
+    assert kpi_status(None, kpi, None) == "no_data"
+
+
+def test_committed_dim_kpi_seed_and_kpi_metrics_match_kpis_yml() -> None:
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    assert SEED_PATH.read_text() == seed_csv(catalogue), "run `kpi validate --write-seed`"
+    assert METRICS_PATH.read_text() == semantic_yaml(catalogue), "run `kpi validate --write-seed`"
+
+
+def test_kpi_validate_accepts_the_shipped_file_and_refuses_a_bad_one(tmp_path: Path) -> None:
+    runner = CliRunner()
+    ok = runner.invoke(app, ["validate", "--path", str(KPI_CATALOGUE_PATH)])
+    assert ok.exit_code == 0, ok.output
+    assert "14 KPIs, 21 metrics, all valid" in ok.output
+
+    bad = runner.invoke(app, ["validate", "--path", str(write(tmp_path, {**KPI, "owner": None}))])
+    assert bad.exit_code == 2
+    assert "KPI 'conv': missing required field 'owner'" in " ".join(bad.output.split())
+    assert "hint:" in bad.output
+    assert "Traceback" not in bad.output
+
+
+def test_kpi_list_shows_family_target_and_latest_status(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("KPI_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
+    monkeypatch.setattr(console, "width", 200)  # no terminal in tests: room for every cell
+    runner = CliRunner()
+    without_facts = runner.invoke(app, ["list"])
+    assert without_facts.exit_code == 0, without_facts.output
+    assert "customer_satisfaction" in without_facts.output
+    assert "+20% on last year" in without_facts.output
+    assert "on_track" not in without_facts.output
+
+    day = dt.date(2025, 3, 3)
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
+        con.execute("create schema marts")
+        con.execute(
+            "create table marts.fct_kpi_daily (kpi_date date, kpi_id varchar, dimension varchar,"
+            " dimension_value varchar, numerator double, denominator double, value double)"
+        )
+        rows = [
+            (day, "net_revenue", 9000.0),  # target 8000: on track
+            (day, "nps", 25.0),  # target 30, 20 % tolerance: at risk
+            (day, "organic_traffic", 130.0),  # last year 100 -> target 120: on track
+            (dt.date(2024, 3, 3), "organic_traffic", 100.0),
+        ]
+        for kpi_date, kpi_id, value in rows:
+            con.execute(
+                "insert into marts.fct_kpi_daily values (?, ?, 'all', 'all', ?, null, ?)",
+                [kpi_date, kpi_id, value, value],
+            )
+    with_facts = runner.invoke(app, ["list"])
+    assert with_facts.exit_code == 0, with_facts.output
+    lines = {
+        line.split("│")[1].strip(): line
+        for line in with_facts.output.splitlines()
+        if line.count("│") > 3
+    }
+    assert "on_track" in lines["net_revenue"]
+    assert "at_risk" in lines["nps"]
+    assert "on_track" in lines["organic_traffic"]
+    assert "values of 2025-03-03" in with_facts.output
