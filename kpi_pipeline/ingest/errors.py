@@ -4,16 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from dagster import Failure
 
-
-class ExtractError(Failure):
-    """A landing-zone file that breaks its contract; the source's ingest stops.
-
-    Not retried (`allow_retries=False`): reading the same file again cannot fix it."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(description=message, allow_retries=False)
+class ExtractError(Exception):
+    """A landing-zone file that breaks its contract; the source's ingest stops."""
 
 
 class ExtractUnreadableError(ExtractError):

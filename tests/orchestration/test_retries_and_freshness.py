@@ -48,20 +48,20 @@ def test_a_transient_read_error_is_retried_and_a_missing_extract_only_warns(
     generate_sample(DAY - dt.timedelta(days=1), DAY, pipeline.settings.landing_dir, scale=0.02)
     (pipeline.settings.landing_dir / "social" / f"dt={DAY}" / "posts.csv").unlink()
     real_load = ingest_assets.load_csv_day
-    calls: list[str] = []
+    calls: list[tuple[str, dt.date]] = []
 
-    def flaky_load(con, extract, *args, **kwargs):
-        calls.append(extract.table)
-        if extract.table == "orders" and calls.count("orders") == 1:
+    def flaky_load(con, extract, landing, day, *args, **kwargs):
+        calls.append((extract.table, day))
+        if (extract.table, day) == ("orders", DAY) and calls.count(("orders", DAY)) == 1:
             raise OSError("Connection reset by peer (landing zone share)")
-        return real_load(con, extract, *args, **kwargs)
+        return real_load(con, extract, landing, day, *args, **kwargs)
 
     monkeypatch.setattr(ingest_assets, "load_csv_day", flaky_load)
     with DagsterInstance.ephemeral() as instance:
         report = run_days(pipeline.defs, DAY, DAY, instance=instance)
         retried = events_of(instance, report.run_id, DagsterEventType.STEP_UP_FOR_RETRY)
     assert report.success, report.reason()
-    assert calls.count("orders") == 2
+    assert calls.count(("orders", DAY)) == 2
     assert [e.step_key for e in retried] == [ORDERS_STEP]
     assert (pipeline.settings.snapshot_dir / DAY.isoformat() / "kpis.parquet").exists()
     freshness = [w for w in report.warned_checks if f":{FRESHNESS_CHECK}" in w]
