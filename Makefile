@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint dev clean
+.PHONY: install demo test lint dev docs clean
 
 install: $(STAMP)
 
@@ -30,8 +30,14 @@ lint: install
 	$(VENV)/bin/ruff check kpi_pipeline tests
 	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros --disable-progress-bar
 
+# dagster.yaml (run queue of one, telemetry off) must exist before Dagster starts.
 dev: install
-	DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home} $(VENV)/bin/dagster dev -w workspace.yaml
+	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home}; \
+	$(VENV)/bin/python -c "from kpi_pipeline.settings import Settings, prepare_environment as p; p(Settings.from_env())" && \
+	$(VENV)/bin/dagster dev -w workspace.yaml
+
+docs: install
+	$(VENV)/bin/python -m kpi_pipeline.orchestration.dbt_docs
 
 clean:
 	rm -rf $(VENV) data dbt_project/target

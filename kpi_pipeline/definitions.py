@@ -11,6 +11,10 @@ from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.notify.failures import build_failure_sensor
+from kpi_pipeline.orchestration.asset_metadata import quality_tables, with_kpi_metadata
+from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
+from kpi_pipeline.orchestration.freshness import freshness_checks
+from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
 from kpi_pipeline.quality.checks import quality_checks
@@ -31,16 +35,25 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)
     job = daily_kpi_job()
+    docs_job = build_docs_job(settings)
     return Definitions(
         assets=[
             *ingest_assets(partitions, settings),
             build_dbt_assets(dbt_project, partitions, settings),
-            build_publish_asset(partitions, settings),
+            with_kpi_metadata(build_publish_asset(partitions, settings), catalogue),
+            *quality_tables(),
         ],
-        asset_checks=quality_checks(partitions, settings, list(catalogue)),
-        jobs=[job],
-        schedules=[daily_kpi_schedule(job)],
-        sensors=[build_failure_sensor(settings)],
+        asset_checks=[
+            *quality_checks(partitions, settings, list(catalogue)),
+            *freshness_checks(partitions, settings),
+        ],
+        jobs=[job, docs_job],
+        schedules=[daily_kpi_schedule(job, settings.schedule_time)],
+        sensors=[
+            build_landing_sensor(job.name, settings),
+            build_docs_sensor(job, docs_job),
+            build_failure_sensor(settings),
+        ],
         resources={
             "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),

@@ -2,29 +2,68 @@
 
 from __future__ import annotations
 
+import re
+
 from dagster import (
     AssetSelection,
+    DefaultScheduleStatus,
     JobDefinition,
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
     define_asset_job,
+    in_process_executor,
 )
 from dagster._core.definitions.unresolved_asset_job_definition import (
     UnresolvedAssetJobDefinition,
 )
 
 DAILY_JOB = "daily_kpis"
+DAILY_SCHEDULE = "daily_kpis_schedule"
+_TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+class ScheduleTimeError(ValueError):
+    pass
+
+
+def parse_schedule_time(text: str) -> tuple[int, int]:
+    """`KPI_SCHEDULE_TIME` as (hour, minute); `06:00` -> (6, 0)."""
+    match = _TIME.match(text.strip())
+    if not match:
+        raise ScheduleTimeError(
+            f"KPI_SCHEDULE_TIME '{text}' is not a time of day; use HH:MM (24 h), e.g. 06:00"
+        )
+    return int(match.group(1)), int(match.group(2))
 
 
 def daily_kpi_job() -> UnresolvedAssetJobDefinition:
-    """Every asset; partitioned like them (Dagster infers the daily partitions)."""
+    """Every asset; partitioned like them (Dagster infers the daily partitions).
+
+    Steps run one after the other in the run's process: DuckDB takes one writer process
+    at a time, so the multiprocess executor's parallel ingest steps would lock each other.
+    """
     return define_asset_job(
         DAILY_JOB,
         selection=AssetSelection.all(),
+        executor_def=in_process_executor,
         description="Ingest the day's extracts, transform with dbt, gate, publish the snapshot.",
     )
 
 
-def daily_kpi_schedule(job: UnresolvedAssetJobDefinition | JobDefinition) -> ScheduleDefinition:
-    """Yesterday's partition, every morning at 06:00 in the partitions' (reporting) timezone."""
-    return build_schedule_from_partitioned_job(job, hour_of_day=6, minute_of_hour=0)
+def daily_kpi_schedule(
+    job: UnresolvedAssetJobDefinition | JobDefinition,
+    schedule_time: str = "06:00",
+    running: bool = True,
+) -> ScheduleDefinition:
+    """Yesterday's partition, every day at `schedule_time` in the partitions' (reporting)
+    timezone: the schedule's cron runs in that timezone, and a day ends at its midnight."""
+    hour, minute = parse_schedule_time(schedule_time)
+    return build_schedule_from_partitioned_job(
+        job,
+        name=DAILY_SCHEDULE,
+        hour_of_day=hour,
+        minute_of_hour=minute,
+        description=f"Builds yesterday's partition every day at {hour:02d}:{minute:02d} "
+        "(reporting timezone, KPI_SCHEDULE_TIME / KPI_TIMEZONE).",
+        default_status=DefaultScheduleStatus.RUNNING if running else DefaultScheduleStatus.STOPPED,
+    )

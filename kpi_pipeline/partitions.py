@@ -24,9 +24,11 @@ def dbt_window_vars(
     first_day: dt.date, last_day: dt.date, timezone: str, currency: str, lookback_days: int = 0
 ) -> dict[str, str]:
     """The dbt vars of a run over [first_day, last_day]: max_date is exclusive; the window
-    starts `lookback_days` earlier so late data restates the recent days' facts."""
+    starts `lookback_days` earlier so late data restates the recent days' facts, but only
+    days already loaded are restated (`first_partition`: see the `date_spine` macro)."""
     return {
         "min_date": (first_day - dt.timedelta(days=lookback_days)).isoformat(),
+        "first_partition": first_day.isoformat(),
         "max_date": (last_day + dt.timedelta(days=1)).isoformat(),
         "timezone": timezone,
         "reporting_currency": currency,

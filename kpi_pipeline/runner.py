@@ -73,6 +73,7 @@ def run_days(
     last_day: dt.date,
     instance: DagsterInstance | None = None,
     quiet: bool = True,
+    extra_tags: dict[str, str] | None = None,
 ) -> RunReport:
     """One Dagster run of the daily job over [first_day, last_day]: a single day, or a
     backfill range run once per asset (ingest per day, one dbt invocation, one gate)."""
@@ -81,7 +82,7 @@ def run_days(
         {RANGE_START_TAG: first_day.isoformat(), RANGE_END_TAG: last_day.isoformat()}
         if first_day != last_day
         else {}
-    )
+    ) | (extra_tags or {})
     owned = instance is None
     instance = instance or DagsterInstance.get()
     try:

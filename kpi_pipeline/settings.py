@@ -30,6 +30,12 @@ class Settings:
     landing_url: str = ""
     # late data: each run also re-processes this many days before its first day
     lookback_days: int = 3
+    # Orchestration: when the daily schedule fires, how far back the landing-zone sensor
+    # looks, how long a file must be left alone before it counts, ingest retry backoff.
+    schedule_time: str = "06:00"
+    sensor_lookback_days: int = 7
+    sensor_settle_seconds: int = 60
+    ingest_retry_delay_seconds: float = 10.0
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -55,6 +61,14 @@ class Settings:
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
             landing_url=landing if "://" in landing else str(local_landing),
             lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
+            schedule_time=env.get("KPI_SCHEDULE_TIME", "06:00"),
+            sensor_lookback_days=_non_negative_int(
+                env.get("KPI_SENSOR_LOOKBACK_DAYS", "7"), "KPI_SENSOR_LOOKBACK_DAYS"
+            ),
+            sensor_settle_seconds=_non_negative_int(
+                env.get("KPI_SENSOR_SETTLE_SECONDS", "60"), "KPI_SENSOR_SETTLE_SECONDS"
+            ),
+            ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
         )
 
 

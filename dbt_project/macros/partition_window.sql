@@ -12,7 +12,10 @@
     cast(({{ timestamp_column }} at time zone '{{ var("timezone") }}') as date)
 {%- endmacro %}
 
-{#- Every day of the window that has extracts, one row each: the spine KPI rows hang on. -#}
+{#- The days of the window that get KPI rows: every partition day of the run (with or
+    without extracts, so each KPI has its `all` row), and the lookback days before it
+    only if they were loaded before (late data restates them; days never loaded stay
+    unbuilt). -#}
 {% macro date_spine() -%}
     select cast(days.range as date) as kpi_date
     from (
@@ -26,4 +29,9 @@
             least({{ window_end() }}, cast(bounds.last_day + interval 1 day as date)),
             interval 1 day
         ) as days
+    where
+        cast(days.range as date) >= cast('{{ var("first_partition") }}' as date)
+        or cast(days.range as date) in (
+            select loaded._extract_date from {{ source('raw', '_ingest_log') }} as loaded
+        )
 {%- endmacro %}

@@ -11,6 +11,7 @@ from rich.markup import escape
 from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
+from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.sample import sample
@@ -21,7 +22,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (demo, sample, run, backfill):
+for command in (demo, sample, run, backfill, status, query):
     app.command()(command)
 app.command()(quarantine)
 app.command()(validate)

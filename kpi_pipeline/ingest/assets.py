@@ -25,6 +25,7 @@ from kpi_pipeline.ingest.landing import LandingFile, extract_files
 from kpi_pipeline.ingest.late_data import csv_checksum, day_changed, ga4_checksum, lookback_days
 from kpi_pipeline.ingest.loaders import DayResult, load_csv_day, load_ga4_day
 from kpi_pipeline.ingest.pii import pii_key
+from kpi_pipeline.orchestration.retries import contract_errors_not_retried, ingest_retry_policy
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
@@ -98,9 +99,11 @@ def build_csv_asset(
             "(typed, personal data hashed or dropped; unloadable rows quarantined)."
         ),
         owners=["team:data-engineering"],
+        retry_policy=ingest_retry_policy(settings),
         kinds={"polars", "duckdb"},
         metadata={"landing_file": f"{extract.source}/dt=<day>/{extract.file_name}"},
     )
+    @contract_errors_not_retried
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         key = pii_key(Path(warehouse.path).parent / ".pii_key")
         landing = settings.landing_url or settings.landing_dir
@@ -133,9 +136,11 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
             "timestamp or session id quarantined."
         ),
         owners=["team:data-engineering"],
+        retry_policy=ingest_retry_policy(settings),
         kinds={"duckdb"},
         metadata={"landing_file": "ga4/dt=<day>/events_YYYYMMDD.json"},
     )
+    @contract_errors_not_retried
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import tempfile
 from pathlib import Path
 
 from dagster_dbt import DbtCliResource, DbtProject
@@ -27,9 +30,23 @@ def manifest_is_stale(project: DbtProject) -> bool:
 
 
 def ensure_manifest(project: DbtProject, dbt_executable: str) -> Path:
-    """Parse the project (`dbt parse`) when the manifest is missing or older than a model."""
-    if manifest_is_stale(project):
-        DbtCliResource(project_dir=project, dbt_executable=dbt_executable).cli(
-            ["parse", "--quiet"], target_path=project.target_path
-        ).wait()
-    return project.manifest_path
+    """Parse the project (`dbt parse`) when the manifest is missing or older than a model.
+
+    Safe when several processes load the definitions at once (test workers, `dagster dev`
+    beside a CLI run): one parses under a file lock, into a folder of its own, and the
+    manifest is moved into place atomically, so nobody reads a half-written one.
+    """
+    manifest = Path(project.manifest_path)
+    manifest.parent.mkdir(parents=True, exist_ok=True)
+    with (manifest.parent / ".parse.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if manifest_is_stale(project):
+            with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
+                DbtCliResource(project_dir=project, dbt_executable=dbt_executable).cli(
+                    ["parse", "--quiet"], target_path=Path(scratch)
+                ).wait()
+                # MetricFlow (`mf`) reads the semantic manifest beside the manifest
+                for name in ("semantic_manifest.json", "manifest.json"):
+                    if (Path(scratch) / name).exists():
+                        os.replace(Path(scratch) / name, manifest.parent / name)
+    return manifest

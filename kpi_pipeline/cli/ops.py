@@ -1,0 +1,133 @@
+"""`kpi status` and `kpi query`: what the pipeline did, and read-only SQL on the warehouse."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from zoneinfo import ZoneInfo
+
+import typer
+from rich.table import Table
+
+from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
+
+STATE_STYLE = {"published": "green", "failed": "red", "running": "cyan", "queued": "cyan"}
+MAX_TABLE_ROWS = 200
+
+
+def status(
+    days: int = typer.Option(14, min=1, help="How many days to check, ending at --end."),
+    end: str = typer.Option(None, help="Last day to check, YYYY-MM-DD (default: yesterday)."),
+    runs: int = typer.Option(10, min=1, help="How many recent runs to list."),
+) -> None:
+    """Recent runs, days missing or failed, the last published snapshot and failing checks.
+
+    Reads the Dagster instance (DAGSTER_HOME) and the snapshot folder; changes nothing.
+
+    Examples:
+      kpi status
+      kpi status --days 30 --runs 5
+      kpi status --end 2025-03-31 --days 31
+    """
+    from dagster import DagsterInstance
+
+    from kpi_pipeline.orchestration.status import collect_status
+
+    settings = load_settings()
+    yesterday = (
+        parse_day(end, "--end")
+        if end
+        else dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
+    )
+    first = max(
+        yesterday - dt.timedelta(days=days - 1), dt.date.fromisoformat(settings.partitions_start)
+    )
+    with DagsterInstance.get() as instance:
+        report = collect_status(instance, settings.snapshot_dir, first, yesterday)
+
+    table = Table(title="Last runs of daily_kpis")
+    for column in ("run", "status", "days", "started (UTC)", "took"):
+        table.add_column(column)
+    for run in report.runs[:runs]:
+        span = (
+            "-"
+            if run.first_day is None
+            else str(run.first_day)
+            if run.first_day == run.last_day
+            else f"{run.first_day} .. {run.last_day}"
+        )
+        took = (
+            f"{(run.ended - run.started).total_seconds():.0f} s"
+            if run.ended and run.started
+            else ""
+        )
+        started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
+        table.add_row(run.run_id[:8], run.status, span, started, took)
+    console.print(table if report.runs else "no runs yet (kpi run --date D, or make dev)")
+
+    problems = [d for d in report.days if d.state != "published"]
+    console.print(
+        f"days {first} .. {yesterday}: {len(report.days) - len(problems)} published, "
+        f"{len(problems)} not"
+    )
+    if problems:
+        days_table = Table(title="Days not published")
+        for column in ("day", "state", "run"):
+            days_table.add_column(column)
+        for row in problems:
+            style = STATE_STYLE.get(row.state, "yellow")
+            days_table.add_row(str(row.day), f"[{style}]{row.state}[/]", (row.run_id or "")[:8])
+        console.print(days_table)
+
+    if report.last_snapshot:
+        day, folder = report.last_snapshot
+        console.print(f"last published snapshot: {day} ({folder})")
+    else:
+        console.print(f"no snapshot published yet in {settings.snapshot_dir}")
+
+    if report.failing_checks:
+        checks = Table(title="Failing checks (latest run of each day above)")
+        for column in ("run", "check", "severity", "why"):
+            checks.add_column(column, overflow="fold")
+        for row in report.failing_checks:
+            style = "red" if row.severity == "ERROR" else "yellow"
+            checks.add_row(
+                row.run_id[:8], row.check, f"[{style}]{row.severity}[/]", row.description[:300]
+            )
+        console.print(checks)
+    else:
+        console.print("no failing checks in those runs")
+
+
+def query(
+    sql: str = typer.Argument(..., help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN)."),
+    fmt: str = typer.Option("table", "--format", help="table or csv."),
+) -> None:
+    """Read-only SQL against the warehouse (KPI_WAREHOUSE); writes are refused.
+
+    Examples:
+      kpi query "select * from marts.fct_kpi_daily order by kpi_date desc limit 10"
+      kpi query "select kpi_id, sum(numerator) from marts.fct_kpi_daily group by 1" --format csv
+      kpi query "show all tables"
+    """
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_query
+
+    if fmt not in {"table", "csv"}:
+        raise fail(f"--format '{fmt}' is not known", "use --format table or --format csv")
+    settings = load_settings()
+    try:
+        frame = read_only_query(settings.warehouse_path, sql)
+    except QueryError as err:
+        raise fail(str(err), err.hint) from err
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+        return
+    table = Table()
+    for column in frame.columns:
+        table.add_column(column, overflow="fold")
+    for row in frame.head(MAX_TABLE_ROWS).iter_rows():
+        table.add_row(*("" if v is None else str(v) for v in row))
+    console.print(table)
+    shown = min(frame.height, MAX_TABLE_ROWS)
+    more = f" (first {shown} shown; --format csv gives all)" if frame.height > shown else ""
+    console.print(f"{frame.height} row(s){more}")

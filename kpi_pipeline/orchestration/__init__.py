@@ -1,0 +1,1 @@
+"""Running the pipeline unattended: landing-zone sensor, ingest retries, freshness checks."""

@@ -1,0 +1,120 @@
+"""Freshness checks: warn when a source delivered no extract for a day of the run."""
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+from dagster import (
+    AssetCheckExecutionContext,
+    AssetCheckResult,
+    AssetChecksDefinition,
+    AssetCheckSeverity,
+    AssetKey,
+    MetadataValue,
+    PartitionsDefinition,
+    asset_check,
+)
+
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_FILE_GLOBS, GA4_SOURCE, GA4_TABLE
+from kpi_pipeline.ingest.landing import extract_files
+from kpi_pipeline.partitions import days_in
+from kpi_pipeline.settings import Settings
+
+FRESHNESS_CHECK = "extract_arrived"
+# A source with no file in this many days before the run is not in use (e.g. Salesforce
+# where HubSpot is the CRM): its absence is not a warning.
+IN_USE_DAYS = 14
+
+
+@dataclass(frozen=True)
+class ExpectedExtract:
+    """The files one raw asset loads: `<landing>/<source>/dt=<day>/<patterns>`."""
+
+    asset_key: AssetKey
+    source: str
+    patterns: tuple[str, ...]
+
+    @property
+    def pattern(self) -> str:
+        return self.patterns[0]
+
+
+def expected_extracts() -> list[ExpectedExtract]:
+    return [
+        ExpectedExtract(AssetKey(["raw", e.table]), e.source, e.file_patterns) for e in CSV_EXTRACTS
+    ] + [ExpectedExtract(AssetKey(["raw", GA4_TABLE]), GA4_SOURCE, tuple(GA4_FILE_GLOBS))]
+
+
+def files_per_day(
+    landing: str | Path, extract: ExpectedExtract, days: list[dt.date]
+) -> dict[dt.date, list]:
+    return {day: extract_files(landing, extract.source, day, extract.patterns) for day in days}
+
+
+def in_use(landing: str | Path, extract: ExpectedExtract, days: list[dt.date]) -> bool:
+    """The source delivered during the run's days or the IN_USE_DAYS before them."""
+    before = [days[0] - dt.timedelta(days=n) for n in range(1, IN_USE_DAYS + 1)]
+    return any(extract_files(landing, extract.source, d, extract.patterns) for d in days + before)
+
+
+def freshness_result(
+    landing: str | Path, extract: ExpectedExtract, found: dict[dt.date, list]
+) -> AssetCheckResult:
+    """Passed when every day has at least one file; otherwise a warning naming the days."""
+    missing = [day for day, files in found.items() if not files]
+    rows = "\n".join(
+        f"| {day} | {str(landing).rstrip('/')}/{extract.source}/dt={day}/ | "
+        f"{', '.join(f.name for f in files) or '**none**'} |"
+        for day, files in found.items()
+    )
+    return AssetCheckResult(
+        passed=not missing,
+        severity=AssetCheckSeverity.WARN,
+        description=(
+            f"no {extract.source} extract ({extract.pattern}) for "
+            + ", ".join(str(d) for d in missing)
+            + "; deliver it into the day's dt= folder (the sensor picks it up)"
+            if missing
+            else f"every day has its {extract.source} extract"
+        ),
+        metadata={
+            "days_checked": MetadataValue.int(len(found)),
+            "days_without_extract": MetadataValue.text(
+                ", ".join(str(d) for d in missing) or "none"
+            ),
+            "evidence": MetadataValue.md("| day | folder | files |\n|---|---|---|\n" + rows),
+        },
+    )
+
+
+def build_freshness_check(
+    extract: ExpectedExtract, partitions: PartitionsDefinition, settings: Settings
+) -> AssetChecksDefinition:
+    @asset_check(
+        asset=extract.asset_key,
+        name=FRESHNESS_CHECK,
+        partitions_def=partitions,
+        blocking=False,
+        description=(
+            f"Warns when `{extract.source}/dt=<day>/{extract.pattern}` is missing for a day "
+            "of the run (the source delivered no extract)."
+        ),
+    )
+    def _check(context: AssetCheckExecutionContext) -> AssetCheckResult:
+        days = days_in(context.partition_keys)
+        landing = settings.landing_url or settings.landing_dir
+        if not in_use(landing, extract, days):
+            return AssetCheckResult(
+                passed=True,
+                description=f"{extract.source} delivered nothing in the {IN_USE_DAYS} days "
+                "before the run: not in use here",
+            )
+        return freshness_result(landing, extract, files_per_day(landing, extract, days))
+
+    return _check
+
+
+def freshness_checks(
+    partitions: PartitionsDefinition, settings: Settings
+) -> list[AssetChecksDefinition]:
+    return [build_freshness_check(e, partitions, settings) for e in expected_extracts()]
