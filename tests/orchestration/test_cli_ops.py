@@ -233,7 +233,7 @@ def test_backfill_then_a_blocked_day_then_status_and_query(env: Path) -> None:
     )
     assert query.exit_code == 0, query.output
     published = (
-        pl.read_parquet(env / "snapshots" / str(DAY) / "kpis.parquet")
+        pl.read_parquet(env / "snapshots" / str(DAY) / "latest" / "kpis.parquet")
         .filter(pl.col("dimension") == "all")
         .sort("kpi_id")
     )

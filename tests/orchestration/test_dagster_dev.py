@@ -193,7 +193,7 @@ def test_two_runs_requested_together_run_one_after_the_other(server) -> None:
     first, second = sorted(runs, key=lambda r: r["startTime"])
     assert first["endTime"] <= second["startTime"]
     for day in DAYS:
-        assert (settings.snapshot_dir / str(day) / "kpis.parquet").exists()
+        assert (settings.snapshot_dir / str(day) / "latest" / "kpis.parquet").exists()
 
 
 def test_dbt_docs_are_regenerated_after_a_successful_run(server) -> None:

@@ -63,7 +63,7 @@ def test_a_transient_read_error_is_retried_and_a_missing_extract_only_warns(
     assert report.success, report.reason()
     assert calls.count(("orders", DAY)) == 2
     assert [e.step_key for e in retried] == [ORDERS_STEP]
-    assert (pipeline.settings.snapshot_dir / DAY.isoformat() / "kpis.parquet").exists()
+    assert (pipeline.settings.snapshot_dir / DAY.isoformat() / "latest" / "kpis.parquet").exists()
     freshness = [w for w in report.warned_checks if f":{FRESHNESS_CHECK}" in w]
     assert freshness == [
         f"raw/social_posts:{FRESHNESS_CHECK} (no social extract (posts.csv) for {DAY}; "
