@@ -195,7 +195,7 @@ def publish_snapshot(
                 day, current, UNCHANGED, checksum, frame.height, int(published["version"])
             )
     version = max(version_folders(day_folder), default=0) + 1
-    day_folder.mkdir(parents=True, exist_ok=True)
+    root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{day.isoformat()}-{uuid.uuid4().hex}"
     staging.mkdir()
     final = day_folder / f"v{version}"
@@ -215,6 +215,7 @@ def publish_snapshot(
         }
         _write(staging / MANIFEST, json.dumps(full_manifest, indent=2, default=str).encode())
         audit_staged(staging, frame, checksum)
+        day_folder.mkdir(exist_ok=True)  # only now: a day folder always holds a version
         os.rename(staging, final)  # atomic on one filesystem
         _fsync_dir(day_folder)
     except BaseException:

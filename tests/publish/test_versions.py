@@ -82,6 +82,10 @@ def test_a_version_that_fails_while_being_built_is_never_promoted(tmp_path: Path
     assert os.readlink(day_folder / "latest") == "v1"
     assert files(day_folder / "v1") == before
     assert [p.name for p in root.iterdir()] == [DAY.isoformat()]  # no staging left behind
+    other_day = DAY.replace(day=4)
+    with pytest.raises(RuntimeError, match="template error"):
+        publish_snapshot(root, other_day, frame(150.0), manifest("r3"), broken_report)
+    assert not (root / other_day.isoformat()).exists()  # no empty day folder either
 
 
 def test_the_registry_repairs_a_version_promoted_before_a_crash(tmp_path: Path) -> None:
