@@ -49,3 +49,18 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
         snapshots=settings.snapshot_dir,
         run=run,
     )
+
+
+@pytest.fixture
+def cli_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A deployment for the `kpi` CLI: everything under tmp_path via KPI_DATA_DIR alone;
+    consoles wide enough that table rows stay on one line."""
+    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
+    for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
+    from kpi_pipeline.cli import common
+
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "width", 240)
+    return tmp_path

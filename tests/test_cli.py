@@ -19,12 +19,8 @@ NEXT = dt.date(2025, 6, 3)
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
-    for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 @pytest.mark.e2e

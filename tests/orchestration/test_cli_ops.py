@@ -23,16 +23,8 @@ NEXT = dt.date(2025, 6, 3)
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
-    for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
-    from kpi_pipeline.cli import common
-
-    for console in (common.console, common.err_console):  # wide: table rows stay one line
-        monkeypatch.setattr(console, "width", 240)
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 @pytest.fixture

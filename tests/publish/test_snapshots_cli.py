@@ -18,11 +18,8 @@ DAY = dt.date(2025, 3, 3)
 
 
 @pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
-    for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
-    return tmp_path
+def env(cli_env: Path) -> Path:
+    return cli_env
 
 
 def publish(root: Path, revenue: float, run: str, warnings: list[dict]) -> None:
