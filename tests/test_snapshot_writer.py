@@ -75,6 +75,37 @@ def test_overall_rows_carry_target_and_status_breakdowns_do_not() -> None:
     assert (channel["target"], channel["status"]) == (None, None)
 
 
+def organic(sessions: float) -> pl.DataFrame:
+    return pl.DataFrame(
+        {
+            "kpi_date": [DAY],
+            "kpi_id": ["organic_traffic"],
+            "dimension": ["all"],
+            "dimension_value": ["all"],
+            "numerator": [sessions],
+            "denominator": [None],
+            "value": [sessions],
+        },
+        schema_overrides={"denominator": pl.Float64},
+    )
+
+
+def test_a_target_relative_to_last_year_uses_the_same_day_last_year() -> None:
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)  # organic traffic: +20 %, tolerance 10 %
+    # last year 500 sessions -> target 600; at risk down to 600 - 60 = 540
+    by_sessions = {
+        s: snapshot_frame(organic(s), catalogue, {"organic_traffic": 500.0}).row(0, named=True)
+        for s in (610.0, 550.0, 530.0)
+    }
+    assert {s: (r["target"], r["status"]) for s, r in by_sessions.items()} == {
+        610.0: (600.0, "on_track"),
+        550.0: (600.0, "at_risk"),
+        530.0: (600.0, "off_track"),
+    }
+    no_history = snapshot_frame(organic(610.0), catalogue).row(0, named=True)
+    assert (no_history["target"], no_history["status"]) == (None, "no_target")
+
+
 def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
     frame = pl.DataFrame(
         {

@@ -23,7 +23,7 @@ from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.publish.manifest import file_sha256, git_commit, raw_row_counts, source_files
 from kpi_pipeline.publish.registry import sync_registry, warning_labels
-from kpi_pipeline.publish.report import ReportContext, render_report
+from kpi_pipeline.publish.report import ReportContext, render_report, same_day_last_year
 from kpi_pipeline.publish.snapshot import PUBLISHED, REPORT, publish_snapshot, snapshot_frame
 from kpi_pipeline.quality.checks import FACTS_KEY
 from kpi_pipeline.settings import Settings
@@ -55,6 +55,12 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
 
 def read_facts(con, day: dt.date) -> pl.DataFrame:
     return query_polars(con, "select * from marts.fct_kpi_daily where kpi_date = ?", [day])
+
+
+def values_on(history: pl.DataFrame, day: dt.date) -> dict[str, float | None]:
+    """Overall value of each KPI on `day`, from `read_history`'s rows."""
+    rows = history.filter(pl.col("kpi_date") == day)
+    return dict(zip(rows["kpi_id"].to_list(), rows["value"].to_list(), strict=True))
 
 
 def read_history(con, day: dt.date) -> pl.DataFrame:
@@ -108,8 +114,9 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     raise RuntimeError(
                         f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
                     )
-                frame = snapshot_frame(facts, catalogue)
                 history = read_history(con, day)
+                last_year = values_on(history, same_day_last_year(day))
+                frame = snapshot_frame(facts, catalogue, last_year)
                 manifest = {
                     **base_manifest,
                     "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},

@@ -10,7 +10,7 @@ import os
 import re
 import shutil
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
-from kpi_pipeline.kpis.status import kpi_status
+from kpi_pipeline.kpis.status import kpi_status, relative_target
 
 SNAPSHOT_COLUMNS = (
     "date",
@@ -52,8 +52,22 @@ class PublishOutcome:
     version: int
 
 
-def snapshot_frame(facts: pl.DataFrame, catalogue: dict[str, Kpi]) -> pl.DataFrame:
-    """The day's facts with family, target and status; targets apply to the overall value."""
+def overall_target(kpi: Kpi, last_year: Mapping[str, float | None]) -> float | None:
+    """The day's target: the catalogue's absolute target, or one relative to the value of
+    the same day last year (`last_year`: overall values by KPI id)."""
+    if kpi.target.value is not None:
+        return kpi.target.value
+    return relative_target(last_year.get(kpi.id), kpi)
+
+
+def snapshot_frame(
+    facts: pl.DataFrame,
+    catalogue: dict[str, Kpi],
+    last_year: Mapping[str, float | None] | None = None,
+) -> pl.DataFrame:
+    """The day's facts with family, target and status; targets apply to the overall value.
+    A target relative to last year needs that KPI's overall value of the same day last year
+    in `last_year`; without it the status is no_target."""
     unknown = sorted(set(facts["kpi_id"].to_list()) - set(catalogue))
     if unknown:
         raise ValueError(f"KPI facts hold ids missing from the catalogue: {', '.join(unknown)}")
@@ -71,8 +85,12 @@ def snapshot_frame(facts: pl.DataFrame, catalogue: dict[str, Kpi]) -> pl.DataFra
                 "numerator": row["numerator"],
                 "denominator": row["denominator"],
                 "value": row["value"],
-                "target": kpi.target.value if overall else None,
-                "status": kpi_status(row["value"], kpi) if overall else None,
+                "target": overall_target(kpi, last_year or {}) if overall else None,
+                "status": (
+                    kpi_status(row["value"], kpi, overall_target(kpi, last_year or {}))
+                    if overall
+                    else None
+                ),
             }
         )
     schema = {
