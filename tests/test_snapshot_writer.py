@@ -12,6 +12,7 @@ from kpi_pipeline.publish.snapshot import (
     publish_snapshot,
     snapshot_frame,
     spreadsheet_safe,
+    status_table,
 )
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 
@@ -104,6 +105,12 @@ def test_a_target_relative_to_last_year_uses_the_same_day_last_year() -> None:
     }
     no_history = snapshot_frame(organic(610.0), catalogue).row(0, named=True)
     assert (no_history["target"], no_history["status"]) == (None, "no_target")
+
+
+def test_status_table_for_the_ui_lists_overall_rows_only() -> None:
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    table = status_table(snapshot_frame(facts(3), catalogue), catalogue).splitlines()
+    assert table[2:] == ["| Session conversion rate | marketing | 0.03 | 0.02 | on_track |"]
 
 
 def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:

@@ -24,7 +24,13 @@ from kpi_pipeline.partitions import days_in
 from kpi_pipeline.publish.manifest import file_sha256, git_commit, raw_row_counts, source_files
 from kpi_pipeline.publish.registry import sync_registry, warning_labels
 from kpi_pipeline.publish.report import ReportContext, render_report, same_day_last_year
-from kpi_pipeline.publish.snapshot import PUBLISHED, REPORT, publish_snapshot, snapshot_frame
+from kpi_pipeline.publish.snapshot import (
+    PUBLISHED,
+    REPORT,
+    publish_snapshot,
+    snapshot_frame,
+    status_table,
+)
 from kpi_pipeline.quality.checks import FACTS_KEY
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.transform.project import dbt_project
@@ -176,6 +182,10 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 "latest_folder": MetadataValue.path(str(outcomes[-1].folder)),
                 "report": MetadataValue.path(str(outcomes[-1].folder / REPORT)),
                 "delivered": MetadataValue.text(", ".join(delivered) or "nothing sent"),
+                "kpis": MetadataValue.md(
+                    f"KPIs of {outcomes[-1].day}\n\n"
+                    + status_table(frames[outcomes[-1].day], catalogue)
+                ),
             }
         )
 

@@ -108,6 +108,20 @@ def snapshot_frame(
     return pl.DataFrame(records, schema=schema, orient="row")
 
 
+def status_table(frame: pl.DataFrame, catalogue: dict[str, Kpi]) -> str:
+    """Markdown table of a snapshot's overall KPIs (family, value, target, status), for the
+    Dagster UI's materialization metadata."""
+    lines = ["| KPI | family | value | target | status |", "|---|---|---|---|---|"]
+    for row in (
+        frame.filter(pl.col("dimension") == "all").sort("family", "kpi_id").iter_rows(named=True)
+    ):
+        value = "-" if row["value"] is None else f"{row['value']:.6g}"
+        target = "-" if row["target"] is None else f"{row['target']:.6g}"
+        name = catalogue[row["kpi_id"]].name
+        lines.append(f"| {name} | {row['family']} | {value} | {target} | {row['status']} |")
+    return "\n".join(lines)
+
+
 def spreadsheet_safe(frame: pl.DataFrame) -> pl.DataFrame:
     """Text cells that a spreadsheet would run as a formula get a leading apostrophe."""
     return frame.with_columns(
