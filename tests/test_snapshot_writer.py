@@ -15,6 +15,7 @@ from kpi_pipeline.publish.snapshot import (
     status_table,
 )
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from tests.facts import overall_fact
 
 DAY = dt.date(2025, 3, 3)
 
@@ -77,18 +78,7 @@ def test_overall_rows_carry_target_and_status_breakdowns_do_not() -> None:
 
 
 def organic(sessions: float) -> pl.DataFrame:
-    return pl.DataFrame(
-        {
-            "kpi_date": [DAY],
-            "kpi_id": ["organic_traffic"],
-            "dimension": ["all"],
-            "dimension_value": ["all"],
-            "numerator": [sessions],
-            "denominator": [None],
-            "value": [sessions],
-        },
-        schema_overrides={"denominator": pl.Float64},
-    )
+    return overall_fact(DAY, "organic_traffic", sessions)
 
 
 def test_a_target_relative_to_last_year_uses_the_same_day_last_year() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import polars as pl
 import pytest
 from typer.testing import CliRunner
 
@@ -13,6 +12,7 @@ from kpi_pipeline.cli import app
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.snapshot import publish_snapshot, snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from tests.facts import overall_fact
 
 DAY = dt.date(2025, 3, 3)
 
@@ -23,18 +23,7 @@ def env(cli_env: Path) -> Path:
 
 
 def publish(root: Path, revenue: float, run: str, warnings: list[dict]) -> None:
-    facts = pl.DataFrame(
-        {
-            "kpi_date": [DAY],
-            "kpi_id": ["net_revenue"],
-            "dimension": ["all"],
-            "dimension_value": ["all"],
-            "numerator": [revenue],
-            "denominator": [None],
-            "value": [revenue],
-        },
-        schema_overrides={"denominator": pl.Float64},
-    )
+    facts = overall_fact(DAY, "net_revenue", revenue)
     manifest = {"run_id": run, "published_at": f"{run}-time", "warnings": warnings}
     publish_snapshot(root, DAY, snapshot_frame(facts, load_catalogue(KPI_CATALOGUE_PATH)), manifest)
 

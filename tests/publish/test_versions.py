@@ -14,23 +14,13 @@ from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.registry import SNAPSHOTS_TABLE, sync_registry
 from kpi_pipeline.publish.snapshot import latest_folder, publish_snapshot, snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from tests.facts import overall_fact
 
 DAY = dt.date(2025, 3, 3)
 
 
 def frame(revenue: float) -> pl.DataFrame:
-    facts = pl.DataFrame(
-        {
-            "kpi_date": [DAY],
-            "kpi_id": ["net_revenue"],
-            "dimension": ["all"],
-            "dimension_value": ["all"],
-            "numerator": [revenue],
-            "denominator": [None],
-            "value": [revenue],
-        },
-        schema_overrides={"denominator": pl.Float64},
-    )
+    facts = overall_fact(DAY, "net_revenue", revenue)
     return snapshot_frame(facts, load_catalogue(KPI_CATALOGUE_PATH))
 
 

@@ -118,9 +118,8 @@ valued as (
         catalogue.direction,
         catalogue.at_risk_tolerance,
         case
-            when not last_year.is_complete then null
-            when not catalogue.is_ratio then cast(last_year.numerator as double precision)
-            else catalogue.value_scale * {{ safe_divide('last_year.numerator', 'last_year.denominator') }}
+            when last_year.is_complete
+                then {{ kpi_value('last_year.numerator', 'last_year.denominator') }}
         end as previous_year_value,
         catalogue.target_kind,
         catalogue.target_value,

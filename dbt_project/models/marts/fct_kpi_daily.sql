@@ -428,10 +428,7 @@ select
     components.dimension_value,
     cast(components.numerator as double precision) as numerator,
     cast(components.denominator as double precision) as denominator,
-    case
-        when not catalogue.is_ratio then cast(components.numerator as double precision)
-        else catalogue.value_scale * {{ safe_divide('components.numerator', 'components.denominator') }}
-    end as value  -- noqa: RF04
+    {{ kpi_value('components.numerator', 'components.denominator') }} as value  -- noqa: RF04
 from components
 left join {{ ref('kpi_catalogue') }} as catalogue on components.kpi_id = catalogue.kpi_id
 where components.kpi_date in (select days.kpi_date from days)
