@@ -75,6 +75,7 @@ def snapshot_frame(
     for row in facts.sort("kpi_id", "dimension", "dimension_value").iter_rows(named=True):
         kpi = catalogue[row["kpi_id"]]
         overall = row["dimension"] == "all"
+        target = overall_target(kpi, last_year or {}) if overall else None
         records.append(
             {
                 "date": row["kpi_date"],
@@ -85,12 +86,8 @@ def snapshot_frame(
                 "numerator": row["numerator"],
                 "denominator": row["denominator"],
                 "value": row["value"],
-                "target": overall_target(kpi, last_year or {}) if overall else None,
-                "status": (
-                    kpi_status(row["value"], kpi, overall_target(kpi, last_year or {}))
-                    if overall
-                    else None
-                ),
+                "target": target,
+                "status": kpi_status(row["value"], kpi, target) if overall else None,
             }
         )
     schema = {
