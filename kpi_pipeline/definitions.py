@@ -55,7 +55,7 @@ def build_definitions(settings: Settings) -> Definitions:
             build_failure_sensor(settings),
         ],
         resources={
-            "warehouse": WarehouseResource(path=str(settings.warehouse_path)),
+            "warehouse": WarehouseResource(path=settings.warehouse_location),
             "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         },
     )

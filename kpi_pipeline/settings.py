@@ -6,6 +6,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpi_pipeline.warehouse.postgres import (
+    dbt_target_env,
+    is_postgres_url,
+    url_password,
+    url_without_password,
+)
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
@@ -36,6 +43,20 @@ class Settings:
     sensor_lookback_days: int = 7
     sensor_settle_seconds: int = 60
     ingest_retry_delay_seconds: float = 10.0
+    # PostgreSQL warehouse: KPI_WAREHOUSE=postgresql://user@host:port/db (password from the
+    # URL or PGPASSWORD; kept here without it). Empty for the DuckDB file `warehouse_path`,
+    # which is then only the anchor of the local folders beside it (dbt_target, gx, ...).
+    warehouse_url: str = ""
+
+    @property
+    def warehouse_backend(self) -> str:
+        """`postgres` or `duckdb`: the dbt target (profiles.yml output) too."""
+        return "postgres" if self.warehouse_url else "duckdb"
+
+    @property
+    def warehouse_location(self) -> str:
+        """What `kpi_pipeline.warehouse.connect` opens: the URL or the DuckDB file."""
+        return self.warehouse_url or str(self.warehouse_path)
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -48,11 +69,11 @@ class Settings:
         data = Path(env.get("KPI_DATA_DIR", str(DEFAULT_DATA_DIR)))
         landing = env.get("KPI_LANDING_DIR", str(data / "landing"))
         local_landing = Path(data / "landing" if "://" in landing else landing).absolute()
+        warehouse = env.get("KPI_WAREHOUSE", str(data / "warehouse.duckdb"))
+        postgres = is_postgres_url(warehouse)
         return cls(
             landing_dir=local_landing,
-            warehouse_path=Path(
-                env.get("KPI_WAREHOUSE", str(data / "warehouse.duckdb"))
-            ).absolute(),
+            warehouse_path=Path(data / "postgres" if postgres else warehouse).absolute(),
             snapshot_dir=Path(env.get("KPI_SNAPSHOT_DIR", str(data / "snapshots"))).absolute(),
             dagster_home=Path(env.get("DAGSTER_HOME", str(data / "dagster_home"))).absolute(),
             timezone=env.get("KPI_TIMEZONE", "UTC"),
@@ -69,6 +90,7 @@ class Settings:
                 env.get("KPI_SENSOR_SETTLE_SECONDS", "60"), "KPI_SENSOR_SETTLE_SECONDS"
             ),
             ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
+            warehouse_url=url_without_password(warehouse) if postgres else "",
         )
 
 
@@ -85,14 +107,20 @@ def _non_negative_int(text: str, name: str) -> int:
 def prepare_environment(settings: Settings) -> None:
     """Create the data folders and switch telemetry off before Dagster or dbt start.
 
-    Sets `DAGSTER_HOME`, `KPI_WAREHOUSE` (read by the dbt profile) and the telemetry
+    Sets `DAGSTER_HOME`, `KPI_WAREHOUSE` and the dbt target (`KPI_DBT_TARGET`, and for
+    PostgreSQL `KPI_PG_*` and `PGPASSWORD`, all read by the dbt profile) and the telemetry
     switches in this process's environment so every child process inherits them.
     """
     for folder in (settings.landing_dir, settings.snapshot_dir, settings.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    os.environ["KPI_WAREHOUSE"] = str(settings.warehouse_path)
+    password = url_password(os.environ.get("KPI_WAREHOUSE", ""))
+    if password is not None:  # libpq (psycopg2, dbt-postgres) reads it from here
+        os.environ["PGPASSWORD"] = password
+    os.environ["KPI_WAREHOUSE"] = settings.warehouse_location
+    # the dbt profile's output and its connection (profiles.yml reads these)
+    os.environ.update(dbt_target_env(settings.warehouse_url))
     os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     os.environ.setdefault("DO_NOT_TRACK", "1")
     dagster_yaml = settings.dagster_home / "dagster.yaml"

@@ -4,9 +4,10 @@
   `source_category` comes from the ga4_source_categories seed (SOURCE_CATEGORY_*).
 -#}
 {% macro default_channel_group(source, medium, campaign, source_category) -%}
-    {%- set paid = "regexp_matches(" ~ medium ~ ", '^(.*cp.*|ppc|retargeting|paid.*)$')" -%}
-    {%- set shop_campaign = "regexp_matches(lower(coalesce(" ~ campaign ~ ", '')), "
-        ~ "'^(.*(([^a-df-z]|^)shop|shopping).*)$')" -%}
+    {%- set paid = regexp_contains(medium, '^(.*cp.*|ppc|retargeting|paid.*)$') -%}
+    {%- set shop_campaign = regexp_contains(
+        "lower(coalesce(" ~ campaign ~ ", ''))", '^(.*(([^a-df-z]|^)shop|shopping).*)$'
+    ) -%}
     case
         when {{ source }} = '(direct)' and {{ medium }} in ('(none)', '(not set)') then 'Direct'
         when lower(coalesce({{ campaign }}, '')) like '%cross-network%' then 'Cross-network'
@@ -21,7 +22,7 @@
         when {{ source_category }} = 'SOURCE_CATEGORY_SOCIAL'
             or {{ medium }} in ('social', 'social-network', 'social-media', 'sm', 'social network', 'social media')
             then 'Organic Social'
-        when {{ source_category }} = 'SOURCE_CATEGORY_VIDEO' or regexp_matches({{ medium }}, '^(.*video.*)$')
+        when {{ source_category }} = 'SOURCE_CATEGORY_VIDEO' or {{ regexp_contains(medium, '^(.*video.*)$') }}
             then 'Organic Video'
         when {{ source_category }} = 'SOURCE_CATEGORY_SEARCH' or {{ medium }} = 'organic' then 'Organic Search'
         when {{ medium }} in ('referral', 'app', 'link') then 'Referral'

@@ -17,21 +17,17 @@
     only if they were loaded before (late data restates them; days never loaded stay
     unbuilt). -#}
 {% macro date_spine() -%}
-    select cast(days.range as date) as kpi_date
+    select cast(bounds.first_day + cast(days.day_offset as integer) as date) as kpi_date
     from (
         select
-            min(_extract_date) as first_day,
-            max(_extract_date) as last_day
+            greatest({{ window_start() }}, min(_extract_date)) as first_day,
+            least({{ window_end() }}, cast(max(_extract_date) + 1 as date)) as end_day
         from {{ source('raw', '_ingest_log') }}
     ) as bounds,
-        range(
-            greatest({{ window_start() }}, bounds.first_day),
-            least({{ window_end() }}, cast(bounds.last_day + interval 1 day as date)),
-            interval 1 day
-        ) as days
+        generate_series(0, bounds.end_day - bounds.first_day - 1) as days (day_offset)
     where
-        cast(days.range as date) >= cast('{{ var("first_partition") }}' as date)
-        or cast(days.range as date) in (
+        cast(bounds.first_day + cast(days.day_offset as integer) as date) >= cast('{{ var("first_partition") }}' as date)
+        or cast(bounds.first_day + cast(days.day_offset as integer) as date) in (
             select loaded._extract_date from {{ source('raw', '_ingest_log') }} as loaded
         )
 {%- endmacro %}

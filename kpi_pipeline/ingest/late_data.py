@@ -6,8 +6,6 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 
-import duckdb
-
 from kpi_pipeline.ingest import raw_tables
 from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.landing import LandingFile, content_checksum
@@ -31,7 +29,7 @@ def ga4_checksum(file: LandingFile) -> str:
 
 
 def day_changed(
-    con: duckdb.DuckDBPyConnection,
+    con,
     table: str,
     day: dt.date,
     files: list[LandingFile],

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from kpi_pipeline.ingest.landing import (
     extract_files,
     readable_by_duckdb,
 )
-from kpi_pipeline.warehouse import query_polars
+from kpi_pipeline.warehouse import append_frame, column_type, duckdb_file, is_postgres, query_polars
 
 QUARANTINE_COLUMNS = {
     "row_number": pl.Int64,
@@ -90,7 +92,7 @@ def _skipped(load: raw_tables.DayLoad, duplicate_of: str) -> raw_tables.DayLoad:
 
 
 def load_csv_day(
-    con: duckdb.DuckDBPyConnection,
+    con,
     extract: CsvExtract,
     landing,
     day: dt.date,
@@ -202,14 +204,61 @@ def read_ga4_file(con: duckdb.DuckDBPyConnection, path: LandingFile) -> None:
         raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
 
 
-def load_ga4_day(
-    con: duckdb.DuckDBPyConnection, landing, day: dt.date, loaded_at: dt.datetime
-) -> DayResult:
+@contextmanager
+def ga4_reader(con) -> Iterator[duckdb.DuckDBPyConnection]:
+    """The DuckDB connection that reads GA4 files: the warehouse's own when it is DuckDB (rows
+    go into the raw table without leaving it), else an in-memory one."""
+    if is_postgres(con):
+        with duckdb_file.connect(":memory:") as reader:
+            yield reader
+    else:
+        yield con
+
+
+def insert_ga4_rows(
+    con, reader: duckdb.DuckDBPyConnection, source_file: str, day: dt.date, loaded_at: dt.datetime
+) -> None:
+    """The loadable rows of `_ga4_file` into `raw.ga4_events` (nested columns as JSON text
+    where the warehouse stores them as JSONB)."""
+    table = f"{raw_tables.RAW_SCHEMA}.{GA4_TABLE}"
+    if reader is con:
+        con.execute(
+            f"""insert into {table}
+                select {", ".join(GA4_JSON_COLUMNS)}, ?::DATE, ?, _row_number, ?::TIMESTAMPTZ
+                from _ga4_file where _problem is null""",
+            [day, source_file, loaded_at],
+        )
+        return
+    columns = ", ".join(
+        f"to_json({name})::VARCHAR as {name}" if column_type(con, kind) == "JSONB" else name
+        for name, kind in GA4_JSON_COLUMNS.items()
+    )
+    frame = query_polars(
+        reader,
+        f"select {columns}, _row_number::BIGINT as _row_number "
+        "from _ga4_file where _problem is null",
+    )
+    append_frame(con, table, frame.with_columns(raw_tables.lineage(day, source_file, loaded_at)))
+
+
+def load_ga4_day(con, landing, day: dt.date, loaded_at: dt.datetime) -> DayResult:
     """Read GA4's nested export (NDJSON, .json.gz or Parquet) with DuckDB into
     `raw.ga4_events`; a file whose content was already loaded is skipped."""
     result = DayResult(GA4_TABLE, day)
-    column_names = list(GA4_JSON_COLUMNS)
     raw_tables.ensure_raw_schema(con)
+    with ga4_reader(con) as reader:
+        _load_ga4_files(con, reader, landing, day, loaded_at, result)
+    return result
+
+
+def _load_ga4_files(
+    con,
+    reader: duckdb.DuckDBPyConnection,
+    landing,
+    day: dt.date,
+    loaded_at: dt.datetime,
+    result: DayResult,
+) -> None:
     con.execute("begin transaction")
     try:
         raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
@@ -227,16 +276,10 @@ def load_ga4_day(
                 result.add(load)
                 continue
             seen[checksum] = str(path)
-            read_ga4_file(con, path)
-            names = ", ".join(column_names)
-            con.execute(
-                f"""insert into {raw_tables.RAW_SCHEMA}.{GA4_TABLE}
-                    select {names}, ?::DATE, ?, _row_number, ?::TIMESTAMPTZ
-                    from _ga4_file where _problem is null""",
-                [day, str(path), loaded_at],
-            )
+            read_ga4_file(reader, path)
+            insert_ga4_rows(con, reader, str(path), day, loaded_at)
             quarantine = query_polars(
-                con,
+                reader,
                 """select _row_number::BIGINT as row_number,
                           _row_number::BIGINT as line_number,
                           split_part(_problem, ':', 1) as column_name,
@@ -245,7 +288,7 @@ def load_ga4_day(
                                               user_pseudo_id))::VARCHAR as raw_record
                    from _ga4_file where _problem is not null""",
             )
-            rows_read = con.execute("select count(*) from _ga4_file").fetchall()[0][0]
+            rows_read = reader.execute("select count(*) from _ga4_file").fetchall()[0][0]
             load = raw_tables.DayLoad(
                 source_file=str(path),
                 checksum=checksum,
@@ -256,9 +299,8 @@ def load_ga4_day(
             )
             raw_tables.record_load(con, GA4_SOURCE, GA4_TABLE, day, load, loaded_at)
             result.add(load)
-        con.execute("drop table if exists _ga4_file")
+        reader.execute("drop table if exists _ga4_file")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
         raise
-    return result

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
 import polars as pl
 
 from kpi_pipeline.ingest.raw_tables import QUARANTINE_TABLE
@@ -14,7 +13,7 @@ VIEW_COLUMNS = ("day", "source", "raw_table", "file", "line", "row", "column", "
 
 
 def quarantined_rows(
-    con: duckdb.DuckDBPyConnection,
+    con,
     source: str | None = None,
     first: dt.date | None = None,
     last: dt.date | None = None,
@@ -33,7 +32,7 @@ def quarantined_rows(
     rows = query_polars(
         con,
         f"""select _extract_date as day, source, raw_table, source_file as file,
-                   line_number as line, row_number as row, column_name as column, reason
+                   line_number as line, row_number as "row", column_name as "column", reason
             from {QUARANTINE_TABLE} {where}
             order by _extract_date desc, source, source_file, row_number
             limit ?""",

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import duckdb
 import polars as pl
 
 from kpi_pipeline.ingest.contracts import LINEAGE_COLUMNS_DDL
+from kpi_pipeline.warehouse import append_frame, column_type
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
@@ -28,7 +28,7 @@ class DayLoad:
     duplicate_of: str | None = None  # same content already loaded from this file: skipped
 
 
-def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_raw_schema(con) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
     con.execute(
         f"""create table if not exists {QUARANTINE_TABLE} (
@@ -48,18 +48,15 @@ def ensure_raw_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(f"alter table {INGEST_LOG_TABLE} add column if not exists duplicate_of VARCHAR")
 
 
-def ensure_table(
-    con: duckdb.DuckDBPyConnection, table: str, columns: list[tuple[str, str]]
-) -> None:
-    body = ", ".join(f'"{name}" {kind}' for name, kind in columns)
+def ensure_table(con, table: str, columns: list[tuple[str, str]]) -> None:
+    typed = [(name, column_type(con, kind)) for name, kind in columns]
+    body = ", ".join(f'"{name}" {kind}' for name, kind in typed)
     con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({body}, {LINEAGE_COLUMNS_DDL})")
-    for name, kind in columns:  # columns the contract gained since the table was created
+    for name, kind in typed:  # columns the contract gained since the table was created
         con.execute(f'alter table {RAW_SCHEMA}.{table} add column if not exists "{name}" {kind}')
 
 
-def already_loaded(
-    con: duckdb.DuckDBPyConnection, table: str, checksum: str, day: dt.date
-) -> str | None:
+def already_loaded(con, table: str, checksum: str, day: dt.date) -> str | None:
     """The file of another extract day whose content (checksum) was loaded into `table`."""
     found = con.execute(
         f"""select source_file from {INGEST_LOG_TABLE}
@@ -71,7 +68,7 @@ def already_loaded(
     return found[0][0] if found else None
 
 
-def clear_day(con: duckdb.DuckDBPyConnection, source: str, table: str, day: dt.date) -> None:
+def clear_day(con, source: str, table: str, day: dt.date) -> None:
     """Forget what an earlier load of this day wrote (rows, quarantine, log)."""
     con.execute(f"delete from {RAW_SCHEMA}.{table} where _extract_date = ?", [day])
     for bookkeeping in (QUARANTINE_TABLE, INGEST_LOG_TABLE):
@@ -81,7 +78,7 @@ def clear_day(con: duckdb.DuckDBPyConnection, source: str, table: str, day: dt.d
 
 
 def insert_rows(
-    con: duckdb.DuckDBPyConnection,
+    con,
     table: str,
     columns: list[tuple[str, str]],
     rows: pl.DataFrame,
@@ -89,22 +86,24 @@ def insert_rows(
     source_file: str,
     loaded_at: dt.datetime,
 ) -> None:
-    frame = rows.select([pl.col(name) for name, _ in columns] + [pl.col("_row_number")])
-    names = ", ".join(f'"{name}"' for name, _ in columns)
-    con.register("_incoming", frame.to_arrow())
-    try:
-        con.execute(
-            f"""insert into {RAW_SCHEMA}.{table}
-                    ({names}, _extract_date, _source_file, _row_number, _loaded_at)
-                select {names}, ?::DATE, ?, _row_number, ?::TIMESTAMPTZ from _incoming""",
-            [day, source_file, loaded_at],
-        )
-    finally:
-        con.unregister("_incoming")
+    frame = rows.select(
+        [pl.col(name) for name, _ in columns]
+        + [pl.col("_row_number").cast(pl.Int64), *lineage(day, source_file, loaded_at)]
+    )
+    append_frame(con, f"{RAW_SCHEMA}.{table}", frame)
+
+
+def lineage(day: dt.date, source_file: str, loaded_at: dt.datetime) -> list[pl.Expr]:
+    """The lineage columns every loaded row carries (besides its `_row_number`)."""
+    return [
+        pl.lit(day, pl.Date).alias("_extract_date"),
+        pl.lit(source_file, pl.String).alias("_source_file"),
+        pl.lit(loaded_at).cast(pl.Datetime("us", "UTC")).alias("_loaded_at"),
+    ]
 
 
 def record_load(
-    con: duckdb.DuckDBPyConnection,
+    con,
     source: str,
     table: str,
     day: dt.date,
@@ -113,19 +112,19 @@ def record_load(
 ) -> None:
     """Keep the quarantined rows with their reasons and the row accounting of the file."""
     if load.quarantine.height:
-        con.register("_quarantined", load.quarantine.to_arrow())
-        try:
-            con.execute(
-                f"""insert into {QUARANTINE_TABLE}
-                        (source, raw_table, _extract_date, source_file, row_number,
-                         column_name, reason, raw_record, quarantined_at, line_number)
-                    select ?, ?, ?::DATE, ?, row_number, column_name, reason, raw_record,
-                           ?::TIMESTAMPTZ, line_number
-                    from _quarantined""",
-                [source, table, day, load.source_file, loaded_at],
-            )
-        finally:
-            con.unregister("_quarantined")
+        quarantined = load.quarantine.select(
+            pl.lit(source, pl.String).alias("source"),
+            pl.lit(table, pl.String).alias("raw_table"),
+            pl.lit(day, pl.Date).alias("_extract_date"),
+            pl.lit(load.source_file, pl.String).alias("source_file"),
+            "row_number",
+            "column_name",
+            "reason",
+            "raw_record",
+            pl.lit(loaded_at).cast(pl.Datetime("us", "UTC")).alias("quarantined_at"),
+            "line_number",
+        )
+        append_frame(con, QUARANTINE_TABLE, quarantined)
     con.execute(
         f"""insert into {INGEST_LOG_TABLE}
                 (source, raw_table, _extract_date, source_file, checksum, rows_read,

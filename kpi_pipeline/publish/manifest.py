@@ -8,8 +8,6 @@ import subprocess
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from kpi_pipeline.settings import PROJECT_ROOT
 
 
@@ -31,7 +29,7 @@ def file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
-def source_files(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, Any]:
+def source_files(con, day: dt.date) -> dict[str, Any]:
     """The extract files of the day (name, checksum, rows read/loaded/quarantined) from
     `raw._ingest_log`, and one digest over every file of every extract up to the day: the
     day's KPIs depend on all of them, and the digest changes if any of them changed."""
@@ -69,7 +67,7 @@ def source_files(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, Any]
     }
 
 
-def raw_row_counts(con: duckdb.DuckDBPyConnection, day: dt.date) -> dict[str, int]:
+def raw_row_counts(con, day: dt.date) -> dict[str, int]:
     """Rows loaded per raw table from the day's extracts."""
     exists = con.execute(
         "select count(*) from information_schema.tables "

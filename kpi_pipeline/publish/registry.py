@@ -6,14 +6,12 @@ import datetime as dt
 import json
 from pathlib import Path
 
-import duckdb
-
 from kpi_pipeline.publish.snapshot import MANIFEST, latest_folder, version_folders
 
 SNAPSHOTS_TABLE = "publish.kpi_snapshots"
 
 
-def ensure_registry(con: duckdb.DuckDBPyConnection) -> None:
+def ensure_registry(con) -> None:
     con.execute("create schema if not exists publish")
     con.execute(
         f"""create table if not exists {SNAPSHOTS_TABLE} (
@@ -28,7 +26,7 @@ def warning_labels(manifest: dict) -> list[str]:
     return [f"{w['asset']}:{w['check']}" for w in manifest.get("warnings", [])]
 
 
-def sync_registry(con: duckdb.DuckDBPyConnection, root: Path, day: dt.date) -> int:
+def sync_registry(con, root: Path, day: dt.date) -> int:
     """Record the day's versions found on disk that the table lacks (the disk is the truth:
     a crash between promotion and this insert is repaired by the next run), and which one
     is latest. Returns the number of rows added."""

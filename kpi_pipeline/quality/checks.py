@@ -27,7 +27,7 @@ from kpi_pipeline.quality.suites import (
     validate_frame,
 )
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse import WarehouseResource
+from kpi_pipeline.warehouse import WarehouseResource, is_postgres
 
 # Nested GA4 columns are not validated row by row; their typed forms are checked in dbt.
 RAW_COLUMNS_SKIPPED = {"event_params", "traffic_source", "geo", "device", "ecommerce"}
@@ -38,7 +38,7 @@ def _window(days: list[dt.date]) -> tuple[dt.date, dt.date]:
     return days[0], days[-1]
 
 
-def lag_days_sql(column: str, data_type: str, timezone: str) -> str:
+def lag_days_sql(column: str, data_type: str, timezone: str, postgres: bool = False) -> str:
     """Days between the extract day and a row's timestamp, in the reporting timezone; a
     VARCHAR column holds epoch microseconds (GA4's `event_timestamp`)."""
     if data_type.upper() == "DATE":
@@ -46,9 +46,14 @@ def lag_days_sql(column: str, data_type: str, timezone: str) -> str:
     elif data_type.upper().startswith("TIMESTAMP"):
         day = f"cast(timezone('{timezone}', {column}) as date)"
     else:
-        moment = f"to_timestamp(try_cast({column} as BIGINT) / 1000000.0)"
+        micros = (
+            f"case when {column} ~ '^-?[0-9]+$' then cast({column} as BIGINT) end"
+            if postgres
+            else f"try_cast({column} as BIGINT)"
+        )
+        moment = f"to_timestamp({micros} / 1000000.0)"
         day = f"cast(timezone('{timezone}', {moment}) as date)"
-    return f"date_diff('day', {day}, _extract_date) as _lag_days__{column}"
+    return f"_extract_date - {day} as _lag_days__{column}"
 
 
 LAG_PREFIX = "_lag_days__"
@@ -62,6 +67,24 @@ def lag_columns(table: str) -> list[str]:
         e["kwargs"].get("column") or "" for e in load_suite_dict(f"raw_{table}")["expectations"]
     ]
     return [c.removeprefix(LAG_PREFIX) for c in columns if c.startswith(LAG_PREFIX)]
+
+
+def counts_per_day(
+    con, table: str, day_column: str, first: dt.date, last: dt.date, where: str = "true"
+) -> dict[dt.date, int]:
+    """Rows of `table` per `day_column` in [first, last] (days without rows are absent)."""
+    return dict(
+        con.execute(
+            f"""select {day_column}, count(*) from {table}
+                where {day_column} between ? and ? and {where} group by {day_column}""",
+            [first, last],
+        ).fetchall()
+    )
+
+
+def volume_frame(days: list[dt.date], counts: dict[dt.date, int], name: str) -> pd.DataFrame:
+    """One row per day of `days` with its count (0 when missing)."""
+    return pd.DataFrame({"day": pd.to_datetime(days), name: [int(counts.get(d, 0)) for d in days]})
 
 
 def raw_partition_frames(
@@ -79,19 +102,15 @@ def raw_partition_frames(
         ).fetchall()
     )
     columns = [name for name in types if name not in RAW_COLUMNS_SKIPPED]
-    lags = [lag_days_sql(c, types[c], tz) for c in lag_columns(table) if c in types]
+    lags = [
+        lag_days_sql(c, types[c], tz, is_postgres(con)) for c in lag_columns(table) if c in types
+    ]
     rows = con.execute(
         f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?",
         [first, last],
     ).df()
-    volume = con.execute(
-        f"""select days.day, count(t._extract_date) as rows
-            from (select unnest(?::DATE[]) as day) as days
-            left join raw.{table} as t on t._extract_date = days.day
-            group by days.day order by days.day""",
-        [days],
-    ).df()
-    return rows, volume
+    counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
+    return rows, volume_frame(days, counts, "rows")
 
 
 def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -99,29 +118,17 @@ def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.D
     rows = con.execute(
         "select * from marts.fct_kpi_daily where kpi_date between ? and ?", [first, last]
     ).df()
-    volume = con.execute(
-        """select days.day,
-                  count(f.kpi_id) filter (where f.dimension = 'all') as overall_rows
-           from (select unnest(?::DATE[]) as day) as days
-           left join marts.fct_kpi_daily as f on f.kpi_date = days.day
-           group by days.day order by days.day""",
-        [days],
-    ).df()
-    return rows, volume
+    counts = counts_per_day(
+        con, "marts.fct_kpi_daily", "kpi_date", first, last, where="dimension = 'all'"
+    )
+    return rows, volume_frame(days, counts, "overall_rows")
 
 
 def raw_volume_series(con, table: str, first: dt.date, last: dt.date) -> dict[dt.date, float]:
     """Rows per extract day over [first, last], 0 for a day without rows."""
-    counts = dict(
-        con.execute(
-            f"""select days.day::DATE, count(t._extract_date)
-                from (select unnest(range(?::DATE, ?::DATE + 1, interval 1 day)) as day) as days
-                left join raw.{table} as t on t._extract_date = days.day
-                group by all""",
-            [first, last],
-        ).fetchall()
-    )
-    return {day: float(n) for day, n in counts.items()}
+    counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
+    days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
+    return {day: float(counts.get(day, 0)) for day in days}
 
 
 def volume_anomalies(con, table: str, days: list[dt.date], config: QualityConfig) -> SuiteOutcome:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import duckdb
-
 from kpi_pipeline.quality.suites import ExpectationOutcome
 
 FACTS_TABLE = "marts.fct_kpi_daily"
@@ -28,7 +26,7 @@ def _outcome(
 
 
 def net_revenue_mismatches(
-    con: duckdb.DuckDBPyConnection,
+    con,
     first: dt.date,
     last: dt.date,
     timezone: str,
@@ -47,9 +45,9 @@ def net_revenue_mismatches(
         orders_by_day as (
             select cast(timezone(?, placed_at) as date) as day, sum(net_amount) as amount
             from latest where version = 1 and order_status <> 'cancelled'
-            group by all
+            group by 1
         )
-        select f.kpi_date, f.numerator, coalesce(o.amount, 0)::DOUBLE as orders_amount
+        select f.kpi_date, f.numerator, coalesce(o.amount, 0)::DOUBLE PRECISION as orders_amount
         from {FACTS_TABLE} as f left join orders_by_day as o on o.day = f.kpi_date
         where f.kpi_id = 'net_revenue' and f.dimension = 'all'
           and f.kpi_date between ? and ?
@@ -60,7 +58,7 @@ def net_revenue_mismatches(
 
 
 def session_mismatches(
-    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date, timezone: str
+    con, first: dt.date, last: dt.date, timezone: str
 ) -> tuple[list[tuple], int]:
     """Days whose session count in the facts differs from the distinct GA4 sessions whose
     first event falls on the day, counted from staging."""
@@ -83,7 +81,7 @@ def session_mismatches(
     return [r for r in rows if r[1] is None or r[1] != r[2]], len(rows)
 
 
-def rollup_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
+def rollup_columns(con) -> set[str]:
     return {
         name
         for (name,) in con.execute(
@@ -94,9 +92,7 @@ def rollup_columns(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-def rollup_mismatches(
-    con: duckdb.DuckDBPyConnection, first: dt.date, last: dt.date
-) -> tuple[list[tuple], int] | None:
+def rollup_mismatches(con, first: dt.date, last: dt.date) -> tuple[list[tuple], int] | None:
     """KPI rows lost or duplicated between the daily facts and the period roll-up: for every
     period that overlaps the window, the (kpi, dimension, value) keys of the daily rows inside
     the period must appear exactly once in the period table, and no other key. None when no
@@ -128,7 +124,7 @@ def rollup_mismatches(
             from {table} as p join periods as pr
               on pr.period_start = p.period_start and pr.period_end = p.period_end
              and pr.grain = {grain_sql}
-            group by all
+            group by 1, 2, 3, 4, 5
         )
         select coalesce(d.grain, k.grain), coalesce(d.period_start, k.period_start),
                coalesce(d.kpi_id, k.kpi_id), coalesce(d.dimension, k.dimension),
@@ -140,7 +136,7 @@ def rollup_mismatches(
           on d.grain = k.grain and d.period_start = k.period_start and d.kpi_id = k.kpi_id
          and d.dimension = k.dimension and d.dimension_value = k.dimension_value
         where d.kpi_id is null or k.kpi_id is null or k.copies > 1
-        order by all""",
+        order by 1, 2, 3, 4, 5, 6""",
         [last, first],
     ).fetchall()
     checked = con.execute(
@@ -151,7 +147,7 @@ def rollup_mismatches(
 
 
 def cross_check_outcomes(
-    con: duckdb.DuckDBPyConnection,
+    con,
     first: dt.date,
     last: dt.date,
     timezone: str,

@@ -12,7 +12,7 @@
 with events as (
     select * from {{ ref('stg_ga4__events') }}
     -- a session of the window may have started the day before it
-    where extract_date >= cast({{ window_start() }} - interval 1 day as date)
+    where extract_date >= cast({{ window_start() }} - interval '1 day' as date)
 ),
 
 sessions as (
@@ -20,11 +20,11 @@ sessions as (
         session_key,
         min(user_pseudo_id) as user_pseudo_id,
         min(event_at) as session_started_at,
-        arg_min(event_source, event_at) filter (where event_source is not null) as session_source,
-        arg_min(event_medium, event_at) filter (where event_source is not null) as session_medium,
-        arg_min(event_campaign, event_at) filter (where event_source is not null) as session_campaign,
-        arg_min(country, event_at) as country,
-        arg_min(device_category, event_at) as device_category,
+        {{ arg_min('event_source', 'event_at', 'event_source is not null') }} as session_source,
+        {{ arg_min('event_medium', 'event_at', 'event_source is not null') }} as session_medium,
+        {{ arg_min('event_campaign', 'event_at', 'event_source is not null') }} as session_campaign,
+        {{ arg_min('country', 'event_at') }} as country,
+        {{ arg_min('device_category', 'event_at') }} as device_category,
         count(*) as events,
         count(*) filter (
             where event_name in ('{{ var("conversion_events") | join("', '") }}')  -- noqa: LT05

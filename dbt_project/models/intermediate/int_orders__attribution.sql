@@ -4,7 +4,7 @@
 with purchases as (
     select
         transaction_id as order_id,
-        arg_min(session_key, event_at) as session_key
+        {{ arg_min('session_key', 'event_at') }} as session_key
     from {{ ref('stg_ga4__events') }}
     where event_name = 'purchase' and transaction_id is not null
     group by transaction_id

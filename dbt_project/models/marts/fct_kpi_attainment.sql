@@ -27,8 +27,8 @@ covered as (
         min(daily.kpi_date) as first_day,
         max(daily.kpi_date) as last_day,
         case periods.period_grain
-            when 'week' then interval 364 day
-            else interval 1 year
+            when 'week' then interval '364 day'
+            else interval '1 year'
         end as shift
     from periods
     inner join daily
@@ -84,7 +84,7 @@ last_year as (
         last_year_additive.kpi_id,
         -- only a fully covered last-year window is comparable
         last_year_additive.days_covered
-        = datediff('day', last_year_window.first_day, last_year_window.last_day) + 1 as is_complete,
+        = {{ days_between('last_year_window.first_day', 'last_year_window.last_day') }} + 1 as is_complete,
         case
             when last_year_additive.kpi_id = 'user_conversion_rate'
                 then coalesce(last_year_users.numerator, 0)

@@ -8,7 +8,8 @@ with daily as (
 ),
 
 grains as (
-    select unnest(['week', 'month', 'quarter', 'year']) as period_grain
+    select grain_names.period_grain
+    from (values ('week'), ('month'), ('quarter'), ('year')) as grain_names (period_grain)
 ),
 
 bucketed as (
@@ -20,7 +21,7 @@ bucketed as (
         daily.dimension_value,
         daily.numerator,
         daily.denominator,
-        cast(date_trunc(grains.period_grain, daily.kpi_date) as date) as period_start
+        cast(date_trunc(grains.period_grain, cast(daily.kpi_date as timestamp)) as date) as period_start
     from daily
     cross join grains
 ),
@@ -47,13 +48,15 @@ user_days as (
 distinct_users as (
     select
         grains.period_grain,
-        cast(date_trunc(grains.period_grain, sessions.session_date) as date) as period_start,
+        cast(date_trunc(grains.period_grain, cast(sessions.session_date as timestamp)) as date) as period_start,
         count(distinct sessions.user_pseudo_id) filter (where sessions.is_converted) as numerator,
         count(distinct sessions.user_pseudo_id) as denominator
     from {{ ref('int_ga4__sessions') }} as sessions
     cross join grains
     where sessions.session_date in (select user_days.kpi_date from user_days)
-    group by grains.period_grain, cast(date_trunc(grains.period_grain, sessions.session_date) as date)
+    group by
+        grains.period_grain,
+        cast(date_trunc(grains.period_grain, cast(sessions.session_date as timestamp)) as date)
 ),
 
 components as (
@@ -87,12 +90,12 @@ select
     cast(
         components.period_start
         + case components.period_grain
-            when 'week' then interval 7 day
-            when 'month' then interval 1 month
-            when 'quarter' then interval 3 month
-            else interval 1 year
+            when 'week' then interval '7 day'
+            when 'month' then interval '1 month'
+            when 'quarter' then interval '3 month'
+            else interval '1 year'
         end
-        - interval 1 day as date
+        - interval '1 day' as date
     ) as period_end,
     cast(components.days_covered as integer) as days_covered,
     components.kpi_id,

@@ -1,3 +1,3 @@
 -- One row per day: the time spine MetricFlow joins metrics to.
-select cast(days.range as date) as date_day
-from range(date '2020-01-01', date '2036-01-01', interval 1 day) as days  -- noqa: RF04
+select cast(date '2020-01-01' + cast(days.day_offset as integer) as date) as date_day
+from generate_series(0, date '2036-01-01' - date '2020-01-01' - 1) as days (day_offset)  -- noqa: RF04

@@ -7,9 +7,9 @@ with deliveries as (
     select
         _extract_date as extract_date,
         source_file,
-        regexp_extract(source_file, 'events_(intraday_)?([0-9]{8})', 0) as export_table,
-        regexp_extract(source_file, 'events_(intraday_)?([0-9]{8})', 2) as table_date,
-        contains(source_file, 'events_intraday_') as is_intraday
+        {{ regexp_group('source_file', 'events_(intraday_)?([0-9]{8})', 0) }} as export_table,
+        {{ regexp_group('source_file', 'events_(intraday_)?([0-9]{8})', 2) }} as table_date,
+        strpos(source_file, 'events_intraday_') > 0 as is_intraday
     from {{ source('raw', '_ingest_log') }}
     where raw_table = 'ga4_events' and duplicate_of is null
 ),
@@ -42,10 +42,10 @@ typed as (
         source._extract_date as extract_date,
         source._source_file as source_file,
         source._row_number as source_row_number,
-        source.geo.country as country,
-        source.device.category as device_category,
-        source.ecommerce.purchase_revenue as purchase_revenue,
-        source.ecommerce.transaction_id as transaction_id,
+        {{ ga4_field('source.geo', 'country') }} as country,
+        {{ ga4_field('source.device', 'category') }} as device_category,
+        {{ ga4_field('source.ecommerce', 'purchase_revenue', 'double precision') }} as purchase_revenue,
+        {{ ga4_field('source.ecommerce', 'transaction_id') }} as transaction_id,
         to_timestamp(cast(source.event_timestamp as bigint) / 1000000.0) as event_at,
         cast({{ ga4_param('ga_session_id', 'int_value') }} as bigint) as ga_session_id,
         lower({{ ga4_param('source') }}) as event_source,
@@ -53,8 +53,8 @@ typed as (
         {{ ga4_param('campaign') }} as event_campaign,
         -- exports write session_engaged as the string '1' or as an integer
         coalesce(
-            try_cast({{ ga4_param('session_engaged', 'int_value') }} as integer),
-            try_cast({{ ga4_param('session_engaged') }} as integer)
+            {{ try_cast_integer(ga4_param('session_engaged', 'int_value')) }},
+            {{ try_cast_integer(ga4_param('session_engaged')) }}
         ) = 1 as is_session_engaged
     from source
 )

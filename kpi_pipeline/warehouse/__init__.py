@@ -1,0 +1,77 @@
+"""The warehouse: a DuckDB file (default) or a PostgreSQL database, chosen by `KPI_WAREHOUSE`.
+
+The Python edges (ingest, quality, publish, CLI readers) use only what this package offers:
+`connect`, `con.execute(sql, params)` with `?` placeholders and its `fetchall` / `fetchone`
+/ `df`, `query_polars`, `append_frame` and `column_type`; their SQL is standard SQL both
+engines run. A DuckDB connection is DuckDB's own; a PostgreSQL one is `PostgresConnection`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import polars as pl
+from dagster import ConfigurableResource
+
+from kpi_pipeline.warehouse import duckdb_file, postgres
+from kpi_pipeline.warehouse.postgres import PostgresConnection, is_postgres_url
+
+__all__ = [
+    "PostgresConnection",
+    "WarehouseResource",
+    "append_frame",
+    "column_type",
+    "connect",
+    "is_postgres",
+    "is_postgres_url",
+    "query_polars",
+]
+
+
+@contextmanager
+def connect(location: Path | str, read_only: bool = False) -> Iterator:
+    """A connection to the DuckDB file or `postgresql://` URL `location`, closed on exit (so
+    dbt, another process, can write afterwards); sessions run in UTC."""
+    opener = postgres.connect if is_postgres_url(str(location)) else duckdb_file.connect
+    with opener(str(location), read_only=read_only) as con:
+        yield con
+
+
+class WarehouseResource(ConfigurableResource):
+    """The warehouse the pipeline writes (`KPI_WAREHOUSE`): a DuckDB file path or a
+    `postgresql://user@host:port/db` URL (its password comes from `PGPASSWORD`)."""
+
+    path: str
+
+    @contextmanager
+    def connection(self) -> Iterator:
+        with connect(self.path) as con:
+            yield con
+
+
+def is_postgres(con) -> bool:
+    return isinstance(con, PostgresConnection)
+
+
+def query_polars(con, sql: str, params: list | None = None) -> pl.DataFrame:
+    """Run a query and fetch it whole as a Polars DataFrame."""
+    if is_postgres(con):
+        return con.query_polars(sql, params)
+    return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())
+
+
+def append_frame(con, table: str, frame: pl.DataFrame) -> None:
+    """Insert every row of `frame` into `table`, columns matched by name (PostgreSQL: one
+    `COPY ... FROM STDIN`; DuckDB: one insert from the Arrow data)."""
+    if is_postgres(con):
+        con.copy_frame(table, frame)
+    else:
+        duckdb_file.append_frame(con, table, frame)
+
+
+def column_type(con, duckdb_type: str) -> str:
+    """The column type a DuckDB type name is stored as in this warehouse: the same in DuckDB;
+    in PostgreSQL `DOUBLE PRECISION` for DOUBLE and `JSONB` for nested (STRUCT / list) types."""
+    return postgres.column_type(duckdb_type) if is_postgres(con) else duckdb_type
