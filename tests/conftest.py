@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -19,17 +20,21 @@ class Deployment:
     run: Callable[[dt.date, dt.date | None], object]
 
 
-@pytest.fixture
-def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
-    """A fresh deployment under tmp_path; `run(first, last)` runs the Dagster job in-process."""
+def deploy(root: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None = None) -> Deployment:
+    """A fresh deployment under `root` writing `warehouse` (default: a DuckDB file there);
+    `run(first, last)` runs the Dagster job in-process."""
     from dagster import DagsterInstance
 
-    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("KPI_LANDING_DIR", str(tmp_path / "landing"))
-    monkeypatch.setenv("KPI_WAREHOUSE", str(tmp_path / "warehouse.duckdb"))
-    monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(tmp_path / "snapshots"))
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("KPI_DATA_DIR", str(root))
+    monkeypatch.setenv("KPI_LANDING_DIR", str(root / "landing"))
+    monkeypatch.setenv("KPI_WAREHOUSE", warehouse or str(root / "warehouse.duckdb"))
+    monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(root / "snapshots"))
+    monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
+    # the dbt target's variables prepare_environment sets: restored after the test
+    for name in ("KPI_DBT_TARGET", "PGTZ", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("KPI_PG_DBNAME", raising=False)
 
     from kpi_pipeline.definitions import build_definitions
     from kpi_pipeline.runner import run_days
@@ -43,12 +48,34 @@ def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
             return run_days(defs, first, last or first, instance=instance)
 
     return Deployment(
-        root=tmp_path,
+        root=root,
         landing=settings.landing_dir,
         warehouse=settings.warehouse_path,
         snapshots=settings.snapshot_dir,
         run=run,
     )
+
+
+@pytest.fixture
+def deployment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    """A fresh deployment under tmp_path; `run(first, last)` runs the Dagster job in-process."""
+    return deploy(tmp_path, monkeypatch)
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL server for the session (tests/postgres_server.py). Skipped
+    without Debian's server binaries, except in CI (`CI=true`), where .ci/run installs them."""
+    from tests.postgres_server import postgres_server, server_binaries
+
+    binaries = server_binaries()
+    if binaries is None:
+        message = "no PostgreSQL server binaries in /usr/lib/postgresql/*/bin"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{message}: .ci/run installs Debian's postgresql package")
+        pytest.skip(f"{message} (apt-get install postgresql)")
+    with postgres_server(binaries) as url:
+        yield url
 
 
 @pytest.fixture
