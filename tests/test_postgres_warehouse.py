@@ -11,6 +11,8 @@ import duckdb
 import polars as pl
 import pytest
 
+from kpi_pipeline.cli.catalogue import latest_values
+from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_query
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.warehouse import connect, query_polars
 from tests.conftest import deploy
@@ -86,3 +88,16 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_url) -> 
         assert_same_rows(*published, snapshot_keys, f"snapshot {day}")
         # and both equal the independent computation from the landing files
         assert_matches_oracle(on_postgres, day, as_of=LAST)
+
+    # the analysts' readers work on the PostgreSQL warehouse too, and stay read-only
+    counted_sql = "select count(*) as n from marts.fct_kpi_daily"
+    counted = read_only_query(postgres_url, counted_sql)
+    assert counted["n"].to_list() == [duckdb_marts["fct_kpi_daily"].height]
+    with pytest.raises(QueryError, match="refused: cannot execute DELETE"):
+        read_only_query(postgres_url, "delete from marts.fct_kpi_daily")
+    assert read_only_query(postgres_url, counted_sql)["n"].to_list() == counted["n"].to_list()
+    latest_day, value, _ = latest_values(postgres_url)["net_revenue"]
+    assert latest_day == LAST
+    assert value == pytest.approx(
+        published[1].filter(pl.col("kpi_id") == "net_revenue")["value"][0]
+    )

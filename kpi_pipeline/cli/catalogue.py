@@ -68,38 +68,33 @@ def validate(
     console.print(f"{catalogue_path}: {len(kpis)} KPIs, {len(metrics)} metrics, all valid")
 
 
-def latest_values(warehouse: Path) -> dict[str, tuple[dt.date, float | None, float | None]]:
+def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | None, float | None]]:
     """Per KPI: its latest day in the facts, the overall value and the value of the same
     day a year earlier (for targets relative to last year); empty without facts."""
-    import duckdb
+    from kpi_pipeline.warehouse import WAREHOUSE_ERRORS, connect, is_postgres_url
 
-    if not warehouse.is_file():
+    if not is_postgres_url(str(warehouse)) and not Path(warehouse).is_file():
         return {}
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
-    except duckdb.Error:
+        with connect(warehouse, read_only=True) as con:
+            rows = con.execute(
+                """
+                with latest as (
+                    select kpi_id, max(kpi_date) as kpi_date
+                    from marts.fct_kpi_daily where dimension = 'all' group by kpi_id
+                )
+                select latest.kpi_id, latest.kpi_date, now.value, last_year.value
+                from latest
+                join marts.fct_kpi_daily as now
+                    on now.kpi_id = latest.kpi_id and now.kpi_date = latest.kpi_date
+                    and now.dimension = 'all'
+                left join marts.fct_kpi_daily as last_year
+                    on last_year.kpi_id = latest.kpi_id and last_year.dimension = 'all'
+                    and last_year.kpi_date = cast(latest.kpi_date - interval '1 year' as date)
+                """
+            ).fetchall()
+    except WAREHOUSE_ERRORS:
         return {}
-    try:
-        rows = con.execute(
-            """
-            with latest as (
-                select kpi_id, max(kpi_date) as kpi_date
-                from marts.fct_kpi_daily where dimension = 'all' group by kpi_id
-            )
-            select latest.kpi_id, latest.kpi_date, now.value, last_year.value
-            from latest
-            join marts.fct_kpi_daily as now
-                on now.kpi_id = latest.kpi_id and now.kpi_date = latest.kpi_date
-                and now.dimension = 'all'
-            left join marts.fct_kpi_daily as last_year
-                on last_year.kpi_id = latest.kpi_id and last_year.dimension = 'all'
-                and last_year.kpi_date = cast(latest.kpi_date - interval 1 year as date)
-            """
-        ).fetchall()
-    except duckdb.Error:
-        return {}
-    finally:
-        con.close()
     return {kpi_id: (day, value, last_year) for kpi_id, day, value, last_year in rows}
 
 
@@ -149,4 +144,4 @@ def list_kpis(
     from kpi_pipeline.settings import Settings
 
     _, kpis = _load(_catalogue_path(path))
-    console.print(catalogue_table(kpis, latest_values(Settings.from_env().warehouse_path)))
+    console.print(catalogue_table(kpis, latest_values(Settings.from_env().warehouse_location)))

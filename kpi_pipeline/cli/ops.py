@@ -116,7 +116,7 @@ def query(
         raise fail(f"--format '{fmt}' is not known", "use --format table or --format csv")
     settings = load_settings()
     try:
-        frame = read_only_query(settings.warehouse_path, sql)
+        frame = read_only_query(settings.warehouse_location, sql)
     except QueryError as err:
         raise fail(str(err), err.hint) from err
     if fmt == "csv":

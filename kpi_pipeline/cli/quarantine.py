@@ -26,12 +26,12 @@ def quarantine(
     first = parse_day(start, "--start") if start else None
     last = parse_day(end, "--end") if end else None
     settings = load_settings()
-    if not settings.warehouse_path.exists():
+    if not settings.warehouse_url and not settings.warehouse_path.exists():
         raise fail(
             f"no warehouse at {settings.warehouse_path}",
             "run `kpi run --date YYYY-MM-DD` first, or set KPI_WAREHOUSE / KPI_DATA_DIR",
         )
-    with connect(settings.warehouse_path, read_only=True) as con:
+    with connect(settings.warehouse_location, read_only=True) as con:
         rows, total = quarantined_rows(con, source, first, last, limit)
     if not total:
         console.print("nothing quarantined" + (f" for source '{source}'" if source else ""))

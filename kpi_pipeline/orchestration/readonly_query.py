@@ -7,7 +7,7 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from kpi_pipeline.warehouse import query_polars
+from kpi_pipeline.warehouse import connect, is_postgres_url, query_polars
 
 READING_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
 
@@ -45,8 +45,12 @@ def refuse_writes(types: list) -> None:
         )
 
 
-def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
-    """The result of one reading statement, from a read-only connection to `warehouse`."""
+def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
+    """The result of one reading statement, from a read-only connection to `warehouse` (a
+    DuckDB file or a `postgresql://` URL)."""
+    if is_postgres_url(str(warehouse)):
+        return _postgres_read_only_query(str(warehouse), sql)
+    warehouse = Path(warehouse)
     if not warehouse.exists():
         raise QueryError(
             f"no warehouse at {warehouse}",
@@ -72,3 +76,37 @@ def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
             ) from err
     finally:
         con.close()
+
+
+def _postgres_read_only_query(url: str, sql: str) -> pl.DataFrame:
+    """PostgreSQL: the SQL (its dialect) runs in a read-only transaction that is rolled back
+    afterwards, so the server refuses writes and nothing it did persists. For analysts' own
+    tools a role with SELECT grants only is the guarantee (docs/warehouses.md)."""
+    import psycopg2
+    import psycopg2.errors
+
+    try:
+        with connect(url, read_only=True) as con:
+            con.execute("begin transaction read only")
+            try:
+                result = con.execute(sql)
+                if not result.returns_rows:
+                    raise QueryError(
+                        "refused: the statement returns no rows, it is not a read (undone)",
+                        "use SELECT; data changes only through the pipeline (kpi run / backfill)",
+                    )
+                return result.pl()
+            finally:
+                con.execute("rollback")
+    except psycopg2.errors.ReadOnlySqlTransaction as err:
+        raise QueryError(
+            f"refused: {str(err).strip().splitlines()[0]}; the warehouse is read-only for "
+            "kpi query",
+            "use SELECT; data changes only through the pipeline (kpi run / kpi backfill)",
+        ) from err
+    except psycopg2.Error as err:
+        raise QueryError(
+            f"the query failed: {str(err).strip().splitlines()[0]}",
+            'list the tables with: kpi query "select table_schema, table_name '
+            'from information_schema.tables"',
+        ) from err

@@ -12,13 +12,19 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import duckdb
 import polars as pl
+import psycopg2
 from dagster import ConfigurableResource
 
 from kpi_pipeline.warehouse import duckdb_file, postgres
 from kpi_pipeline.warehouse.postgres import PostgresConnection, is_postgres_url
 
+# what a failed statement raises, whichever the warehouse
+WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error)
+
 __all__ = [
+    "WAREHOUSE_ERRORS",
     "PostgresConnection",
     "WarehouseResource",
     "append_frame",

@@ -80,6 +80,10 @@ class Result:
     def __init__(self, cursor) -> None:
         self._cursor = cursor
 
+    @property
+    def returns_rows(self) -> bool:
+        return self._cursor.description is not None
+
     def fetchall(self) -> list[tuple]:
         return self._cursor.fetchall() if self._cursor.description else []
 
@@ -87,6 +91,8 @@ class Result:
         return self._cursor.fetchone() if self._cursor.description else None
 
     def pl(self) -> pl.DataFrame:
+        if not self.returns_rows:
+            return pl.DataFrame()
         names = [column.name for column in self._cursor.description]
         rows = self._cursor.fetchall()
         return pl.DataFrame(rows, schema=names, orient="row", infer_schema_length=None)
