@@ -99,7 +99,7 @@ def build_csv_asset(
         ),
         owners=["team:data-engineering"],
         retry_policy=ingest_retry_policy(settings),
-        kinds={"polars", "duckdb"},
+        kinds={"polars", settings.warehouse_backend},
         metadata={"landing_file": f"{extract.source}/dt=<day>/{extract.file_name}"},
     )
     @contract_errors_not_retried
@@ -131,12 +131,13 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         backfill_policy=BackfillPolicy.single_run(),
         description=(
             "GA4's BigQuery export (`ga4/dt=<day>/events_*.json[.gz]` or `.parquet`, daily and "
-            "intraday tables) read with DuckDB into `raw.ga4_events`; events without a user, "
+            "intraday tables) read with DuckDB into `raw.ga4_events` (nested records as JSONB "
+            "on PostgreSQL); events without a user, "
             "timestamp or session id quarantined."
         ),
         owners=["team:data-engineering"],
         retry_policy=ingest_retry_policy(settings),
-        kinds={"duckdb"},
+        kinds={"duckdb", settings.warehouse_backend},  # DuckDB reads the files
         metadata={"landing_file": "ga4/dt=<day>/events_YYYYMMDD.json"},
     )
     @contract_errors_not_retried
