@@ -22,8 +22,7 @@ def write_platform_exports(landing, day: dt.date) -> None:
     ads = folder(landing, "ads", day)
     (ads / "spend.csv").unlink()
     (ads / "google_ads.csv").write_text(
-        "Day,Campaign,Currency code,Cost,Impressions,Clicks\n"
-        f"{day},spring_sale,USD,30.00,1000,40\n"
+        f"Day,Campaign,Currency code,Cost,Impressions,Clicks\n{day},spring_sale,USD,30.00,1000,40\n"
     )
     (ads / "meta_ads.csv").write_text(
         "Day,Campaign name,Amount spent,Currency,Impressions,Link clicks\n"
