@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -45,8 +47,9 @@ def refuse_writes(types: list) -> None:
         )
 
 
-def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
-    """The result of one reading statement, from a read-only connection to `warehouse`."""
+@contextmanager
+def read_only_connection(warehouse: Path) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to `warehouse`, or a QueryError saying why there is none."""
     if not warehouse.exists():
         raise QueryError(
             f"no warehouse at {warehouse}",
@@ -61,6 +64,14 @@ def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
         ) from err
     try:
         con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
+    """The result of one reading statement, from a read-only connection to `warehouse`."""
+    with read_only_connection(warehouse) as con:
         refuse_writes(statement_types(con, sql))
         try:
             return query_polars(con, sql)
@@ -70,5 +81,3 @@ def read_only_query(warehouse: Path, sql: str) -> pl.DataFrame:
                 'list the tables with: kpi query "select table_schema, table_name '
                 'from information_schema.tables"',
             ) from err
-    finally:
-        con.close()
