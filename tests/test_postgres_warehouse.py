@@ -10,10 +10,18 @@ import math
 import duckdb
 import polars as pl
 import pytest
+from polars.testing import assert_frame_equal
 
 from kpi_pipeline.cli.catalogue import latest_values
-from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_query
+from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.show import read_days, read_periods
+from kpi_pipeline.orchestration.readonly_query import (
+    QueryError,
+    read_only_connection,
+    read_only_query,
+)
 from kpi_pipeline.sample import generate_sample
+from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 from kpi_pipeline.warehouse import connect, query_polars
 from tests.conftest import deploy
 from tests.test_end_to_end import assert_matches_oracle
@@ -105,3 +113,18 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_url) -> 
     assert value == pytest.approx(
         published[1].filter(pl.col("kpi_id") == "net_revenue")["value"][0]
     )
+    # kpi show reads the same values from either warehouse
+    kpi = load_catalogue(KPI_CATALOGUE_PATH)["session_conversion_rate"]
+    shown = []
+    for warehouse in (on_duckdb.warehouse, postgres_url):
+        with read_only_connection(warehouse) as con:
+            shown.append(
+                pl.concat(
+                    [
+                        read_days(con, kpi, FIRST, LAST, "channel"),
+                        read_periods(con, kpi, "month", FIRST, LAST, "channel"),
+                    ]
+                )
+            )
+    assert shown[0].height > 2
+    assert_frame_equal(shown[0], shown[1], check_exact=False, rel_tol=1e-9)

@@ -15,6 +15,7 @@ from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.sample import sample
+from kpi_pipeline.cli.show import show
 from kpi_pipeline.cli.snapshots import snapshots
 
 app = typer.Typer(
@@ -22,7 +23,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (demo, sample, run, backfill, status, query):
+for command in (demo, sample, run, backfill, status, show, query):
     app.command()(command)
 app.command()(quarantine)
 app.command()(validate)

@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dagster import (
@@ -26,6 +27,7 @@ from dagster import (
     sensor,
 )
 
+from kpi_pipeline.ingest.landing import landing_fs
 from kpi_pipeline.settings import Settings
 
 LANDING_SENSOR = "landing_zone_sensor"
@@ -50,19 +52,45 @@ def day_of(relative_path: str) -> dt.date | None:
         return None
 
 
-def scan_landing(landing: Path, first_day: dt.date, last_day: dt.date) -> dict[str, FileState]:
-    """Every file of the days [first_day, last_day], by path relative to the landing zone."""
+def modified_ns(info: Mapping[str, Any]) -> int:
+    """A file's modification time in ns from fsspec's `info()`, whatever the filesystem
+    calls it (local `mtime`, S3 `LastModified`, GCS `updated`, memory `created`); 0 when
+    it gives none, so only the size tells a change."""
+    for key in ("mtime", "LastModified", "last_modified", "updated", "modified", "created"):
+        value = info.get(key)
+        if isinstance(value, str):
+            try:
+                value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+        if isinstance(value, dt.datetime):
+            value = (value if value.tzinfo else value.replace(tzinfo=dt.UTC)).timestamp()
+        if isinstance(value, int | float):
+            return int(value * 1_000_000_000)
+    return 0
+
+
+def scan_landing(
+    landing: str | Path, first_day: dt.date, last_day: dt.date
+) -> dict[str, FileState]:
+    """Every file of the days [first_day, last_day], by path relative to the landing zone
+    (a local folder or any fsspec URL, as ingest reads it)."""
+    fs, root = landing_fs(landing)
+    root = root.rstrip("/")
+    if not fs.isdir(root):
+        return {}
     states: dict[str, FileState] = {}
-    if not landing.is_dir():
-        return states
-    for path in landing.glob("*/dt=*/*"):
-        relative = path.relative_to(landing).as_posix()
+    for path, info in fs.glob(f"{root}/*/dt=*/*", detail=True).items():
+        relative = path[len(root) :].lstrip("/")
         day = day_of(relative)
-        if day is None or not first_day <= day <= last_day or path.name.startswith("."):
+        if (
+            day is None
+            or not first_day <= day <= last_day
+            or relative.rsplit("/", 1)[-1][:1] == "."
+        ):
             continue
-        stat = path.stat()
-        if path.is_file():
-            states[relative] = FileState(stat.st_size, stat.st_mtime_ns)
+        if info.get("type") == "file":
+            states[relative] = FileState(int(info.get("size") or 0), modified_ns(info))
     return states
 
 
@@ -115,7 +143,7 @@ def published_since(snapshot_dir: Path, day: dt.date, states: list[FileState]) -
 
 def plan_tick(
     seen: Mapping[str, FileState],
-    landing: Path,
+    landing: str | Path,
     now: dt.datetime,
     settings: Settings,
 ) -> tuple[list[RunRequest], dict[str, FileState]]:
@@ -168,14 +196,14 @@ def build_landing_sensor(
         minimum_interval_seconds=60,
         default_status=DefaultSensorStatus.RUNNING if running else DefaultSensorStatus.STOPPED,
         description=(
-            f"Watches {settings.landing_dir} and requests a run of each day whose files are "
+            f"Watches {settings.landing_url} and requests a run of each day whose files are "
             f"new, changed or removed, for the last {settings.sensor_lookback_days} days "
             "(KPI_SENSOR_LOOKBACK_DAYS); older days need a backfill."
         ),
     )
     def landing_zone_sensor(context: SensorEvaluationContext) -> SensorResult:
         requests, kept = plan_tick(
-            decode_cursor(context.cursor), settings.landing_dir, clock(), settings
+            decode_cursor(context.cursor), settings.landing_url, clock(), settings
         )
         if not requests:
             return SensorResult(

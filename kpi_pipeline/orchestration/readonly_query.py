@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
@@ -45,11 +47,14 @@ def refuse_writes(types: list) -> None:
         )
 
 
-def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
-    """The result of one reading statement, from a read-only connection to `warehouse` (a
-    DuckDB file or a `postgresql://` URL)."""
+@contextmanager
+def read_only_connection(warehouse: Path | str) -> Iterator:
+    """A read-only connection to `warehouse` (a DuckDB file, or a `postgresql://` URL: a
+    session whose transactions are read-only), or a QueryError saying why there is none."""
     if is_postgres_url(str(warehouse)):
-        return _postgres_read_only_query(str(warehouse), sql)
+        with _postgres_read_only_connection(str(warehouse)) as con:
+            yield con
+        return
     warehouse = Path(warehouse)
     if not warehouse.exists():
         raise QueryError(
@@ -65,6 +70,17 @@ def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
         ) from err
     try:
         con.execute("set TimeZone = 'UTC'")
+        yield con
+    finally:
+        con.close()
+
+
+def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
+    """The result of one reading statement, from a read-only connection to `warehouse` (a
+    DuckDB file or a `postgresql://` URL)."""
+    if is_postgres_url(str(warehouse)):
+        return _postgres_read_only_query(str(warehouse), sql)
+    with read_only_connection(warehouse) as con:
         refuse_writes(statement_types(con, sql))
         try:
             return query_polars(con, sql)
@@ -74,8 +90,20 @@ def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
                 'list the tables with: kpi query "select table_schema, table_name '
                 'from information_schema.tables"',
             ) from err
-    finally:
-        con.close()
+
+
+@contextmanager
+def _postgres_read_only_connection(url: str) -> Iterator:
+    import psycopg2
+
+    try:
+        with connect(url, read_only=True) as con:
+            yield con
+    except psycopg2.OperationalError as err:
+        raise QueryError(
+            f"cannot reach the warehouse {url}: {str(err).strip().splitlines()[0]}",
+            "check KPI_WAREHOUSE (postgresql://user@host:port/db) and PGPASSWORD",
+        ) from err
 
 
 def _postgres_read_only_query(url: str, sql: str) -> pl.DataFrame:
@@ -86,7 +114,7 @@ def _postgres_read_only_query(url: str, sql: str) -> pl.DataFrame:
     import psycopg2.errors
 
     try:
-        with connect(url, read_only=True) as con:
+        with _postgres_read_only_connection(url) as con:
             con.execute("begin transaction read only")
             try:
                 result = con.execute(sql)

@@ -18,6 +18,7 @@ from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
+from kpi_pipeline.quality.source_groups import source_group_checks
 from kpi_pipeline.quality.suites import (
     SuiteOutcome,
     build_data_docs,
@@ -315,4 +316,5 @@ def quality_checks(
         build_facts_check(partitions, kpi_ids, settings),
         build_cross_check(partitions, settings),
         build_value_anomaly_check(partitions),
+        *source_group_checks(partitions, settings),
     ]

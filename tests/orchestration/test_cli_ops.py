@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -138,7 +139,7 @@ def test_query_while_a_run_writes_says_the_warehouse_is_busy(warehouse: Path) ->
 
 def test_every_new_command_has_help_with_an_example() -> None:
     runner = CliRunner()
-    for command in ("status", "query", "backfill", "run"):
+    for command in ("status", "query", "backfill", "run", "show"):
         result = runner.invoke(app, [command, "--help"])
         assert result.exit_code == 0
         assert f"kpi {command} " in result.output, command
@@ -232,6 +233,17 @@ def test_backfill_then_a_blocked_day_then_status_and_query(env: Path) -> None:
     assert query.output.splitlines()[1:] == [
         f"{k},{'' if v is None else v}" for k, v in published.select("kpi_id", "value").iter_rows()
     ]
+
+    # kpi show states each KPI of the day as the published snapshot does
+    for kpi_id, value, target, state in published.select(
+        "kpi_id", "value", "target", "status"
+    ).iter_rows():
+        shown = runner.invoke(
+            app, ["show", kpi_id, "--from", str(DAY), "--to", str(DAY), "--format", "json"]
+        )
+        assert shown.exit_code == 0, shown.output
+        [row] = json.loads(shown.output)
+        assert (row["value"], row["target"], row["status"]) == (value, target, state), kpi_id
 
 
 def test_run_refuses_to_start_while_another_run_writes(env: Path) -> None:

@@ -11,7 +11,7 @@ import pytest
 from dagster import DagsterInstance, Definitions, MaterializeResult, asset, build_sensor_context
 
 from kpi_pipeline.jobs import daily_kpi_job
-from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor, day_of
+from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor, day_of, modified_ns
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.settings import Settings
 
@@ -30,12 +30,14 @@ def put(landing: Path, source: str, day: str, name: str, text: str, mtime: float
 class Ticker:
     """Evaluates the sensor the way the daemon does: each tick gets the previous cursor."""
 
-    def __init__(self, landing: Path, timezone: str = "UTC") -> None:
+    def __init__(
+        self, landing: Path | str, timezone: str = "UTC", snapshots: Path | None = None
+    ) -> None:
         self.now = NOW
         self.settings = Settings.from_env(
             {
                 "KPI_LANDING_DIR": str(landing),
-                "KPI_SNAPSHOT_DIR": str(landing.parent / "snapshots"),
+                "KPI_SNAPSHOT_DIR": str(snapshots or Path(landing).parent / "snapshots"),
                 "KPI_TIMEZONE": timezone,
                 "KPI_SENSOR_LOOKBACK_DAYS": "7",
                 "KPI_SENSOR_SETTLE_SECONDS": "60",
@@ -171,3 +173,48 @@ def test_run_keys_differ_when_a_file_changes(landing: Path) -> None:
 )
 def test_day_of_reads_only_hive_day_folders(path: str, day: dt.date | None) -> None:
     assert day_of(path) == day
+
+
+def test_an_object_store_landing_zone_is_watched_through_fsspec(tmp_path: Path) -> None:
+    """The same sensor on an fsspec URL (the in-memory filesystem standing in for s3://):
+    new files, a changed file and a removed file each request exactly their day."""
+    import uuid
+
+    import fsspec
+
+    url = f"memory://landing-{uuid.uuid4().hex}"
+    fs, root = fsspec.core.url_to_fs(url)
+    ticker = Ticker(url, snapshots=tmp_path / "snapshots")
+    # the memory filesystem stamps files with the real time: tick an hour after it
+    ticker.now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
+    today = ticker.now.date()
+
+    def day(back: int) -> str:
+        return (today - dt.timedelta(days=back)).isoformat()
+
+    try:
+        fs.pipe(f"{root}/orders/dt={day(1)}/orders.csv", b"order_id\nO-1\n")
+        fs.pipe(f"{root}/nps/dt={day(4)}/responses.csv", b"response_id\nr1\n")
+        fs.pipe(f"{root}/ads/dt={day(30)}/spend.csv", b"date\n")  # older than the lookback
+        assert ticker.tick() == [day(4), day(1)]
+        assert ticker.tick() == []
+        fs.pipe(f"{root}/orders/dt={day(1)}/orders.csv", b"order_id\nO-1\nO-2\n")
+        assert ticker.tick() == [day(1)]
+        fs.rm(f"{root}/nps/dt={day(4)}/responses.csv")
+        assert ticker.tick() == [day(4)]
+        assert ticker.tick() == []
+    finally:
+        fs.rm(root, recursive=True)
+
+
+@pytest.mark.parametrize(
+    ("info", "seconds"),
+    [
+        ({"mtime": 1741600000.5}, 1741600000.5),  # local
+        ({"LastModified": dt.datetime(2025, 3, 10, 9, 0, tzinfo=dt.UTC)}, 1741597200),  # S3
+        ({"updated": "2025-03-10T09:00:00.000Z"}, 1741597200),  # GCS
+        ({"size": 3}, 0),  # no time given: only the size tells a change
+    ],
+)
+def test_modification_times_of_each_filesystem(info: dict, seconds: float) -> None:
+    assert modified_ns(info) == int(seconds * 1_000_000_000)

@@ -22,4 +22,6 @@ def test_every_check_blocks_and_covers_every_raw_table(tmp_path: Path) -> None:
         "gx_fct_kpi_daily",
         "cross_checks_fct_kpi_daily",
         "anomalies_fct_kpi_daily",
+        # ad spend may come from any ad export, but from at least one
+        "gx_ad_spend_volume",
     }

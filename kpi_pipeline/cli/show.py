@@ -1,0 +1,107 @@
+"""`kpi show`: one KPI's values against its targets, by day, week, month, quarter or year."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.table import Table
+
+from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
+
+STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}
+
+
+def show(
+    kpi_id: str = typer.Argument(..., help="The KPI's id (kpi list shows them)."),
+    grain: str = typer.Option("day", help="day, week, month, quarter or year."),
+    from_: str = typer.Option(
+        None, "--from", help="First day, YYYY-MM-DD (default: 14 days, 12 weeks/months back)."
+    ),
+    to: str = typer.Option(None, "--to", help="Last day, YYYY-MM-DD (default: latest facts)."),
+    by: str = typer.Option(None, help="A breakdown of the KPI, e.g. channel or campaign."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """One KPI's values against its targets: a row per period (and per value of --by).
+
+    Targets and status apply to the KPI's overall value; a breakdown shows values only.
+    Reads the warehouse read-only (KPI_WAREHOUSE).
+
+    Examples:
+      kpi show net_revenue
+      kpi show session_conversion_rate --grain month --from 2025-01-01 --to 2025-06-30
+      kpi show session_conversion_rate --grain week --by channel --format csv
+      kpi show nps --grain quarter --format json
+    """
+    from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
+    from kpi_pipeline.kpis.show import GRAINS, default_first, latest_day, read_days, read_periods
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+
+    if grain not in GRAINS:
+        raise fail(f"--grain '{grain}' is not known", f"use one of: {', '.join(GRAINS)}")
+    if fmt not in {"table", "csv", "json"}:
+        raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
+    settings = load_settings()
+    try:
+        catalogue = load_catalogue(settings.kpi_catalogue_path)
+    except CatalogueError as err:
+        raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
+    if kpi_id not in catalogue:
+        raise fail(f"no KPI '{kpi_id}' in {settings.kpi_catalogue_path}", "kpi list shows the ids")
+    kpi = catalogue[kpi_id]
+    if by is not None and by not in kpi.dimensions:
+        has = ", ".join(kpi.dimensions) or "none"
+        raise fail(f"{kpi_id} has no breakdown by '{by}'", f"its breakdowns: {has}")
+    first = parse_day(from_, "--from") if from_ else None
+    last = parse_day(to, "--to") if to else None
+    try:
+        with read_only_connection(settings.warehouse_location) as con:
+            last = last or latest_day(con, kpi.id)
+            if last is None:
+                raise fail(f"no facts for {kpi_id} yet", "build some with kpi run / kpi backfill")
+            first = first or default_first(last, grain)
+            if last < first:
+                raise fail("--to is before --from", "swap the two dates")
+            if grain == "day":
+                frame = read_days(con, kpi, first, last, by)
+            else:
+                frame = read_periods(con, kpi, grain, first, last, by)
+    except QueryError as err:
+        raise fail(str(err), err.hint) from err
+
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+        return
+    if fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+        return
+    console.print(rich_table(frame, kpi, grain, settings.reporting_currency, first, last, by))
+
+
+def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | None) -> Table:
+    from kpi_pipeline.publish.report import format_value
+
+    table = Table(title=f"{kpi.name} ({kpi.id}) by {grain}, {first} .. {last}")
+    table.add_column("day" if grain == "day" else grain)
+    if by:
+        table.add_column(by)
+    for column in ("value", "target", "status", "last year"):
+        table.add_column(column, justify="left" if column == "status" else "right")
+    for row in frame.iter_rows(named=True):
+        period = str(row["period_start"])
+        if grain != "day":
+            period = f"{row['period_start']} .. {row['period_end']}"
+        overall = row["dimension"] == "all"
+        cells = [period] + ([row["dimension_value"] if not overall else "(all)"] if by else [])
+        status = row["status"] or ""
+        style = STATUS_STYLE.get(status)
+        cells += [
+            format_value(row["value"], kpi.unit, currency),
+            format_value(row["target"], kpi.unit, currency) if overall else "",
+            f"[{style}]{status}[/]" if style else status,
+            format_value(row["previous_year_value"], kpi.unit, currency) if overall else "",
+        ]
+        table.add_row(*cells)
+    if frame.is_empty():
+        table.caption = "no facts in this range"
+    return table

@@ -1,0 +1,140 @@
+"""One KPI's values against its targets over a range, at a grain, optionally by a dimension
+(`kpi show`): read from the marts, shaped by pure functions."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from kpi_pipeline.kpis.catalogue import Kpi
+from kpi_pipeline.kpis.status import kpi_status
+from kpi_pipeline.publish.report import same_day_last_year
+from kpi_pipeline.publish.snapshot import overall_target
+from kpi_pipeline.warehouse import query_polars
+
+GRAINS = ("day", "week", "month", "quarter", "year")
+# how many periods back `--from` defaults to, counting the period of `--to`
+DEFAULT_PERIODS = {"day": 14, "week": 12, "month": 12, "quarter": 8, "year": 5}
+OVERALL = "all"
+
+COLUMNS = {
+    "period_start": pl.Date,
+    "period_end": pl.Date,
+    "kpi_id": pl.String,
+    "dimension": pl.String,
+    "dimension_value": pl.String,
+    "days_covered": pl.Int64,
+    "value": pl.Float64,
+    "target": pl.Float64,
+    "status": pl.String,
+    "previous_year_value": pl.Float64,
+    "change_ratio": pl.Float64,
+}
+
+
+def period_start(day: dt.date, grain: str) -> dt.date:
+    """The first day of the period holding `day` (weeks are ISO, Monday first)."""
+    if grain == "day":
+        return day
+    if grain == "week":
+        return day - dt.timedelta(days=day.weekday())
+    if grain == "month":
+        return day.replace(day=1)
+    if grain == "quarter":
+        return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    return day.replace(month=1, day=1)
+
+
+def default_first(last: dt.date, grain: str) -> dt.date:
+    """The start of the period DEFAULT_PERIODS[grain] - 1 periods before the one of `last`."""
+    start = period_start(last, grain)
+    for _ in range(DEFAULT_PERIODS[grain] - 1):
+        start = period_start(start - dt.timedelta(days=1), grain)
+    return start
+
+
+def latest_day(con, kpi_id: str) -> dt.date | None:
+    [(day,)] = con.execute(
+        "select max(kpi_date) from marts.fct_kpi_daily where kpi_id = ?", [kpi_id]
+    ).fetchall()
+    return day
+
+
+def _dimensions(by: str | None) -> list[str]:
+    """The two dimensions to read: the overall value, and the breakdown if one is asked."""
+    return [OVERALL, by or OVERALL]
+
+
+def read_days(con, kpi: Kpi, first: dt.date, last: dt.date, by: str | None) -> pl.DataFrame:
+    """Daily facts of the range, and the overall values of the same days a year earlier."""
+    facts = query_polars(
+        con,
+        "select kpi_date, dimension, dimension_value, value from marts.fct_kpi_daily "
+        "where kpi_id = ? and kpi_date between ? and ? and dimension in (?, ?)",
+        [kpi.id, first, last, *_dimensions(by)],
+    )
+    previous = query_polars(
+        con,
+        "select kpi_date, value from marts.fct_kpi_daily "
+        "where kpi_id = ? and dimension = 'all' and kpi_date between ? and ?",
+        [kpi.id, same_day_last_year(first), same_day_last_year(last)],
+    )
+    return day_rows(kpi, facts, dict(previous.iter_rows()))
+
+
+def day_rows(kpi: Kpi, facts: pl.DataFrame, last_year: dict[dt.date, float | None]) -> pl.DataFrame:
+    """Daily values with the day's target and status (overall rows only), as the daily
+    snapshot states them: a relative target against the same day last year."""
+    records = []
+    for row in facts.iter_rows(named=True):
+        day, overall = row["kpi_date"], row["dimension"] == OVERALL
+        before = last_year.get(same_day_last_year(day)) if overall else None
+        target = overall_target(kpi, {kpi.id: before}) if overall else None
+        value = row["value"]
+        records.append(
+            {
+                "period_start": day,
+                "period_end": day,
+                "kpi_id": kpi.id,
+                "dimension": row["dimension"],
+                "dimension_value": row["dimension_value"],
+                "days_covered": 1,
+                "value": value,
+                "target": target,
+                "status": kpi_status(value, kpi, target) if overall else None,
+                "previous_year_value": before,
+                "change_ratio": (value - before) / abs(before)
+                if value is not None and before
+                else None,
+            }
+        )
+    return ordered(pl.DataFrame(records, schema=COLUMNS, orient="row"))
+
+
+def read_periods(
+    con, kpi: Kpi, grain: str, first: dt.date, last: dt.date, by: str | None
+) -> pl.DataFrame:
+    """Periods overlapping [first, last]: values from fct_kpi_period, and for the overall
+    row the target, status and last year's value from fct_kpi_attainment."""
+    frame = query_polars(
+        con,
+        """select p.period_start, p.period_end, p.kpi_id, p.dimension, p.dimension_value,
+                  cast(p.days_covered as bigint) as days_covered, p.value,
+                  a.target, a.status, a.previous_year_value, a.change_ratio
+           from marts.fct_kpi_period as p
+           left join marts.fct_kpi_attainment as a
+             on a.period_grain = p.period_grain and a.period_start = p.period_start
+            and a.kpi_id = p.kpi_id and p.dimension = 'all'
+           where p.kpi_id = ? and p.period_grain = ? and p.dimension in (?, ?)
+             and p.period_end >= ? and p.period_start <= ?""",
+        [kpi.id, grain, *_dimensions(by), first, last],
+    )
+    return ordered(frame.cast(COLUMNS))
+
+
+def ordered(frame: pl.DataFrame) -> pl.DataFrame:
+    """By period, the overall row first, then the dimension's values."""
+    return frame.sort("period_start", pl.col("dimension") != OVERALL, "dimension_value").select(
+        list(COLUMNS)
+    )
