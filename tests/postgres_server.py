@@ -52,15 +52,33 @@ def postgres_server(binaries: Path) -> Iterator[str]:
     port = free_port()
 
     def run(program: str, *args: str) -> None:
-        subprocess.run(
+        done = subprocess.run(
             _as_server_user([str(binaries / program), *args]),
-            check=True,
             capture_output=True,
             text=True,
             timeout=120,
         )
+        if done.returncode:
+            log = root / "server.log"
+            raise RuntimeError(
+                f"{program} failed ({done.returncode}): {done.stderr.strip()}"
+                + (f"\nserver log:\n{log.read_text()}" if log.exists() else "")
+            )
 
-    run("initdb", "-D", str(data), "-U", SUPERUSER, "-A", "trust", "-E", "UTF8", "--no-sync")
+    # C collation: text sorts bytewise, as in DuckDB; no dependency on installed locales
+    run(
+        "initdb",
+        "-D",
+        str(data),
+        "-U",
+        SUPERUSER,
+        "-A",
+        "trust",
+        "-E",
+        "UTF8",
+        "--locale=C",
+        "--no-sync",
+    )
     options = f"-p {port} -k {sockets} -c listen_addresses=127.0.0.1 -c fsync=off"
     run("pg_ctl", "-D", str(data), "-o", options, "-l", str(root / "server.log"), "-w", "start")
     try:
