@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,6 +76,31 @@ def postgres_url() -> Iterator[str]:
             pytest.fail(f"{message}: .ci/run installs Debian's postgresql package")
         pytest.skip(f"{message} (apt-get install postgresql)")
     with postgres_server(binaries) as url:
+        yield url
+
+
+@contextmanager
+def fresh_database(postgres_url: str) -> Iterator[str]:
+    """A new, empty database on the server of `postgres_url`; its URL. Dropped on exit."""
+    import uuid
+
+    import psycopg2
+
+    name = f"test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(postgres_url)
+    admin.autocommit = True
+    try:
+        admin.cursor().execute(f"create database {name}")
+        yield postgres_url.rsplit("/", 1)[0] + f"/{name}"
+        admin.cursor().execute(f"drop database {name} with (force)")
+    finally:
+        admin.close()
+
+
+@pytest.fixture
+def postgres_database(postgres_url: str) -> Iterator[str]:
+    """A fresh, empty database on the session's PostgreSQL server; its URL."""
+    with fresh_database(postgres_url) as url:
         yield url
 
 

@@ -14,6 +14,7 @@ import pytest
 from kpi_pipeline.ingest import contracts as c
 from kpi_pipeline.ingest.errors import MissingColumnsError
 from kpi_pipeline.ingest.loaders import load_csv_day
+from kpi_pipeline.warehouse import connect
 from tests.ingest.test_corpus import CORPUS, KEY, LOADED_AT
 
 DAY1, DAY2 = dt.date(2025, 3, 3), dt.date(2025, 3, 4)
@@ -25,8 +26,13 @@ def put(landing: Path, extract: c.CsvExtract, day: dt.date, corpus_file: str, na
     return Path(shutil.copyfile(CORPUS / corpus_file, folder / (name or extract.file_name)))
 
 
-@pytest.fixture
-def con():
+@pytest.fixture(params=["duckdb", "postgres"])
+def con(request):
+    """An empty warehouse of each kind: in-memory DuckDB, a fresh PostgreSQL database."""
+    if request.param == "postgres":
+        with connect(request.getfixturevalue("postgres_database")) as connection:
+            yield connection
+        return
     connection = duckdb.connect()
     connection.execute("set TimeZone = 'UTC'")
     yield connection
@@ -89,7 +95,7 @@ def test_a_broken_file_fails_its_source_only_and_keeps_loaded_days(con, tmp_path
     spend = load_csv_day(con, c.ADS_SPEND, tmp_path, DAY2, KEY, LOADED_AT)
 
     assert con.execute(
-        "select _extract_date, count(*) from raw.orders group by all"
+        "select _extract_date, count(*) from raw.orders group by _extract_date"
     ).fetchall() == [(DAY1, 2)]
     assert (spend.rows_loaded, spend.rows_quarantined) == (2, 0)
     assert con.execute(

@@ -17,7 +17,9 @@ from kpi_pipeline.ingest.contracts import GA4_JSON_COLUMNS
 from kpi_pipeline.ingest.loaders import load_ga4_day
 from kpi_pipeline.settings import DBT_PROJECT_DIR
 from kpi_pipeline.transform.project import DBT_EXECUTABLE
-from kpi_pipeline.warehouse import connect
+from kpi_pipeline.warehouse import connect, is_postgres_url
+from kpi_pipeline.warehouse.postgres import dbt_target_env
+from tests.conftest import fresh_database
 from tests.landing_files import ga4_event
 
 D3, D4, D5 = dt.date(2025, 3, 3), dt.date(2025, 3, 4), dt.date(2025, 3, 5)
@@ -67,10 +69,21 @@ def folder(landing: Path, day: dt.date) -> Path:
     return path
 
 
-@pytest.fixture(scope="module")
-def ga4(tmp_path_factory):
+@pytest.fixture(scope="module", params=["duckdb", "postgres"])
+def ga4(request, tmp_path_factory):
+    """The landing zone of three days, a warehouse of each kind (a DuckDB file, a fresh
+    PostgreSQL database) and a scratch folder."""
     root = tmp_path_factory.mktemp("ga4")
-    landing, warehouse = root / "landing", root / "warehouse.duckdb"
+    landing = root / "landing"
+    write_deliveries(landing)
+    if request.param == "duckdb":
+        yield landing, str(root / "warehouse.duckdb"), root
+        return
+    with fresh_database(request.getfixturevalue("postgres_url")) as url:
+        yield landing, url, root
+
+
+def write_deliveries(landing: Path) -> None:
     (folder(landing, D3) / "events_intraday_20250303.json").write_bytes(
         ndjson(events("2025-03-03", "intraday", 2))
     )
@@ -86,16 +99,16 @@ def ga4(tmp_path_factory):
     (folder(landing, D5) / "events_20250304.json").write_bytes(
         ndjson(events("2025-03-04", "daily", 1, engaged="0"))
     )
-    return landing, warehouse, root
 
 
-def load(landing: Path, warehouse: Path, day: dt.date):
+def load(landing: Path, warehouse: str, day: dt.date):
     with connect(warehouse) as con:
         return load_ga4_day(con, landing, day, LOADED_AT)
 
 
-def build_staging(warehouse: Path, root: Path) -> None:
-    env = {**os.environ, "KPI_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+def build_staging(warehouse: str, root: Path) -> None:
+    env = {**os.environ, "KPI_WAREHOUSE": warehouse, "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
+    env.update(dbt_target_env(warehouse if is_postgres_url(warehouse) else ""))
     run = subprocess.run(
         [DBT_EXECUTABLE, "run", "--select", "stg_ga4__events", "--project-dir",
          str(DBT_PROJECT_DIR), "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path",
@@ -105,11 +118,11 @@ def build_staging(warehouse: Path, root: Path) -> None:
     assert run.returncode == 0, run.stdout[-3000:]
 
 
-def staged(warehouse: Path) -> list[tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+def staged(warehouse: str) -> list[tuple]:
+    with connect(warehouse, read_only=True) as con:
         return con.execute(
             """select user_pseudo_id, count(*), min(ga_session_id), bool_and(is_session_engaged)
-               from staging.stg_ga4__events group by all order by all"""
+               from staging.stg_ga4__events group by user_pseudo_id order by user_pseudo_id"""
         ).fetchall()
 
 
@@ -123,7 +136,7 @@ def test_each_export_table_counts_once_in_its_latest_delivery(ga4) -> None:
     # day 4: the daily table of 03-03 (Parquet, INT64 typed) supersedes its intraday table
     second = load(landing, warehouse, D4)
     assert (second.rows_read, second.rows_loaded, second.rows_quarantined) == (6, 5, 1)
-    with duckdb.connect(str(warehouse), read_only=True) as con:
+    with connect(warehouse, read_only=True) as con:
         assert con.execute(
             "select source_file, row_number, reason from raw._quarantine"
         ).fetchall() == [
