@@ -41,7 +41,7 @@ def build_definitions(settings: Settings) -> Definitions:
             *ingest_assets(partitions, settings),
             build_dbt_assets(dbt_project, partitions, settings),
             with_kpi_metadata(build_publish_asset(partitions, settings), catalogue),
-            *quality_tables(),
+            *quality_tables(settings.warehouse_backend),
         ],
         asset_checks=[
             *quality_checks(partitions, settings, list(catalogue)),

@@ -30,17 +30,18 @@ def with_kpi_metadata(asset: AssetsDefinition, catalogue: Mapping[str, Kpi]) -> 
 QUALITY_GROUP = "quality"
 
 
-def quality_tables() -> list[AssetSpec]:
+def quality_tables(warehouse_kind: str = "duckdb") -> list[AssetSpec]:
     """The ingest's quality records, shown in the `quality` group beside the checks: the
     quarantine (rows that could not be loaded, with the reason) and the ingest log (rows
-    read = loaded + quarantined, per file). Written by the ingest assets, read by dbt."""
+    read = loaded + quarantined, per file). Written by the ingest assets, read by dbt;
+    `warehouse_kind` (duckdb or postgres) is the kind the UI shows."""
     owners = ["team:data-engineering"]
     return [
         AssetSpec(
             key=AssetKey(["raw", "_quarantine"]),
             group_name=QUALITY_GROUP,
             owners=owners,
-            kinds={"duckdb"},
+            kinds={warehouse_kind},
             description="Rows that could not be loaded: source file, row, column and reason. "
             "Never dropped silently; fix the extract and re-deliver it.",
         ),
@@ -48,7 +49,7 @@ def quality_tables() -> list[AssetSpec]:
             key=AssetKey(["raw", "_ingest_log"]),
             group_name=QUALITY_GROUP,
             owners=owners,
-            kinds={"duckdb"},
+            kinds={warehouse_kind},
             description="Per landing-zone file and day: rows read = rows loaded + rows "
             "quarantined, with the file's checksum.",
         ),
