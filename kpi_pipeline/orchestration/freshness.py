@@ -18,6 +18,7 @@ from dagster import (
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_FILE_GLOBS, GA4_SOURCE, GA4_TABLE
 from kpi_pipeline.ingest.landing import extract_files
 from kpi_pipeline.partitions import days_in
+from kpi_pipeline.quality.attribution import days_metadata
 from kpi_pipeline.settings import Settings
 
 FRESHNESS_CHECK = "extract_arrived"
@@ -78,6 +79,7 @@ def freshness_result(
             else f"every day has its {extract.source} extract"
         ),
         metadata={
+            **days_metadata([d.isoformat() for d in missing]),
             "days_checked": MetadataValue.int(len(found)),
             "days_without_extract": MetadataValue.text(
                 ", ".join(str(d) for d in missing) or "none"

@@ -31,6 +31,7 @@ from kpi_pipeline.publish.snapshot import (
     snapshot_frame,
     status_table,
 )
+from kpi_pipeline.quality.attribution import FAILING_DAYS, applies_to
 from kpi_pipeline.quality.checks import FACTS_KEY
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.transform.project import dbt_project
@@ -47,6 +48,7 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
         context.run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
     ):
         evaluation = entry.dagster_event.event_specific_data
+        days = evaluation.metadata.get(FAILING_DAYS)
         results.append(
             {
                 "asset": evaluation.asset_key.to_user_string(),
@@ -54,6 +56,8 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
                 "passed": evaluation.passed,
                 "severity": evaluation.severity.value,
                 "description": evaluation.description,
+                # the days a failed check is about; None: every day of the run
+                FAILING_DAYS: None if days is None or evaluation.passed else days.value,
             }
         )
     return sorted(results, key=lambda r: (r["asset"], r["check"]))
@@ -103,16 +107,13 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         base_manifest = {
             "run_id": context.run.run_id,
             "published_at": published_at,
-            "status": "published_with_warnings" if warnings else "published",
             "git_commit": git_commit(),
             "dbt_manifest_sha256": file_sha256(dbt_project.manifest_path),
             "timezone": settings.timezone,
             "reporting_currency": settings.reporting_currency,
             "checks": checks,
-            "warnings": warnings,
         }
-        labels = warning_labels(base_manifest)
-        outcomes, frames, reports = [], {}, {}
+        outcomes, frames, reports, labels_of = [], {}, {}, {}
         with warehouse.connection() as con:
             for day in days_in(context.partition_keys):
                 facts = read_facts(con, day)
@@ -123,13 +124,20 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 history = read_history(con, day)
                 last_year = values_on(history, same_day_last_year(day))
                 frame = snapshot_frame(facts, catalogue, last_year)
+                day_warnings = [w for w in warnings if applies_to(w, day)]
                 manifest = {
                     **base_manifest,
+                    "status": "published_with_warnings" if day_warnings else "published",
+                    "warnings": day_warnings,
                     "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},
                     "sources": source_files(con, day),
                 }
 
-                def report(version: int, day=day, frame=frame, history=history) -> dict:
+                labels = labels_of[day] = warning_labels(manifest)
+
+                def report(
+                    version: int, day=day, frame=frame, history=history, labels=labels
+                ) -> dict:
                     ctx = ReportContext(
                         day,
                         version,
@@ -159,7 +167,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 reports[last.day],
                 last.folder / REPORT,
                 settings.reporting_currency,
-                labels,
+                labels_of[last.day],
                 [o.day for o in new[:-1]],
             )
             # a delivery failure fails the run (engineers are notified); the snapshot stays

@@ -94,3 +94,13 @@ def anomaly_outcomes(
             )
         )
     return outcomes
+
+
+def tripped_days(comparisons: list[DayComparison], thresholds: Thresholds) -> list[dt.date]:
+    """The days whose ratio trips the warn or the error band."""
+    return [
+        c.day
+        for c in comparisons
+        if c.ratio is not None
+        and (thresholds.error.trips(c.ratio) or thresholds.warn.trips(c.ratio))
+    ]

@@ -14,7 +14,8 @@ from dagster import (
 
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
 from kpi_pipeline.partitions import days_in
-from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days
+from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days, tripped_days
+from kpi_pipeline.quality.attribution import attribute_frame, with_days
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
@@ -139,8 +140,12 @@ def volume_anomalies(con, table: str, days: list[dt.date], config: QualityConfig
     comparisons = compare_days(
         series, days, config.trailing_days, config.min_history_days, config.min_baseline
     )
-    outcomes = anomaly_outcomes("rows", comparisons, config.volume_thresholds(table))
-    return SuiteOutcome(f"anomalies_raw_{table}", len(days), outcomes)
+    thresholds = config.volume_thresholds(table)
+    outcomes = anomaly_outcomes("rows", comparisons, thresholds)
+    return with_days(
+        SuiteOutcome(f"anomalies_raw_{table}", len(days), outcomes),
+        tripped_days(comparisons, thresholds),
+    )
 
 
 def raw_suite(table: str) -> dict | None:
@@ -180,9 +185,15 @@ def build_raw_check(
             anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = data_dir(settings)
-        outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated, store=store)]
+        rows_outcome = validate_frame(
+            f"raw_{table}", rows, parameters, suite=generated, store=store
+        )
+        outcomes = [
+            attribute_frame(rows_outcome, rows, "_extract_date", days, parameters, generated)
+        ]
         if suite_path(f"raw_{table}_volume").exists():
-            outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters, store=store))
+            volume_outcome = validate_frame(f"raw_{table}_volume", volume, parameters, store=store)
+            outcomes.append(attribute_frame(volume_outcome, volume, "day", days, parameters))
         return check_result([*outcomes, anomalies], docs=build_data_docs(store))
 
     return _check
@@ -216,8 +227,20 @@ def build_facts_check(
         store = data_dir(settings)
         return check_result(
             [
-                validate_frame("fct_kpi_daily", rows, parameters, store=store),
-                validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
+                attribute_frame(
+                    validate_frame("fct_kpi_daily", rows, parameters, store=store),
+                    rows,
+                    "kpi_date",
+                    days,
+                    parameters,
+                ),
+                attribute_frame(
+                    validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
+                    volume,
+                    "day",
+                    days,
+                    parameters,
+                ),
             ],
             docs=build_data_docs(store),
         )
@@ -289,7 +312,7 @@ def build_value_anomaly_check(partitions: PartitionsDefinition) -> AssetChecksDe
     ) -> AssetCheckResult:
         days = days_in(context.partition_keys)
         first = days[0] - dt.timedelta(days=config.trailing_days)
-        outcomes = []
+        outcomes, tripped = [], []
         with warehouse.connection() as con:
             for spec in config.values:
                 series = facts_value_series(con, spec.kpi, spec.measure, first, days[-1])
@@ -299,7 +322,9 @@ def build_value_anomaly_check(partitions: PartitionsDefinition) -> AssetChecksDe
                 outcomes += anomaly_outcomes(
                     f"{spec.kpi}.{spec.measure}", comparisons, spec.thresholds
                 )
-        return check_result([SuiteOutcome("anomalies_fct_kpi_daily", len(days), outcomes)])
+                tripped += tripped_days(comparisons, spec.thresholds)
+        suite = SuiteOutcome("anomalies_fct_kpi_daily", len(days), outcomes)
+        return check_result([with_days(suite, tripped)])
 
     return _check
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
+from kpi_pipeline.quality.attribution import days_metadata, failing_days
 from kpi_pipeline.quality.suites import ERROR, SuiteOutcome
 
 
@@ -47,6 +48,7 @@ def check_result(outcomes: list[SuiteOutcome], docs: Path | None = None) -> Asse
         severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,
         description="; ".join(summary)[:1000] if failing else "all expectations met",
         metadata={
+            **days_metadata(failing_days(outcomes) if failing else []),
             "rows_validated": MetadataValue.int(sum(s.rows for s in outcomes)),
             **({"gx_data_docs": MetadataValue.path(str(docs))} if docs else {}),
             "errors": MetadataValue.int(len(errors)),

@@ -16,6 +16,7 @@ from dagster import (
 )
 
 from kpi_pipeline.partitions import days_in
+from kpi_pipeline.quality.attribution import attribute_frame
 from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.suites import build_data_docs, validate_frame
 from kpi_pipeline.settings import Settings
@@ -103,7 +104,8 @@ def build_group_check(
         with warehouse.connection() as con:
             counts = rows_per_extract_day(con, group.tables, days[0], days[-1])
         store = settings.warehouse_path.parent
-        outcome = validate_frame(suite, group_volume(counts, days), store=store)
+        volume = group_volume(counts, days)
+        outcome = attribute_frame(validate_frame(suite, volume, store=store), volume, "day", days)
         return check_result([outcome], docs=build_data_docs(store))
 
     return _check

@@ -37,6 +37,8 @@ class SuiteOutcome:
     suite: str
     rows: int
     outcomes: list[ExpectationOutcome]
+    # the days of the window whose data fails (quality/attribution.py); None: not known
+    failing_days: tuple | None = None
 
     @property
     def errors(self) -> list[ExpectationOutcome]:
