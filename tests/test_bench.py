@@ -136,3 +136,24 @@ def test_benchmark_at_a_tiny_scale(tmp_path: Path) -> None:
     assert "<!-- bench:scale-0.05-days-1 -->" in text
     for stage in STAGES:
         assert f"| {stage} |" in text
+
+
+def test_dbt_phases_of_the_last_invocation() -> None:
+    import json
+
+    from kpi_pipeline.bench.measurement import dbt_phases
+
+    def line(invocation: str, code: str, ts: str, **data) -> str:
+        info = {"invocation_id": invocation, "code": code, "ts": ts}
+        return json.dumps({"data": data, "info": info})
+
+    log = [
+        line("old", "A001", "2026-01-01T10:00:00Z"),
+        line("new", "A001", "2026-01-01T11:00:00.000Z"),
+        line("new", "I024", "2026-01-01T11:00:01.000Z"),
+        line("new", "W006", "2026-01-01T11:00:03.500Z"),
+        line("new", "Q039", "2026-01-01T11:00:05.000Z", elapsed=5.25),
+    ]
+    phases = dbt_phases(log)
+    assert phases == {"start and parse": 3.5, "nodes": 1.5, "command": 5.25, "full parse": 1.0}
+    assert dbt_phases(log[:3]) == {}

@@ -190,7 +190,9 @@ def run_deployment(
             startup = time.perf_counter() - started
         with DagsterInstance.get() as instance:
             measured = [
-                measure_run(defs, instance, first, last, label, rows)
+                measure_run(
+                    defs, instance, first, last, label, rows, settings.dbt_target_dir / "dbt.log"
+                )
                 for label, first, last, rows in runs
             ]
     return measured, startup, rss.peak_bytes

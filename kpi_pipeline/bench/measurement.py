@@ -3,12 +3,15 @@ from the Dagster event log (step start to step end, summed per stage)."""
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 import os
 import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import psutil
 
@@ -22,6 +25,7 @@ STAGE_NAMES = {
     "publish": "publish",
 }
 STAGES = tuple(STAGE_NAMES.values())
+DBT_STEP = "dbt_models"
 
 
 def tree_rss(process: psutil.Process) -> int:
@@ -135,6 +139,8 @@ class RunMeasurement:
     stages: dict[str, float]
     steps: dict[str, float]
     rows_in: int
+    # dbt's own phases in the run's `dbt build` (from its dbt.log), see `dbt_phases`
+    dbt: dict[str, float] = field(default_factory=dict)
 
     @property
     def overhead_seconds(self) -> float:
@@ -146,7 +152,34 @@ class RunMeasurement:
         return self.rows_in / seconds if seconds > 0 else None
 
 
-def measure_run(defs, instance, first_day, last_day, label: str, rows_in: int) -> RunMeasurement:
+def _ts(line: dict) -> float:
+    return dt.datetime.fromisoformat(line["info"]["ts"].replace("Z", "+00:00")).timestamp()
+
+
+def dbt_phases(log_lines: Iterable[str]) -> dict[str, float]:
+    """Seconds of the last dbt invocation in a JSON dbt.log: `start and parse` (from its
+    first line to `Found N models`: adapter, project, full or partial parse), `nodes` (to the
+    end of the command) and `command` (dbt's own total)."""
+    lines = [json.loads(text) for text in log_lines if text.startswith("{")]
+    if not lines:
+        return {}
+    invocation = lines[-1]["info"]["invocation_id"]
+    lines = [line for line in lines if line["info"]["invocation_id"] == invocation]
+    codes = {}
+    for line in lines:
+        codes.setdefault(line["info"]["code"], line)
+    if "W006" not in codes or "Q039" not in codes:
+        return {}
+    started, parsed, ended = _ts(lines[0]), _ts(codes["W006"]), _ts(codes["Q039"])
+    phases = {"start and parse": parsed - started, "nodes": ended - parsed}
+    phases["command"] = float(codes["Q039"]["data"].get("elapsed", ended - started))
+    phases["full parse"] = float("I024" in codes)  # 1: dbt could not reuse its partial parse
+    return phases
+
+
+def measure_run(
+    defs, instance, first_day, last_day, label: str, rows_in: int, dbt_log: Path | None = None
+) -> RunMeasurement:
     """Run the daily job over [first_day, last_day] (the production code path,
     `runner.run_days`) and measure wall time, peak RSS and stage times."""
     from kpi_pipeline.runner import run_days
@@ -167,4 +200,7 @@ def measure_run(defs, instance, first_day, last_day, label: str, rows_in: int) -
         stages=times.stages,
         steps=times.steps,
         rows_in=rows_in,
+        dbt=dbt_phases(dbt_log.read_text().splitlines())
+        if dbt_log and dbt_log.exists() and DBT_STEP in times.steps
+        else {},
     )

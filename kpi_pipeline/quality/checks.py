@@ -175,7 +175,7 @@ def build_raw_check(
         outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated, store=store)]
         if suite_path(f"raw_{table}_volume").exists():
             outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters, store=store))
-        return check_result([*outcomes, anomalies], docs=build_data_docs(store))
+        return check_result([*outcomes, anomalies], docs=build_data_docs(store, outcomes))
 
     return _check
 
@@ -206,13 +206,11 @@ def build_facts_check(
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
         store = data_dir(settings)
-        return check_result(
-            [
-                validate_frame("fct_kpi_daily", rows, parameters, store=store),
-                validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
-            ],
-            docs=build_data_docs(store),
-        )
+        outcomes = [
+            validate_frame("fct_kpi_daily", rows, parameters, store=store),
+            validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
+        ]
+        return check_result(outcomes, docs=build_data_docs(store, outcomes))
 
     return _check
 
