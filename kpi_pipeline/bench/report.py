@@ -134,6 +134,12 @@ def _verdict(holds: bool | None) -> str:
     return {True: "holds", False: "**does not hold**", None: "not measured here"}[holds]
 
 
+def _result(run: RunMeasurement) -> str:
+    if run.success:
+        return "published"
+    return "blocked by the gate" if run.reason.startswith("blocked") else run.reason[:120]
+
+
 def run_table(runs: list[RunMeasurement]) -> list[str]:
     lines = [
         "| run | result | wall s | "
@@ -146,7 +152,7 @@ def run_table(runs: list[RunMeasurement]) -> list[str]:
         lines.append(
             f"| {run.label} ({run.first_day}"
             + ("" if run.first_day == run.last_day else f" .. {run.last_day}")
-            + f") | {'published' if run.success else run.reason} | {_s(run.wall_seconds)} | "
+            + f") | {_result(run)} | {_s(run.wall_seconds)} | {_s(run.cpu_seconds)} | "
             f"{stages} | {_s(run.overhead_seconds)} | {run.rows_in:,} | "
             f"{_rate(run.rows_per_second())} | {run.peak_rss_bytes / MIB:,.0f} |"
         )
