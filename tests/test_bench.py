@@ -157,3 +157,16 @@ def test_dbt_phases_of_the_last_invocation() -> None:
     phases = dbt_phases(log)
     assert phases == {"start and parse": 3.5, "nodes": 1.5, "command": 5.25, "full parse": 1.0}
     assert dbt_phases(log[:3]) == {}
+
+
+def test_run_table_has_a_header_cell_per_value() -> None:
+    from kpi_pipeline.bench.measurement import RunMeasurement
+    from kpi_pipeline.bench.report import run_table
+
+    run = RunMeasurement(
+        "day", "2025-12-31", "2025-12-31", True, "published", 2.0, 2**20,
+        dict.fromkeys(STAGES, 0.25), {}, 100, cpu_seconds=1.5,
+    )  # fmt: skip
+    header, rule, row = run_table([run])
+    assert header.count("|") == rule.count("|") == row.count("|")
+    assert "| 2.00 | 1.50 |" in row

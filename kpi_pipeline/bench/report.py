@@ -142,10 +142,10 @@ def _result(run: RunMeasurement) -> str:
 
 def run_table(runs: list[RunMeasurement]) -> list[str]:
     lines = [
-        "| run | result | wall s | "
+        "| run | result | wall s | CPU s | "
         + " | ".join(f"{s} s" for s in STAGES)
         + " | outside steps s | rows in | rows/s | peak RSS MiB |",
-        "|---|---|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|",
+        "|---|---|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|",
     ]
     for run in runs:
         stages = " | ".join(_s(run.stages[s]) for s in STAGES)
