@@ -20,8 +20,8 @@ from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.suites import (
     SuiteOutcome,
-    build_data_docs,
     contract_suite,
+    docs_index,
     load_suite_dict,
     suite_path,
     validate_frame,
@@ -172,10 +172,17 @@ def build_raw_check(
             anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = data_dir(settings)
-        outcomes = [validate_frame(f"raw_{table}", rows, parameters, suite=generated, store=store)]
+        run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
+        outcomes = [
+            validate_frame(
+                f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
+            )
+        ]
         if suite_path(f"raw_{table}_volume").exists():
-            outcomes.append(validate_frame(f"raw_{table}_volume", volume, parameters, store=store))
-        return check_result([*outcomes, anomalies], docs=build_data_docs(store, outcomes))
+            outcomes.append(
+                validate_frame(f"raw_{table}_volume", volume, parameters, store=store, run_name=run)
+            )
+        return check_result([*outcomes, anomalies], docs=docs_index(store))
 
     return _check
 
@@ -206,11 +213,12 @@ def build_facts_check(
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
         store = data_dir(settings)
+        run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         outcomes = [
-            validate_frame("fct_kpi_daily", rows, parameters, store=store),
-            validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
+            validate_frame("fct_kpi_daily", rows, parameters, store=store, run_name=run),
+            validate_frame("fct_kpi_daily_volume", volume, parameters, store=store, run_name=run),
         ]
-        return check_result(outcomes, docs=build_data_docs(store, outcomes))
+        return check_result(outcomes, docs=docs_index(store))
 
     return _check
 

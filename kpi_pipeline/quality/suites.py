@@ -137,16 +137,26 @@ def docs_index(project_root: Path) -> Path:
     return project_root / "gx_docs" / "index.html"
 
 
-def build_data_docs(project_root: Path, outcomes: list[SuiteOutcome] | None = None) -> Path:
-    """Render GX Data Docs; returns the index. With `outcomes`, only their suites' and
-    validation results' pages are rendered (and the index, which lists the newest
-    `DOCS_INDEX_RESULTS` results): a run's cost no longer grows with every result kept."""
+def build_data_docs(
+    project_root: Path,
+    outcomes: list[SuiteOutcome] | None = None,
+    run_name: str | None = None,
+) -> Path:
+    """Render GX Data Docs; returns the index. With `outcomes` or `run_name` (the Dagster run
+    id the results were validated under), only those results' and their suites' pages are
+    rendered, with the index of the newest `DOCS_INDEX_RESULTS` results (nothing when there
+    are none): a run's cost no longer grows with every result kept. Neither: everything."""
     from great_expectations.data_context.types.resource_identifiers import (
         ExpectationSuiteIdentifier,
     )
 
     context, _ = _gx_file_context(str(project_root))
     keys = [o.result_key for o in outcomes or [] if o.result_key is not None]
+    if run_name is not None:
+        stored = context.validation_results_store.list_keys()
+        keys += [k for k in stored if getattr(k.run_id, "run_name", None) == run_name]
+    if (outcomes is not None or run_name is not None) and not keys:
+        return docs_index(project_root)
     keys += [ExpectationSuiteIdentifier(name=k.expectation_suite_identifier.name) for k in keys]
     with (project_root / ".gx.lock").open("w") as lock:  # parallel check steps take turns
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -185,6 +195,7 @@ def validate_frame(
     folder: Path = EXPECTATIONS_DIR,
     suite: dict[str, Any] | None = None,
     store: Path | None = None,
+    run_name: str | None = None,
 ) -> SuiteOutcome:
     """Run a stored suite (or the given suite dict) on a DataFrame (GX 1.x pandas datasource;
     see DEPENDENCIES.md). With `store`, the run goes through a file-backed GX context there
@@ -210,7 +221,7 @@ def validate_frame(
         )
         from great_expectations.core.run_identifier import RunIdentifier
 
-        run_id = RunIdentifier(run_name=suite_name, run_time=dt.datetime.now(dt.UTC))
+        run_id = RunIdentifier(run_name=run_name or suite_name, run_time=dt.datetime.now(dt.UTC))
         result = validation.run(
             batch_parameters={"dataframe": frame},
             expectation_parameters=parameters or {},

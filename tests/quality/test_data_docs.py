@@ -35,3 +35,13 @@ def test_data_docs_of_given_outcomes_render_only_their_pages(tmp_path: Path) -> 
     assert any("values must be greater than or equal to" in p.read_text() for p in pages)
     assert list((tmp_path / "gx_docs" / "expectations").rglob("raw_orders_volume.html"))
     assert index.read_text().count("raw_orders_volume") >= 2
+
+
+def test_data_docs_of_a_run_render_its_results_only(tmp_path: Path) -> None:
+    frame = pd.DataFrame({"rows": [0]})
+    validate_frame("raw_orders_volume", frame, {}, store=tmp_path, run_name="run-a")
+    index = build_data_docs(tmp_path, run_name="run-b")  # no results: nothing rendered
+    assert not index.exists()
+    build_data_docs(tmp_path, run_name="run-a")
+    assert "raw_orders_volume" in index.read_text()
+    assert len(list((tmp_path / "gx_docs" / "validations").rglob("*.html"))) == 1
