@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint dev docs clean
+.PHONY: install demo test lint dev docs clean bench
 
 install: $(STAMP)
 
@@ -38,6 +38,14 @@ dev: install
 
 docs: install
 	$(VENV)/bin/python -m kpi_pipeline.orchestration.dbt_docs
+
+# Benchmark (docs/benchmarks.md): make bench; make bench SCALE=10 DAYS=1;
+# make bench BENCH_ARGS="--history-days 365 --backfill-days 365"
+SCALE ?= 1
+DAYS ?= 1
+BENCH_ARGS ?=
+bench: install
+	$(VENV)/bin/kpi bench --scale $(SCALE) --days $(DAYS) $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) data dbt_project/target

@@ -5,7 +5,6 @@ from __future__ import annotations
 import warnings
 
 from dagster import BetaWarning, Definitions, PreviewWarning
-from dagster_dbt import DbtCliResource
 
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
@@ -22,6 +21,7 @@ from kpi_pipeline.settings import Settings, prepare_environment
 from kpi_pipeline.transform.assets import build_dbt_assets
 from kpi_pipeline.transform.manifest import ensure_manifest
 from kpi_pipeline.transform.project import DBT_EXECUTABLE, dbt_project
+from kpi_pipeline.transform.resource import KpiDbtCliResource
 from kpi_pipeline.warehouse import WarehouseResource
 
 # Partitioned checks and single-run backfills are the features this project is built on.
@@ -56,7 +56,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         resources={
             "warehouse": WarehouseResource(path=settings.warehouse_location),
-            "dbt": DbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
+            "dbt": KpiDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         },
     )
 

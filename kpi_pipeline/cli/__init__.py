@@ -8,6 +8,7 @@ import sys
 import typer
 from rich.markup import escape
 
+from kpi_pipeline.cli.bench import bench
 from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import err_console
 from kpi_pipeline.cli.demo import demo
@@ -29,6 +30,7 @@ app.command()(quarantine)
 app.command()(validate)
 app.command(name="list")(list_kpis)
 app.add_typer(snapshots, name="snapshots")
+app.command()(bench)
 
 
 def main() -> None:

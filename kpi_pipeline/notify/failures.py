@@ -129,8 +129,10 @@ def handle_failed_run(
 ) -> tuple[Path, list[str]]:
     """Write the failure report and notify the data engineers; returns the report's path and
     the channels used (none when no engineer address is configured)."""
+    from kpi_pipeline.quality.suites import build_data_docs
+
     summary = failure_summary(instance, run)
-    docs = settings.warehouse_path.parent / "gx_docs" / "index.html"
+    docs = build_data_docs(settings.warehouse_path.parent, run_name=run.run_id)
     summary["gx_data_docs"] = str(docs) if docs.exists() else None
     path = write_failure_report(failures_dir(settings), summary)
     notify = notify or NotifySettings.from_env()

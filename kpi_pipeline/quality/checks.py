@@ -22,8 +22,8 @@ from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.source_groups import source_group_checks
 from kpi_pipeline.quality.suites import (
     SuiteOutcome,
-    build_data_docs,
     contract_suite,
+    docs_index,
     load_suite_dict,
     suite_path,
     validate_frame,
@@ -185,16 +185,19 @@ def build_raw_check(
             anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = data_dir(settings)
+        run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         rows_outcome = validate_frame(
-            f"raw_{table}", rows, parameters, suite=generated, store=store
+            f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
         )
         outcomes = [
             attribute_frame(rows_outcome, rows, "_extract_date", days, parameters, generated)
         ]
         if suite_path(f"raw_{table}_volume").exists():
-            volume_outcome = validate_frame(f"raw_{table}_volume", volume, parameters, store=store)
+            volume_outcome = validate_frame(
+                f"raw_{table}_volume", volume, parameters, store=store, run_name=run
+            )
             outcomes.append(attribute_frame(volume_outcome, volume, "day", days, parameters))
-        return check_result([*outcomes, anomalies], docs=build_data_docs(store))
+        return check_result([*outcomes, anomalies], docs=docs_index(store))
 
     return _check
 
@@ -225,25 +228,26 @@ def build_facts_check(
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
         store = data_dir(settings)
-        return check_result(
-            [
-                attribute_frame(
-                    validate_frame("fct_kpi_daily", rows, parameters, store=store),
-                    rows,
-                    "kpi_date",
-                    days,
-                    parameters,
+        run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
+        outcomes = [
+            attribute_frame(
+                validate_frame("fct_kpi_daily", rows, parameters, store=store, run_name=run),
+                rows,
+                "kpi_date",
+                days,
+                parameters,
+            ),
+            attribute_frame(
+                validate_frame(
+                    "fct_kpi_daily_volume", volume, parameters, store=store, run_name=run
                 ),
-                attribute_frame(
-                    validate_frame("fct_kpi_daily_volume", volume, parameters, store=store),
-                    volume,
-                    "day",
-                    days,
-                    parameters,
-                ),
-            ],
-            docs=build_data_docs(store),
-        )
+                volume,
+                "day",
+                days,
+                parameters,
+            ),
+        ]
+        return check_result(outcomes, docs=docs_index(store))
 
     return _check
 

@@ -18,7 +18,7 @@ from dagster import (
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.quality.attribution import attribute_frame
 from kpi_pipeline.quality.evidence import check_result
-from kpi_pipeline.quality.suites import build_data_docs, validate_frame
+from kpi_pipeline.quality.suites import docs_index, validate_frame
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 
@@ -105,8 +105,10 @@ def build_group_check(
             counts = rows_per_extract_day(con, group.tables, days[0], days[-1])
         store = settings.warehouse_path.parent
         volume = group_volume(counts, days)
-        outcome = attribute_frame(validate_frame(suite, volume, store=store), volume, "day", days)
-        return check_result([outcome], docs=build_data_docs(store))
+        run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
+        validated = validate_frame(suite, volume, store=store, run_name=run)
+        outcome = attribute_frame(validated, volume, "day", days)
+        return check_result([outcome], docs=docs_index(store))
 
     return _check
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import fcntl
 import json
 import logging
@@ -39,6 +40,8 @@ class SuiteOutcome:
     outcomes: list[ExpectationOutcome]
     # the days of the window whose data fails (quality/attribution.py); None: not known
     failing_days: tuple | None = None
+    # the stored GX validation result (a file-backed run), rendered by `build_data_docs`
+    result_key: Any = field(default=None, compare=False)
 
     @property
     def errors(self) -> list[ExpectationOutcome]:
@@ -75,6 +78,8 @@ def _gx_batch_definition():
 
 
 DOCS_SITE = "kpi_gx_docs"
+# The Data Docs index lists (and reads) only the newest results: about 16 runs' worth.
+DOCS_INDEX_RESULTS = 200
 
 
 @cache
@@ -99,19 +104,22 @@ def _gx_file_context(project_root: str):
 def _configure_file_context(context, project_root: str, progress_bars_config):
     context.variables.progress_bars = progress_bars_config(globally=False)
     sites = context.variables.data_docs_sites or {}
+    site_config = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(Path(project_root) / "gx_docs"),
+        },
+        "site_index_builder": {
+            "class_name": "DefaultSiteIndexBuilder",
+            "validation_results_limit": DOCS_INDEX_RESULTS,
+        },
+    }
     if DOCS_SITE not in sites:
-        context.add_data_docs_site(
-            site_name=DOCS_SITE,
-            site_config={
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(Path(project_root) / "gx_docs"),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
+        context.add_data_docs_site(site_name=DOCS_SITE, site_config=site_config)
+    elif sites[DOCS_SITE] != site_config:  # a deployment made before the index limit
+        context.update_data_docs_site(site_name=DOCS_SITE, site_config=site_config)
     try:
         source = context.data_sources.get("warehouse")
     except (KeyError, ValueError, LookupError):
@@ -131,13 +139,46 @@ def docs_index(project_root: Path) -> Path:
     return project_root / "gx_docs" / "index.html"
 
 
-def build_data_docs(project_root: Path) -> Path:
-    """Render the stored suites and validation results as GX Data Docs; returns the index."""
+def build_data_docs(
+    project_root: Path,
+    outcomes: list[SuiteOutcome] | None = None,
+    run_name: str | None = None,
+) -> Path:
+    """Render GX Data Docs; returns the index. With `outcomes` or `run_name` (the Dagster run
+    id the results were validated under), only those results' and their suites' pages are
+    rendered, with the index of the newest `DOCS_INDEX_RESULTS` results (nothing when there
+    are none): a run's cost no longer grows with every result kept. Neither: everything."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+    )
+
     context, _ = _gx_file_context(str(project_root))
+    keys = [o.result_key for o in outcomes or [] if o.result_key is not None]
+    if run_name is not None:
+        stored = context.validation_results_store.list_keys()
+        keys += [k for k in stored if getattr(k.run_id, "run_name", None) == run_name]
+    if (outcomes is not None or run_name is not None) and not keys:
+        return docs_index(project_root)
+    keys += [ExpectationSuiteIdentifier(name=k.expectation_suite_identifier.name) for k in keys]
     with (project_root / ".gx.lock").open("w") as lock:  # parallel check steps take turns
         fcntl.flock(lock, fcntl.LOCK_EX)
-        context.build_data_docs(site_names=[DOCS_SITE])
+        context.build_data_docs(site_names=[DOCS_SITE], resource_identifiers=keys or None)
     return docs_index(project_root)
+
+
+def _result_key(result, suite_name: str, run_id):
+    """The store key GX gave a validation result (suite, run, batch)."""
+    from great_expectations.data_context.types.resource_identifiers import (
+        ExpectationSuiteIdentifier,
+        ValidationResultIdentifier,
+    )
+
+    batch = result.meta.get("active_batch_definition") or {}
+    return ValidationResultIdentifier(
+        expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
+        run_id=run_id,
+        batch_identifier=f"{batch.get('datasource_name')}-{batch.get('data_asset_name')}",
+    )
 
 
 def _expected_text(kwargs: dict[str, Any]) -> str:
@@ -156,6 +197,7 @@ def validate_frame(
     folder: Path = EXPECTATIONS_DIR,
     suite: dict[str, Any] | None = None,
     store: Path | None = None,
+    run_name: str | None = None,
 ) -> SuiteOutcome:
     """Run a stored suite (or the given suite dict) on a DataFrame (GX 1.x pandas datasource;
     see DEPENDENCIES.md). With `store`, the run goes through a file-backed GX context there
@@ -163,6 +205,7 @@ def validate_frame(
     from great_expectations.core import ExpectationSuite
 
     definition = suite or load_suite_dict(suite_name, folder)
+    result_key = None
     if store is None:
         batch = _gx_batch_definition().get_batch(batch_parameters={"dataframe": frame})
         result = batch.validate(
@@ -178,11 +221,16 @@ def validate_frame(
         validation = context.validation_definitions.add_or_update(
             gx.ValidationDefinition(name=suite_name, data=batch_definition, suite=stored)
         )
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        run_id = RunIdentifier(run_name=run_name or suite_name, run_time=dt.datetime.now(dt.UTC))
         result = validation.run(
             batch_parameters={"dataframe": frame},
             expectation_parameters=parameters or {},
             result_format="SUMMARY",
+            run_id=run_id,
         )
+        result_key = _result_key(result, stored.name, run_id)
     outcomes = []
     for item in result.results:
         config = item.expectation_config
@@ -200,7 +248,7 @@ def validate_frame(
                 unexpected_sample=list(details.get("partial_unexpected_list") or [])[:10],
             )
         )
-    return SuiteOutcome(suite=suite_name, rows=len(frame), outcomes=outcomes)
+    return SuiteOutcome(suite_name, len(frame), outcomes, result_key)
 
 
 def contract_suite(name: str, extract: Any) -> dict[str, Any]:

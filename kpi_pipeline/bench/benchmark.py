@@ -1,0 +1,291 @@
+"""The benchmark: fresh deployments, the daily job measured on them, the floors on the same
+files, the empty day, the history effect and an optional long backfill."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import platform
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import psutil
+
+from kpi_pipeline.bench.floors import SQL_FLOOR_KPIS, measure_floors
+from kpi_pipeline.bench.generation import days_before, deployment_env, fresh_dir, write_extracts
+from kpi_pipeline.bench.measurement import PeakRss, RunMeasurement, measure_run
+
+# A fixed day, so every benchmark generates the same files; a year of partitions before it.
+BENCH_DAY = dt.date(2025, 12, 31)
+BASELINE_HISTORY_DAYS = 30
+# History is written at scale / 4: within the volume anomaly checks' warn band (2.5x-10x),
+# so the measured day is still published, at a quarter of the cost of full-scale history.
+HISTORY_SCALE_DIVISOR = 4
+PACKAGES = (
+    "dagster",
+    "dagster-dbt",
+    "dbt-core",
+    "dbt-duckdb",
+    "duckdb",
+    "polars",
+    "great-expectations",
+    "pandas",
+    "psutil",
+)
+
+
+@dataclass(frozen=True)
+class BenchConfig:
+    scale: float = 1.0
+    days: int = 1
+    workdir: Path = Path("data/bench")
+    # 0: no history comparison; N: a day after N days of history against one after 30
+    history_days: int = 0
+    # 0: none; N: an N-day backfill at `scale` as one run
+    backfill_days: int = 0
+    empty_day: bool = True
+    last_day: dt.date = BENCH_DAY
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.last_day - dt.timedelta(days=self.days - 1)
+
+    @property
+    def history_scale(self) -> float:
+        return self.scale / HISTORY_SCALE_DIVISOR
+
+
+@dataclass
+class Floors:
+    io_seconds: float
+    sql_seconds: float
+    rows: int
+    kpis: tuple[str, ...] = SQL_FLOOR_KPIS
+    # overall facts where the floor's query and marts.fct_kpi_daily differ
+    mismatches: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Warehouse:
+    bytes: int
+    ga4_events: int
+
+    @property
+    def bytes_per_million_events(self) -> float | None:
+        return self.bytes / self.ga4_events * 1e6 if self.ga4_events else None
+
+
+@dataclass
+class HistoryEffect:
+    baseline_days: int
+    history_days: int
+    history_scale: float
+    baseline: RunMeasurement
+    with_history: RunMeasurement
+    backfills: list[RunMeasurement]
+    warehouse_bytes: dict[int, int]
+    ga4_events: dict[int, int]
+
+    @property
+    def ratio(self) -> float:
+        return self.with_history.wall_seconds / self.baseline.wall_seconds
+
+
+@dataclass
+class BenchResult:
+    config: BenchConfig
+    command: str
+    machine: dict[str, str]
+    versions: dict[str, str]
+    startup_seconds: float
+    startup_rss_bytes: int
+    main: RunMeasurement
+    floors: Floors
+    warehouse: Warehouse
+    empty: RunMeasurement | None = None
+    history: HistoryEffect | None = None
+    backfill: RunMeasurement | None = None
+    load_average: tuple[float, float] = (0.0, 0.0)
+
+
+def machine_info() -> dict[str, str]:
+    model = platform.processor() or "unknown"
+    cpuinfo = Path("/proc/cpuinfo")
+    if cpuinfo.exists():
+        for line in cpuinfo.read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": str(os.cpu_count()),
+        "memory": f"{psutil.virtual_memory().total / 2**30:.1f} GiB",
+        "cpu": model,
+        "os": f"{platform.system()} {platform.release()}",
+    }
+
+
+def versions() -> dict[str, str]:
+    found = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            found[name] = version(name)
+        except PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def warehouse_facts(path: Path) -> Warehouse:
+    from kpi_pipeline.warehouse import connect
+
+    size = sum(p.stat().st_size for p in (path, Path(f"{path}.wal")) if p.exists())
+    with connect(path) as con:
+        events = con.execute("select count(*) from raw.ga4_events").fetchone()[0]
+    return Warehouse(size, events)
+
+
+def floor_mismatches(path: Path, facts: list[tuple], first: dt.date, last: dt.date) -> list[str]:
+    """Overall facts (numerator, denominator) of the floor's KPIs where the pipeline's
+    `marts.fct_kpi_daily` says otherwise (the floor only sees the day's own files)."""
+    from kpi_pipeline.warehouse import connect
+
+    if first != last:
+        return []  # the floor runs per day; compared on one-day benchmarks only
+    with connect(path) as con:
+        rows = con.execute(
+            "select kpi_id, numerator, denominator from marts.fct_kpi_daily "
+            "where kpi_date = ? and dimension = 'all'",
+            [first],
+        ).fetchall()
+    pipeline = {kpi: (n, d) for kpi, n, d in rows}
+    problems = []
+    for kpi, dimension, _, numerator, denominator in facts:
+        if dimension != "all":
+            continue
+        theirs = pipeline.get(kpi)
+        ours = (numerator, denominator)
+        if theirs is None or any(
+            (a is None) != (b is None) or (a is not None and abs(float(a) - float(b)) > 1e-6)
+            for a, b in zip(ours, theirs, strict=True)
+        ):
+            problems.append(f"{kpi}: floor {ours}, pipeline {theirs}")
+    return problems
+
+
+def run_deployment(
+    root: Path,
+    runs: list[tuple[str, dt.date, dt.date, int]],
+) -> tuple[list[RunMeasurement], float, int]:
+    """Build the definitions of the deployment under `root` (timed: a `kpi run` process pays
+    it each time), then run and measure each (label, first, last, rows) in order."""
+    from dagster import DagsterInstance
+
+    with deployment_env(root) as settings:
+        with PeakRss() as rss:
+            started = time.perf_counter()
+            from kpi_pipeline.definitions import build_definitions
+
+            defs = build_definitions(settings)
+            startup = time.perf_counter() - started
+        with DagsterInstance.get() as instance:
+            measured = [
+                measure_run(
+                    defs, instance, first, last, label, rows, settings.dbt_target_dir / "dbt.log"
+                )
+                for label, first, last, rows in runs
+            ]
+    return measured, startup, rss.peak_bytes
+
+
+def measure_history(
+    config: BenchConfig, days: int
+) -> tuple[RunMeasurement, RunMeasurement, int, int]:
+    """(backfill of `days` days at history scale, the benchmark day after it, warehouse
+    bytes, GA4 events) in a deployment of its own."""
+    root = fresh_dir(config.workdir / f"history-{days}")
+    landing = root / "landing"
+    first, last = days_before(config.last_day, days)
+    history = write_extracts(landing, first, last, config.history_scale)
+    day = write_extracts(landing, config.last_day, config.last_day, config.scale)
+    (backfill, run), _, _ = run_deployment(
+        root,
+        [
+            (f"backfill {days} days (scale {config.history_scale:g})", first, last, history.rows),
+            (f"one day after {days} days", config.last_day, config.last_day, day.rows),
+        ],
+    )
+    facts = warehouse_facts(root / "warehouse.duckdb")
+    return backfill, run, facts.bytes, facts.ga4_events
+
+
+def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchResult:
+    """Everything `kpi bench` measures, with `log` told what is being done."""
+    load_start = os.getloadavg()[0]
+    root = fresh_dir(config.workdir / "main")
+    landing = root / "landing"
+    log(f"generating {config.days} day(s) at scale {config.scale:g} into {landing}")
+    summary = write_extracts(landing, config.first_day, config.last_day, config.scale)
+    empty_day = config.last_day + dt.timedelta(days=1)
+    label = "day" if config.days == 1 else f"{config.days} days"
+    runs = [(label, config.first_day, config.last_day, summary.rows)]
+    if config.empty_day:
+        runs.append(("empty day (no extracts)", empty_day, empty_day, 0))
+    log("running the daily job (" + ", ".join(r[0] for r in runs) + ")")
+    measured, startup, startup_rss = run_deployment(root, runs)
+    main = measured[0]
+    warehouse_path = root / "warehouse.duckdb"
+    log("measuring the floors (DuckDB alone on the same files)")
+    io_seconds = sql_seconds = 0.0
+    rows = 0
+    mismatches: list[str] = []
+    for offset in range(config.days):
+        day = config.first_day + dt.timedelta(days=offset)
+        io, sql, facts = measure_floors(landing, day)
+        io_seconds += io.seconds
+        sql_seconds += sql.seconds
+        rows += io.rows
+        if config.days == 1:
+            mismatches = floor_mismatches(warehouse_path, facts, day, day)
+    floors = Floors(io_seconds, sql_seconds, rows, mismatches=mismatches)
+    result = BenchResult(
+        config=config,
+        command=command,
+        machine=machine_info(),
+        versions=versions(),
+        startup_seconds=startup,
+        startup_rss_bytes=startup_rss,
+        main=main,
+        floors=floors,
+        warehouse=warehouse_facts(warehouse_path),
+        empty=measured[1] if config.empty_day else None,
+    )
+    if config.history_days:
+        log(
+            f"history effect: {BASELINE_HISTORY_DAYS} vs {config.history_days} days "
+            f"of history at scale {config.history_scale:g}"
+        )
+        base_backfill, base, base_bytes, base_events = measure_history(
+            config, BASELINE_HISTORY_DAYS
+        )
+        long_backfill, long, long_bytes, long_events = measure_history(config, config.history_days)
+        result.history = HistoryEffect(
+            BASELINE_HISTORY_DAYS,
+            config.history_days,
+            config.history_scale,
+            base,
+            long,
+            [base_backfill, long_backfill],
+            {BASELINE_HISTORY_DAYS: base_bytes, config.history_days: long_bytes},
+            {BASELINE_HISTORY_DAYS: base_events, config.history_days: long_events},
+        )
+    if config.backfill_days:
+        log(f"backfill of {config.backfill_days} days at scale {config.scale:g}")
+        broot = fresh_dir(config.workdir / f"backfill-{config.backfill_days}")
+        first, last = days_before(config.last_day + dt.timedelta(days=1), config.backfill_days)
+        written = write_extracts(broot / "landing", first, last, config.scale)
+        (result.backfill,), _, _ = run_deployment(
+            broot, [(f"backfill {config.backfill_days} days", first, last, written.rows)]
+        )
+    result.load_average = (load_start, os.getloadavg()[0])
+    return result

@@ -1,0 +1,58 @@
+"""Fresh deployments for the benchmark, with sample extracts at a scale."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from kpi_pipeline.sample.generator import SampleSummary, generate_sample
+from kpi_pipeline.settings import Settings
+
+# Variables that would point a deployment elsewhere than its data dir.
+PATH_VARIABLES = ("KPI_DATA_DIR", "KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR")
+BENCH_PII_KEY = "benchmark-key-not-a-secret"
+
+
+def fresh_dir(root: Path) -> Path:
+    """`root`, emptied: every measurement starts from nothing."""
+    if root.exists():
+        shutil.rmtree(root)
+    root.mkdir(parents=True)
+    return root
+
+
+@contextmanager
+def deployment_env(root: Path) -> Iterator[Settings]:
+    """This process's environment pointed at a deployment under `root` (landing zone,
+    warehouse, snapshots, Dagster home), as `kpi run` would see it; restored on exit."""
+    names = (*PATH_VARIABLES, "DAGSTER_HOME", "KPI_PII_KEY")
+    saved = {name: os.environ.get(name) for name in names}
+    try:
+        for name in PATH_VARIABLES:
+            os.environ.pop(name, None)
+        os.environ["KPI_DATA_DIR"] = str(root)
+        os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
+        os.environ.setdefault("KPI_PII_KEY", BENCH_PII_KEY)
+        yield Settings.from_env()
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def write_extracts(
+    landing: Path, first: dt.date, last: dt.date, scale: float, seed: int = 42
+) -> SampleSummary:
+    """Sample extracts of every source for `first..last` at `scale`."""
+    return generate_sample(first, last, landing, scale=scale, seed=seed)
+
+
+def days_before(day: dt.date, count: int) -> tuple[dt.date, dt.date]:
+    """The `count` days ending the day before `day`."""
+    return day - dt.timedelta(days=count), day - dt.timedelta(days=1)

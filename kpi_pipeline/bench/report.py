@@ -1,0 +1,308 @@
+"""The benchmark's results as Markdown: figures, ratios to the floors, targets held or not;
+written into a marked block of a document so the hand-written analysis around it stays."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from kpi_pipeline.bench.benchmark import BenchResult
+from kpi_pipeline.bench.measurement import DBT_STEP, STAGES, RunMeasurement
+
+GIB = 2**30
+MIB = 2**20
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    limit: str
+    measured: str
+    holds: bool | None  # None: not measured by this benchmark's options or scale
+
+
+def ratio(seconds: float, floor: float) -> float | None:
+    return seconds / floor if floor > 0 else None
+
+
+def stage_ratios(result: BenchResult) -> dict[str, float | None]:
+    """Each stage's time over its floor: ingest / I/O floor, transform / SQL floor; the
+    gate, publish and the whole run over I/O + SQL floor (the least the day needs)."""
+    floors = result.floors
+    both = floors.io_seconds + floors.sql_seconds
+    stages = result.main.stages
+    return {
+        "ingest": ratio(stages["ingest"], floors.io_seconds),
+        "transform": ratio(stages["transform"], floors.sql_seconds),
+        "gate": ratio(stages["gate"], both),
+        "publish": ratio(stages["publish"], both),
+        "end to end": ratio(result.main.wall_seconds, both),
+    }
+
+
+def fixed_overhead(result: BenchResult) -> float | None:
+    """The empty day's wall time: what a run costs with nothing to do."""
+    return result.empty.wall_seconds if result.empty else None
+
+
+def _holds(value: float | None, limit: float) -> bool | None:
+    return None if value is None else value <= limit
+
+
+def targets(result: BenchResult) -> list[Target]:
+    """The issue's targets against this run's figures."""
+    scale10 = result.config.scale >= 10 and result.config.days == 1
+    main = result.main
+    ratios = stage_ratios(result)
+    overhead = fixed_overhead(result)
+    found = [
+        Target(
+            "scale 10, one day end to end",
+            "<= 30 s",
+            f"{main.wall_seconds:.1f} s at scale {result.config.scale:g}",
+            _holds(main.wall_seconds, 30) if scale10 else None,
+        ),
+        Target(
+            "fixed overhead (empty day)",
+            "<= 10 s",
+            "-" if overhead is None else f"{overhead:.1f} s",
+            _holds(overhead, 10),
+        ),
+        Target(
+            "scale 10, peak memory",
+            "<= 2 GiB",
+            f"{main.peak_rss_bytes / GIB:.2f} GiB at scale {result.config.scale:g}",
+            _holds(main.peak_rss_bytes / GIB, 2) if scale10 else None,
+        ),
+        Target(
+            "ingest / I/O floor",
+            "<= 1.5x",
+            _x(ratios["ingest"]),
+            _holds(ratios["ingest"], 1.5),
+        ),
+        Target(
+            "transform / SQL floor",
+            "<= 2x",
+            _x(ratios["transform"]),
+            _holds(ratios["transform"], 2),
+        ),
+    ]
+    if result.history:
+        h = result.history
+        found.append(
+            Target(
+                f"day after {h.history_days} days / after {h.baseline_days} days",
+                "<= 1.2x",
+                _x(h.ratio),
+                _holds(h.ratio, 1.2),
+            )
+        )
+    if result.backfill:
+        b = result.backfill
+        full = result.config.scale >= 1 and b.first_day <= b.last_day
+        found += [
+            Target(
+                f"backfill {result.config.backfill_days} days, time",
+                "<= 5 min (365 days, scale 1)",
+                f"{b.wall_seconds / 60:.1f} min",
+                _holds(b.wall_seconds, 300) if full else None,
+            ),
+            Target(
+                f"backfill {result.config.backfill_days} days, peak memory",
+                "<= 4 GiB",
+                f"{b.peak_rss_bytes / GIB:.2f} GiB",
+                _holds(b.peak_rss_bytes / GIB, 4),
+            ),
+        ]
+    return found
+
+
+def _x(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}x"
+
+
+def _s(value: float) -> str:
+    return f"{value:.2f}"
+
+
+def _rate(value: float | None) -> str:
+    return "-" if value is None else f"{value:,.0f}"
+
+
+def _verdict(holds: bool | None) -> str:
+    return {True: "holds", False: "**does not hold**", None: "not measured here"}[holds]
+
+
+def _result(run: RunMeasurement) -> str:
+    if run.success:
+        return "published"
+    return "blocked by the gate" if run.reason.startswith("blocked") else run.reason[:120]
+
+
+def run_table(runs: list[RunMeasurement]) -> list[str]:
+    lines = [
+        "| run | result | wall s | CPU s | "
+        + " | ".join(f"{s} s" for s in STAGES)
+        + " | outside steps s | rows in | rows/s | peak RSS MiB |",
+        "|---|---|---:|---:|" + "---:|" * len(STAGES) + "---:|---:|---:|---:|",
+    ]
+    for run in runs:
+        stages = " | ".join(_s(run.stages[s]) for s in STAGES)
+        lines.append(
+            f"| {run.label} ({run.first_day}"
+            + ("" if run.first_day == run.last_day else f" .. {run.last_day}")
+            + f") | {_result(run)} | {_s(run.wall_seconds)} | {_s(run.cpu_seconds)} | "
+            f"{stages} | {_s(run.overhead_seconds)} | {run.rows_in:,} | "
+            f"{_rate(run.rows_per_second())} | {run.peak_rss_bytes / MIB:,.0f} |"
+        )
+    return lines
+
+
+def slowest_steps(run: RunMeasurement, count: int = 8) -> list[str]:
+    steps = sorted(run.steps.items(), key=lambda item: -item[1])[:count]
+    return [", ".join(f"`{key}` {seconds:.2f} s" for key, seconds in steps)]
+
+
+def dbt_lines(run: RunMeasurement) -> list[str]:
+    """Where the transform step's time goes, from dbt's own log."""
+    if not run.dbt:
+        return []
+    step = run.steps.get(DBT_STEP, 0.0)
+    parse = "full parse" if run.dbt.get("full parse") else "partial parse"
+    return [
+        f"Transform step {step:.2f} s: dbt's command {run.dbt['command']:.2f} s (start-up and "
+        f"{parse} {run.dbt['start and parse']:.2f} s, nodes {run.dbt['nodes']:.2f} s); the "
+        f"other {step - run.dbt['command']:.2f} s are dagster-dbt's set-up, dbt's interpreter "
+        "start and the event stream.",
+        "",
+    ]
+
+
+def render(result: BenchResult) -> str:
+    """The Markdown block of one benchmark run."""
+    c = result.config
+    main = result.main
+    floors = result.floors
+    ratios = stage_ratios(result)
+    out = [
+        f"### Scale {c.scale:g}, {c.days} day(s)",
+        "",
+        f"Command: `{result.command}`  ",
+        "Machine: "
+        + ", ".join(f"{k} {v}" for k, v in result.machine.items())
+        + f"; load average {result.load_average[0]:.2f} at the start, "
+        f"{result.load_average[1]:.2f} at the end (the machine is shared)  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in result.versions.items()),
+        "",
+        "| stage | seconds | rows/s | floor | ratio to floor |",
+        "|---|---:|---:|---|---:|",
+    ]
+    floor_names = {
+        "ingest": f"I/O {floors.io_seconds:.2f} s",
+        "transform": f"SQL {floors.sql_seconds:.2f} s",
+    }
+    both = f"I/O + SQL {floors.io_seconds + floors.sql_seconds:.2f} s"
+    for stage in STAGES:
+        out.append(
+            f"| {stage} | {_s(main.stages[stage])} | {_rate(main.rows_per_second(stage))} | "
+            f"{floor_names.get(stage, both)} | {_x(ratios[stage])} |"
+        )
+    out += [
+        f"| end to end (the run) | {_s(main.wall_seconds)} | {_rate(main.rows_per_second())} | "
+        f"{both} | {_x(ratios['end to end'])} |",
+        "",
+        f"Rows in: {main.rows_in:,} (all sources, GA4 events counted one by one); the floors "
+        f"read {floors.rows:,}. Peak RSS of the process tree during the run: "
+        f"{main.peak_rss_bytes / MIB:,.0f} MiB. Process start-up before the run (imports, "
+        f"definitions, dbt manifest check): {result.startup_seconds:.1f} s, "
+        f"{result.startup_rss_bytes / MIB:,.0f} MiB.",
+        "",
+        *dbt_lines(main),
+        "SQL floor KPIs: "
+        + ", ".join(floors.kpis)
+        + ". "
+        + (
+            "Its overall facts equal the pipeline's."
+            if not floors.mismatches
+            else "Differences from the pipeline: " + "; ".join(floors.mismatches)
+        ),
+        "",
+        f"Warehouse: {result.warehouse.bytes / MIB:,.1f} MiB for "
+        f"{result.warehouse.ga4_events:,} GA4 events"
+        + (
+            f" = {result.warehouse.bytes_per_million_events / MIB:,.0f} MiB per million events"
+            " (fixed part included)."
+            if result.warehouse.bytes_per_million_events
+            else "."
+        ),
+        "",
+        "Runs:",
+        "",
+        *run_table([r for r in (main, result.empty) if r]),
+        "",
+        "Slowest steps of the day: " + slowest_steps(main)[0],
+    ]
+    if result.empty:
+        out += ["", "Slowest steps of the empty day: " + slowest_steps(result.empty)[0]]
+    if result.history:
+        h = result.history
+        out += [
+            "",
+            f"History effect (history at scale {h.history_scale:g}, the day at scale {c.scale:g}):"
+            f" the day after {h.history_days} days took {h.with_history.wall_seconds:.1f} s, "
+            f"after {h.baseline_days} days {h.baseline.wall_seconds:.1f} s: {h.ratio:.2f}x.",
+            "",
+            *run_table([*h.backfills, h.baseline, h.with_history]),
+        ]
+        grown = h.ga4_events[h.history_days] - h.ga4_events[h.baseline_days]
+        if grown > 0:
+            marginal = (
+                h.warehouse_bytes[h.history_days] - h.warehouse_bytes[h.baseline_days]
+            ) / grown
+            out += [
+                "",
+                f"Warehouse growth between the two: {marginal * 1e6 / MIB:,.0f} MiB per million "
+                f"GA4 events ({h.warehouse_bytes[h.baseline_days] / MIB:,.1f} MiB for "
+                f"{h.ga4_events[h.baseline_days]:,} events, "
+                f"{h.warehouse_bytes[h.history_days] / MIB:,.1f} MiB for "
+                f"{h.ga4_events[h.history_days]:,}).",
+            ]
+    if result.backfill:
+        out += ["", "Backfill:", "", *run_table([result.backfill])]
+    out += [
+        "",
+        "| target | limit | measured | verdict |",
+        "|---|---|---|---|",
+        *(
+            f"| {t.name} | {t.limit} | {t.measured} | {_verdict(t.holds)} |"
+            for t in targets(result)
+        ),
+    ]
+    return "\n".join(out) + "\n"
+
+
+def block_name(result: BenchResult) -> str:
+    c = result.config
+    extras = "".join(
+        f"-{name}{value}"
+        for name, value in (("history", c.history_days), ("backfill", c.backfill_days))
+        if value
+    )
+    return f"scale-{c.scale:g}-days-{c.days}{extras}"
+
+
+def write_block(path: Path, name: str, text: str) -> Path:
+    """Put `text` between `<!-- bench:<name> -->` markers in `path`: replaced when the block
+    exists, appended otherwise (the file is created when missing)."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    block = f"{start}\n{text}{end}"
+    current = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
+    if pattern.search(current):
+        updated = pattern.sub(lambda _: block, current)
+    else:
+        updated = current.rstrip("\n") + "\n\n" + block + "\n"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(updated)
+    return path

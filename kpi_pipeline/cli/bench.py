@@ -1,0 +1,62 @@
+"""`kpi bench`: measure the daily job at a scale against DuckDB-alone floors."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import typer
+from rich.markdown import Markdown
+
+from kpi_pipeline.cli.common import console, fail
+
+
+def bench(
+    scale: float = typer.Option(1.0, help="Sample volume (1 = ~5,000 sessions/day)."),
+    days: int = typer.Option(1, help="Days measured, as one run."),
+    workdir: Path = typer.Option(
+        Path("data/bench"), help="Scratch folder; its deployments are emptied first."
+    ),
+    history_days: int = typer.Option(
+        0, help="Also time a day after this many days of history against one after 30."
+    ),
+    backfill_days: int = typer.Option(0, help="Also time a backfill of this many days."),
+    empty_day: bool = typer.Option(True, help="Also time an empty day (fixed overhead)."),
+    report: Path = typer.Option(
+        Path("docs/benchmarks.md"), help="Markdown file whose results block is (re)written."
+    ),
+) -> None:
+    """Generate sample extracts at a scale into a fresh deployment, run the daily job on
+    them, and measure per stage (wall time, rows/s, peak RSS of the process tree) against
+    DuckDB alone reading the files (I/O floor) and computing the KPIs (SQL floor).
+
+    Examples:
+      kpi bench --scale 1
+      kpi bench --scale 10 --days 1
+      kpi bench --scale 1 --history-days 365 --backfill-days 365
+    """
+    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+    from kpi_pipeline.bench.report import block_name, render, write_block
+
+    if scale <= 0 or days < 1 or history_days < 0 or backfill_days < 0:
+        raise fail(
+            "--scale must be > 0, --days >= 1, --history-days and --backfill-days >= 0",
+            "e.g. kpi bench --scale 1 --days 1",
+        )
+    if history_days and history_days <= 30:
+        raise fail(f"--history-days {history_days} is not above the 30-day baseline", "use 365")
+    config = BenchConfig(
+        scale=scale,
+        days=days,
+        workdir=workdir.absolute(),
+        history_days=history_days,
+        backfill_days=backfill_days,
+        empty_day=empty_day,
+    )
+    command = "kpi " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))
+    text = render(result)
+    console.print(Markdown(text))
+    written = write_block(report, block_name(result), text)
+    console.print(f"results written to {written}")
