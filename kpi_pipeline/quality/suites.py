@@ -248,7 +248,7 @@ def validate_frame(
                 unexpected_sample=list(details.get("partial_unexpected_list") or [])[:10],
             )
         )
-    return SuiteOutcome(suite_name, len(frame), outcomes, result_key)
+    return SuiteOutcome(suite_name, len(frame), outcomes, result_key=result_key)
 
 
 def contract_suite(name: str, extract: Any) -> dict[str, Any]:
