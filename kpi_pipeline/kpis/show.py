@@ -8,9 +8,7 @@ import datetime as dt
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
-from kpi_pipeline.kpis.status import kpi_status
-from kpi_pipeline.publish.report import same_day_last_year
-from kpi_pipeline.publish.snapshot import overall_target
+from kpi_pipeline.kpis.status import kpi_status, overall_target, same_day_last_year
 from kpi_pipeline.warehouse import query_polars
 
 GRAINS = ("day", "week", "month", "quarter", "year")

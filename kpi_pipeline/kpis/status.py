@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Mapping
+
 from kpi_pipeline.kpis.catalogue import Kpi
 
 ON_TRACK = "on_track"
@@ -18,6 +21,22 @@ def relative_target(previous_year_value: float | None, kpi: Kpi) -> float | None
     if change is None or previous_year_value is None:
         return None
     return previous_year_value * (1 + change)
+
+
+def same_day_last_year(day: dt.date) -> dt.date:
+    """The day a year earlier; 29 February compares with 28 February."""
+    try:
+        return day.replace(year=day.year - 1)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - 1, day=28)
+
+
+def overall_target(kpi: Kpi, last_year: Mapping[str, float | None]) -> float | None:
+    """The day's target: the catalogue's absolute target, or one relative to the value of
+    the same day last year (`last_year`: overall values by KPI id)."""
+    if kpi.target.value is not None:
+        return kpi.target.value
+    return relative_target(last_year.get(kpi.id), kpi)
 
 
 def kpi_status(value: float | None, kpi: Kpi, target: float | None = None) -> str:

@@ -17,13 +17,14 @@ from dagster import (
 )
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.status import same_day_last_year
 from kpi_pipeline.notify.channels import deliver
 from kpi_pipeline.notify.messages import report_message
 from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.publish.manifest import file_sha256, git_commit, raw_row_counts, source_files
 from kpi_pipeline.publish.registry import sync_registry, warning_labels
-from kpi_pipeline.publish.report import ReportContext, render_report, same_day_last_year
+from kpi_pipeline.publish.report import ReportContext, render_report
 from kpi_pipeline.publish.snapshot import (
     PUBLISHED,
     REPORT,

@@ -10,6 +10,7 @@ import jinja2
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi
+from kpi_pipeline.kpis.status import same_day_last_year
 
 TREND_DAYS = 90
 STATUS_COLOURS = {
@@ -37,13 +38,6 @@ class ReportContext:
     run_id: str | None
     currency: str
     warnings: list[str]
-
-
-def same_day_last_year(day: dt.date) -> dt.date:
-    try:
-        return day.replace(year=day.year - 1)
-    except ValueError:  # 29 February
-        return day.replace(year=day.year - 1, day=28)
 
 
 def format_value(value: float | None, unit: str, currency: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
-from kpi_pipeline.kpis.status import kpi_status, relative_target
+from kpi_pipeline.kpis.status import kpi_status, overall_target
 
 SNAPSHOT_COLUMNS = (
     "date",
@@ -50,14 +50,6 @@ class PublishOutcome:
     data_checksum: str
     rows: int
     version: int
-
-
-def overall_target(kpi: Kpi, last_year: Mapping[str, float | None]) -> float | None:
-    """The day's target: the catalogue's absolute target, or one relative to the value of
-    the same day last year (`last_year`: overall values by KPI id)."""
-    if kpi.target.value is not None:
-        return kpi.target.value
-    return relative_target(last_year.get(kpi.id), kpi)
 
 
 def snapshot_frame(

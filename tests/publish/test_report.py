@@ -11,11 +11,11 @@ import polars as pl
 import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.status import same_day_last_year
 from kpi_pipeline.publish.report import (
     ReportContext,
     format_change,
     render_report,
-    same_day_last_year,
 )
 from kpi_pipeline.publish.snapshot import snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
