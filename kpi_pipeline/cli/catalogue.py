@@ -8,23 +8,14 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail
+from kpi_pipeline.cli.common import console, fail, styled_status
+from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 
-DBT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-SEED_PATH = DBT_DIR / "seeds" / "kpi_catalogue.csv"
-METRICS_PATH = DBT_DIR / "models" / "marts" / "semantic" / "_kpi_metrics.yml"
-STATUS_STYLE = {
-    "on_track": "green",
-    "at_risk": "yellow",
-    "off_track": "red",
-    "no_data": "dim",
-    "no_target": "dim",
-}
+SEED_PATH = DBT_PROJECT_DIR / "seeds" / "kpi_catalogue.csv"
+METRICS_PATH = DBT_PROJECT_DIR / "models" / "marts" / "semantic" / "_kpi_metrics.yml"
 
 
 def _catalogue_path(path: Path | None) -> Path:
-    from kpi_pipeline.settings import Settings
-
     return path if path is not None else Settings.from_env().kpi_catalogue_path
 
 
@@ -127,7 +118,7 @@ def catalogue_table(kpis: dict, facts: dict) -> Table:
             status = kpi_status(value, kpi, relative_target(last_year, kpi))
             cells += [
                 "-" if value is None else f"{value:,.4g}",
-                f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+                styled_status(status),
             ]
         table.add_row(*cells)
     return table
@@ -141,7 +132,5 @@ def list_kpis(
 
     Example: kpi list
     """
-    from kpi_pipeline.settings import Settings
-
     _, kpis = _load(_catalogue_path(path))
     console.print(catalogue_table(kpis, latest_values(Settings.from_env().warehouse_location)))

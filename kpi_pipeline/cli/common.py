@@ -10,6 +10,19 @@ from rich.markup import escape
 
 console = Console()
 err_console = Console(stderr=True)
+STATUS_STYLE = {
+    "on_track": "green",
+    "at_risk": "yellow",
+    "off_track": "red",
+    "no_data": "dim",
+    "no_target": "dim",
+}
+
+
+def styled_status(status: str | None) -> str:
+    """A KPI status in its colour (Rich markup); empty for none."""
+    style = STATUS_STYLE.get(status or "")
+    return f"[{style}]{status}[/]" if style else status or ""
 
 
 def fail(message: str, hint: str, code: int = 2) -> typer.Exit:

@@ -9,18 +9,11 @@ import polars as pl
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, load_settings
+from kpi_pipeline.cli.common import console, load_settings, styled_status
 from kpi_pipeline.cli.pipeline import run_range
 
 DEMO_DAYS = 90
 DEMO_SCALE = float(os.environ.get("KPI_DEMO_SCALE", "0.5"))
-STATUS_STYLE = {
-    "on_track": "green",
-    "at_risk": "yellow",
-    "off_track": "red",
-    "no_data": "dim",
-    "no_target": "dim",
-}
 
 
 def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
@@ -30,13 +23,12 @@ def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
         table.add_column(column, justify="right" if column in {"value", "target"} else "left")
     for row in snapshot.filter(pl.col("dimension") == "all").iter_rows(named=True):
         value = "-" if row["value"] is None else f"{row['value']:,.4g}"
-        status = row["status"] or ""
         table.add_row(
             names.get(row["kpi_id"], row["kpi_id"]),
             row["family"],
             value,
             "-" if row["target"] is None else f"{row['target']:,.4g}",
-            f"[{STATUS_STYLE.get(status, '')}]{status}[/]",
+            styled_status(row["status"]),
         )
     return table
 

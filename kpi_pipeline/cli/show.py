@@ -7,9 +7,7 @@ import sys
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
-
-STATUS_STYLE = {"on_track": "green", "at_risk": "yellow", "off_track": "red"}
+from kpi_pipeline.cli.common import console, fail, load_settings, parse_day, styled_status
 
 
 def show(
@@ -93,12 +91,10 @@ def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | Non
             period = f"{row['period_start']} .. {row['period_end']}"
         overall = row["dimension"] == "all"
         cells = [period] + ([row["dimension_value"] if not overall else "(all)"] if by else [])
-        status = row["status"] or ""
-        style = STATUS_STYLE.get(status)
         cells += [
             format_value(row["value"], kpi.unit, currency),
             format_value(row["target"], kpi.unit, currency) if overall else "",
-            f"[{style}]{status}[/]" if style else status,
+            styled_status(row["status"]),
             format_value(row["previous_year_value"], kpi.unit, currency) if overall else "",
         ]
         table.add_row(*cells)
