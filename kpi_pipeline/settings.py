@@ -59,9 +59,15 @@ class Settings:
         return self.warehouse_url or str(self.warehouse_path)
 
     @property
+    def artefacts_dir(self) -> Path:
+        """The local folder beside the warehouse for the pipeline's own files: dbt's target
+        and docs, GX's stores and Data Docs, failure reports, the generated PII key."""
+        return self.warehouse_path.parent
+
+    @property
     def dbt_target_dir(self) -> Path:
         """dbt's artefacts of the latest run (run results, partial parse), beside the warehouse."""
-        return self.warehouse_path.parent / "dbt_target"
+        return self.artefacts_dir / "dbt_target"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -113,7 +119,7 @@ def prepare_environment(settings: Settings) -> None:
     """
     for folder in (settings.landing_dir, settings.snapshot_dir, settings.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
-    settings.warehouse_path.parent.mkdir(parents=True, exist_ok=True)
+    settings.artefacts_dir.mkdir(parents=True, exist_ok=True)
     os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
     password = url_password(os.environ.get("KPI_WAREHOUSE", ""))
     if password is not None:  # libpq (psycopg2, dbt-postgres) reads it from here

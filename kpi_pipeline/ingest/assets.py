@@ -104,7 +104,7 @@ def build_csv_asset(
     )
     @contract_errors_not_retried
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
-        key = pii_key(settings.warehouse_path.parent / ".pii_key")
+        key = pii_key(settings.artefacts_dir / ".pii_key")
         landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()
         with warehouse.connection() as con:

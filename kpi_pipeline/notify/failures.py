@@ -29,7 +29,7 @@ RANGE_END_TAG = "dagster/asset_partition_range_end"
 
 def failures_dir(settings: Settings) -> Path:
     """`<data>/failures/`: one folder per failed run, beside the warehouse."""
-    return settings.warehouse_path.parent / "failures"
+    return settings.artefacts_dir / "failures"
 
 
 def _metadata_value(entry: Any) -> Any:
@@ -132,7 +132,7 @@ def handle_failed_run(
     from kpi_pipeline.quality.suites import build_data_docs
 
     summary = failure_summary(instance, run)
-    docs = build_data_docs(settings.warehouse_path.parent, run_name=run.run_id)
+    docs = build_data_docs(settings.artefacts_dir, run_name=run.run_id)
     summary["gx_data_docs"] = str(docs) if docs.exists() else None
     path = write_failure_report(failures_dir(settings), summary)
     notify = notify or NotifySettings.from_env()

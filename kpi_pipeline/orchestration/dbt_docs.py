@@ -39,7 +39,7 @@ class DocsError(RuntimeError):
 
 def dbt_docs_dir(settings: Settings) -> Path:
     """`<data>/dbt_docs/`, beside the warehouse it documents."""
-    return settings.warehouse_path.parent / "dbt_docs"
+    return settings.artefacts_dir / "dbt_docs"
 
 
 def generate_dbt_docs(settings: Settings) -> Path:

@@ -33,7 +33,7 @@ from kpi_pipeline.publish.snapshot import (
     status_table,
 )
 from kpi_pipeline.quality.attribution import FAILING_DAYS, applies_to
-from kpi_pipeline.quality.checks import FACTS_KEY, data_dir
+from kpi_pipeline.quality.checks import FACTS_KEY
 from kpi_pipeline.quality.suites import build_data_docs
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.transform.project import dbt_project
@@ -104,7 +104,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
     def _publish(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         catalogue = load_catalogue(settings.kpi_catalogue_path)
         checks = run_check_results(context)
-        build_data_docs(data_dir(settings), run_name=context.run.run_id)  # the gate's results
+        build_data_docs(settings.artefacts_dir, run_name=context.run.run_id)  # the gate's results
         warnings = [c for c in checks if not c["passed"]]
         published_at = dt.datetime.now(dt.UTC).isoformat()
         base_manifest = {

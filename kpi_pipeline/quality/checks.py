@@ -184,7 +184,7 @@ def build_raw_check(
             rows, volume = raw_partition_frames(con, table, days, settings.timezone)
             anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
-        store = data_dir(settings)
+        store = settings.artefacts_dir
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         rows_outcome = validate_frame(
             f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
@@ -200,11 +200,6 @@ def build_raw_check(
         return check_result([*outcomes, anomalies], docs=docs_index(store))
 
     return _check
-
-
-def data_dir(settings: Settings):
-    """GX's stores (`gx/`) and Data Docs (`gx_docs/`) live beside the warehouse."""
-    return settings.warehouse_path.parent
 
 
 def build_facts_check(
@@ -227,7 +222,7 @@ def build_facts_check(
         with warehouse.connection() as con:
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
-        store = data_dir(settings)
+        store = settings.artefacts_dir
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         outcomes = [
             attribute_frame(

@@ -103,7 +103,7 @@ def build_group_check(
         days = days_in(context.partition_keys)
         with warehouse.connection() as con:
             counts = rows_per_extract_day(con, group.tables, days[0], days[-1])
-        store = settings.warehouse_path.parent
+        store = settings.artefacts_dir
         volume = group_volume(counts, days)
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         validated = validate_frame(suite, volume, store=store, run_name=run)
