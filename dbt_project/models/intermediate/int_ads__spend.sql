@@ -3,10 +3,7 @@
 with versions as (
     select
         *,
-        row_number() over (
-            partition by spend_date, channel, campaign
-            order by extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['spend_date', 'channel', 'campaign']) }} as version_rank
     from {{ ref('stg_ads__spend') }}
 )
 

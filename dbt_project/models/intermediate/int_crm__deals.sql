@@ -45,10 +45,7 @@ salesforce as (
 versions as (
     select
         *,
-        row_number() over (
-            partition by crm, deal_id
-            order by modified_at desc, extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['crm', 'deal_id'], 'modified_at') }} as version_rank
     from (
         select * from hubspot
         union all

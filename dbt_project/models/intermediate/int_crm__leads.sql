@@ -34,10 +34,7 @@ salesforce as (
 versions as (
     select
         *,
-        row_number() over (
-            partition by crm, lead_id
-            order by modified_at desc, extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['crm', 'lead_id'], 'modified_at') }} as version_rank
     from (
         select * from hubspot
         union all

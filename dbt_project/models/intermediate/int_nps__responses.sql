@@ -2,10 +2,7 @@
 with versions as (
     select
         *,
-        row_number() over (
-            partition by response_id
-            order by extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['response_id']) }} as version_rank
     from {{ ref('stg_nps__responses') }}
 )
 

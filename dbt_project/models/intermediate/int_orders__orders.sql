@@ -2,10 +2,7 @@
 with versions as (
     select
         *,
-        row_number() over (
-            partition by order_id
-            order by extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['order_id']) }} as version_rank
     from {{ ref('stg_orders__orders') }}
 )
 

@@ -3,10 +3,7 @@
 with versions as (
     select
         *,
-        row_number() over (
-            partition by platform, post_id
-            order by extract_date desc, source_row_number desc
-        ) as version_rank
+        {{ latest_version_rank(['platform', 'post_id']) }} as version_rank
     from {{ ref('stg_social__posts') }}
 )
 
