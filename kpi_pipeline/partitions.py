@@ -20,16 +20,28 @@ def days_in(partition_keys: list[str] | tuple[str, ...]) -> list[dt.date]:
     return sorted(dt.date.fromisoformat(key) for key in partition_keys)
 
 
-def dbt_window_vars(
-    first_day: dt.date, last_day: dt.date, timezone: str, currency: str, lookback_days: int = 0
-) -> dict[str, str]:
-    """The dbt vars of a run over [first_day, last_day]: max_date is exclusive; the window
+# The window's bounds reach dbt as environment variables, read when a model runs (see the
+# `window_bound` macro), not as `--vars`: any change of `--vars` makes dbt parse the whole
+# project again, and the window changes every day.
+DBT_WINDOW_ENV_PREFIX = "KPI_DBT_"
+
+
+def dbt_window(first_day: dt.date, last_day: dt.date, lookback_days: int = 0) -> dict[str, str]:
+    """The dbt window of a run over [first_day, last_day]: max_date is exclusive; the window
     starts `lookback_days` earlier so late data restates the recent days' facts, but only
     days already loaded are restated (`first_partition`: see the `date_spine` macro)."""
     return {
         "min_date": (first_day - dt.timedelta(days=lookback_days)).isoformat(),
         "first_partition": first_day.isoformat(),
         "max_date": (last_day + dt.timedelta(days=1)).isoformat(),
-        "timezone": timezone,
-        "reporting_currency": currency,
     }
+
+
+def dbt_window_env(window: dict[str, str]) -> dict[str, str]:
+    """The window as the environment variables the `window_bound` macro reads."""
+    return {f"{DBT_WINDOW_ENV_PREFIX}{name.upper()}": value for name, value in window.items()}
+
+
+def dbt_deployment_vars(timezone: str, currency: str) -> dict[str, str]:
+    """The dbt vars that stay the same from run to run of a deployment."""
+    return {"timezone": timezone, "reporting_currency": currency}

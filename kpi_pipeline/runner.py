@@ -9,10 +9,18 @@ from pathlib import Path
 from dagster import AssetCheckSeverity, DagsterInstance, Definitions
 
 from kpi_pipeline.jobs import DAILY_JOB
+from kpi_pipeline.scoped_env import scoped_environ
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# A run over more days than this records one "materialization planned" event per asset, with
+# the run's days, instead of one per asset and day: a year's backfill otherwise writes some
+# 14,000 events into Dagster's event log before its first step (docs/benchmarks.md). Dagster
+# then cannot show those days as in progress or failed in its UI; this run's report and the
+# failure report still name them (docs/operations.md).
+LONG_RUN_DAYS = 31
+PLANNED_EVENTS_AS_SUBSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
 
 
 @dataclass
@@ -67,6 +75,13 @@ def notify_failure(instance: DagsterInstance, run) -> tuple[Path, list[str]]:
         return path, [f"notification failed: {err}"]
 
 
+def run_environment(first_day: dt.date, last_day: dt.date) -> dict[str, str]:
+    """Dagster settings of a run over [first_day, last_day] that are read from the
+    environment: one planned event per asset for a long run (LONG_RUN_DAYS)."""
+    long_run = (last_day - first_day).days + 1 > LONG_RUN_DAYS
+    return {PLANNED_EVENTS_AS_SUBSET: "true"} if long_run else {}
+
+
 def run_days(
     defs: Definitions,
     first_day: dt.date,
@@ -86,13 +101,14 @@ def run_days(
     owned = instance is None
     instance = instance or DagsterInstance.get()
     try:
-        result = job.execute_in_process(
-            partition_key=first_day.isoformat() if first_day == last_day else None,
-            tags=tags,
-            instance=instance,
-            raise_on_error=False,
-            run_config=QUIET_LOGS if quiet else None,
-        )
+        with scoped_environ(run_environment(first_day, last_day)):
+            result = job.execute_in_process(
+                partition_key=first_day.isoformat() if first_day == last_day else None,
+                tags=tags,
+                instance=instance,
+                raise_on_error=False,
+                run_config=QUIET_LOGS if quiet else None,
+            )
         # no daemon runs sensors in-process: report and notify as the failure sensor would
         failure = None if result.success else notify_failure(instance, result.dagster_run)
     finally:

@@ -1,7 +1,19 @@
-{#- The window Dagster asks for: [min_date, max_date) in the reporting timezone. -#}
-{% macro window_start() -%}cast('{{ var("min_date") }}' as date){%- endmacro %}
+{#- The window Dagster asks for: [min_date, max_date) in the reporting timezone.
+    A bound is read when the model runs, from the KPI_DBT_<NAME> environment variable
+    Dagster sets (kpi_pipeline/partitions.py), or from `--vars` when dbt is run by hand;
+    without either a build covers all history. It is not read while dbt parses (execute is
+    false then), so a new window does not make dbt parse the project again. -#}
+{% macro window_bound(name, default) -%}
+    {%- if execute -%}
+        {{- var(name, env_var('KPI_DBT_' ~ name | upper, default)) -}}
+    {%- else -%}
+        {{- default -}}
+    {%- endif -%}
+{%- endmacro %}
 
-{% macro window_end() -%}cast('{{ var("max_date") }}' as date){%- endmacro %}
+{% macro window_start() -%}cast('{{ window_bound("min_date", "1900-01-01") }}' as date){%- endmacro %}
+
+{% macro window_end() -%}cast('{{ window_bound("max_date", "2999-12-31") }}' as date){%- endmacro %}
 
 {% macro in_window(date_column) -%}
     ({{ date_column }} >= {{ window_start() }} and {{ date_column }} < {{ window_end() }})
@@ -26,7 +38,7 @@
     ) as bounds,
         generate_series(0, bounds.end_day - bounds.first_day - 1) as days (day_offset)
     where
-        cast(bounds.first_day + cast(days.day_offset as integer) as date) >= cast('{{ var("first_partition") }}' as date)
+        cast(bounds.first_day + cast(days.day_offset as integer) as date) >= cast('{{ window_bound("first_partition", "1900-01-01") }}' as date)
         or cast(bounds.first_day + cast(days.day_offset as integer) as date) in (
             select loaded._extract_date from {{ source('raw', '_ingest_log') }} as loaded
         )

@@ -23,6 +23,9 @@ def bench(
     ),
     backfill_days: int = typer.Option(0, help="Also time a backfill of this many days."),
     empty_day: bool = typer.Option(True, help="Also time an empty day (fixed overhead)."),
+    warm_up: bool = typer.Option(
+        True, help="First run a day a week before, unmeasured, as a deployment's daily run would."
+    ),
     report: Path = typer.Option(
         Path("docs/benchmarks.md"), help="Markdown file whose results block is (re)written."
     ),
@@ -53,6 +56,7 @@ def bench(
         history_days=history_days,
         backfill_days=backfill_days,
         empty_day=empty_day,
+        warm_up=warm_up,
     )
     command = "kpi " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))

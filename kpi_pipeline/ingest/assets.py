@@ -22,7 +22,13 @@ from kpi_pipeline.ingest.contracts import (
 )
 from kpi_pipeline.ingest.landing import LandingFile, extract_files
 from kpi_pipeline.ingest.late_data import csv_checksum, day_changed, ga4_checksum, lookback_days
-from kpi_pipeline.ingest.loaders import DayResult, load_csv_day, load_ga4_day
+from kpi_pipeline.ingest.loaders import (
+    DayResult,
+    load_csv_day,
+    load_ga4_day,
+    prepare_csv_table,
+    prepare_ga4_table,
+)
 from kpi_pipeline.ingest.pii import pii_key
 from kpi_pipeline.orchestration.retries import contract_errors_not_retried, ingest_retry_policy
 from kpi_pipeline.partitions import days_in
@@ -116,7 +122,11 @@ def build_csv_asset(
                 lambda d: extract_files(landing, extract.source, d, extract.file_patterns),
                 csv_checksum,
             )
-            results = [load_csv_day(con, extract, landing, day, key, loaded_at) for day in days]
+            prepare_csv_table(con, extract)
+            results = [
+                load_csv_day(con, extract, landing, day, key, loaded_at, prepared=True)
+                for day in days
+            ]
         return MaterializeResult(metadata=accounting_metadata(results, late))
 
     return _ingest
@@ -153,7 +163,8 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
                 lambda d: extract_files(landing, GA4_SOURCE, d, GA4_FILE_GLOBS),
                 ga4_checksum,
             )
-            results = [load_ga4_day(con, landing, day, loaded_at) for day in days]
+            prepare_ga4_table(con)
+            results = [load_ga4_day(con, landing, day, loaded_at, prepared=True) for day in days]
         return MaterializeResult(metadata=accounting_metadata(results, late))
 
     return _ingest

@@ -91,6 +91,14 @@ def _skipped(load: raw_tables.DayLoad, duplicate_of: str) -> raw_tables.DayLoad:
     return raw_tables.DayLoad(load.source_file, load.checksum, None, empty, 0, 0, duplicate_of)
 
 
+def prepare_csv_table(con, extract: CsvExtract) -> None:
+    """The raw schema, its bookkeeping tables and `raw.<table>` with every contract column.
+    A step loading many days calls it once (`prepared=True` below): a dozen DDL statements
+    a day add up over a year's backfill."""
+    raw_tables.ensure_raw_schema(con)
+    raw_tables.ensure_table(con, extract.table, warehouse_columns(extract))
+
+
 def load_csv_day(
     con,
     extract: CsvExtract,
@@ -98,6 +106,7 @@ def load_csv_day(
     day: dt.date,
     pii_key: bytes,
     loaded_at: dt.datetime,
+    prepared: bool = False,
 ) -> DayResult:
     """Replace `raw.<table>` rows of `day` with the day's files; parse before touching the table.
 
@@ -113,10 +122,10 @@ def load_csv_day(
             raise ExtractUnreadableError(path, str(err)) from err
         loads.append(parse_csv_file(extract, path, data, day, pii_key))
     columns = warehouse_columns(extract)
-    raw_tables.ensure_raw_schema(con)
+    if not prepared:
+        prepare_csv_table(con, extract)
     con.execute("begin transaction")
     try:
-        raw_tables.ensure_table(con, extract.table, columns)
         raw_tables.clear_day(con, extract.source, extract.table, day)
         seen: dict[str, str] = {}
         for load in loads:
@@ -241,11 +250,20 @@ def insert_ga4_rows(
     append_frame(con, table, frame.with_columns(raw_tables.lineage(day, source_file, loaded_at)))
 
 
-def load_ga4_day(con, landing, day: dt.date, loaded_at: dt.datetime) -> DayResult:
+def prepare_ga4_table(con) -> None:
+    """The raw schema, its bookkeeping tables and `raw.ga4_events` (see prepare_csv_table)."""
+    raw_tables.ensure_raw_schema(con)
+    raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
+
+
+def load_ga4_day(
+    con, landing, day: dt.date, loaded_at: dt.datetime, prepared: bool = False
+) -> DayResult:
     """Read GA4's nested export (NDJSON, .json.gz or Parquet) with DuckDB into
     `raw.ga4_events`; a file whose content was already loaded is skipped."""
     result = DayResult(GA4_TABLE, day)
-    raw_tables.ensure_raw_schema(con)
+    if not prepared:
+        prepare_ga4_table(con)
     with ga4_reader(con) as reader:
         _load_ga4_files(con, reader, landing, day, loaded_at, result)
     return result
@@ -261,7 +279,6 @@ def _load_ga4_files(
 ) -> None:
     con.execute("begin transaction")
     try:
-        raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
         raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
         seen: dict[str, str] = {}
         for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS):

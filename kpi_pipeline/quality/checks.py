@@ -16,6 +16,7 @@ from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days, tripped_days
 from kpi_pipeline.quality.attribution import attribute_frame, with_days
+from kpi_pipeline.quality.chunks import merge_outcomes, window_chunks
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.evidence import check_result
@@ -89,12 +90,9 @@ def volume_frame(days: list[dt.date], counts: dict[dt.date, int], name: str) -> 
     return pd.DataFrame({"day": pd.to_datetime(days), name: [int(counts.get(d, 0)) for d in days]})
 
 
-def raw_partition_frames(
-    con, table: str, days: list[dt.date], tz: str = "UTC"
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The raw rows of the window (with `_lag_days__<column>`: days between the extract day
-    and the column's day, for each such column the suite checks), and the row count of every
-    day of it (0 when missing)."""
+def raw_rows_frame(con, table: str, days: list[dt.date], tz: str = "UTC") -> pd.DataFrame:
+    """The raw rows of the window's days, with `_lag_days__<column>`: days between the
+    extract day and the column's day, for each such column the suite checks."""
     first, last = _window(days)
     types = dict(
         con.execute(
@@ -107,12 +105,16 @@ def raw_partition_frames(
     lags = [
         lag_days_sql(c, types[c], tz, is_postgres(con)) for c in lag_columns(table) if c in types
     ]
-    rows = con.execute(
+    return con.execute(
         f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?",
         [first, last],
     ).df()
+
+
+def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:
+    first, last = _window(days)
     counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
-    return rows, volume_frame(days, counts, "rows")
+    return volume_frame(days, counts, "rows")
 
 
 def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -181,17 +183,23 @@ def build_raw_check(
     ) -> AssetCheckResult:
         days = days_in(context.partition_keys)
         with warehouse.connection() as con:
-            rows, volume = raw_partition_frames(con, table, days, settings.timezone)
+            volume = raw_volume_frame(con, table, days)
             anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = settings.artefacts_dir
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
-        rows_outcome = validate_frame(
-            f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
-        )
-        outcomes = [
-            attribute_frame(rows_outcome, rows, "_extract_date", days, parameters, generated)
-        ]
+        parts = []
+        for chunk in window_chunks(days):  # a long backfill: a month of rows at a time
+            with warehouse.connection() as con:
+                rows = raw_rows_frame(con, table, chunk, settings.timezone)
+            validated = validate_frame(
+                f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
+            )
+            parts.append(
+                attribute_frame(validated, rows, "_extract_date", chunk, parameters, generated)
+            )
+            del rows
+        outcomes = [merge_outcomes(parts)]
         if suite_path(f"raw_{table}_volume").exists():
             volume_outcome = validate_frame(
                 f"raw_{table}_volume", volume, parameters, store=store, run_name=run

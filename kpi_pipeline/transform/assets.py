@@ -12,7 +12,8 @@ from dagster import (
 )
 from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
 
-from kpi_pipeline.partitions import days_in, dbt_window_vars
+from kpi_pipeline.partitions import days_in, dbt_deployment_vars, dbt_window, dbt_window_env
+from kpi_pipeline.scoped_env import scoped_environ
 from kpi_pipeline.settings import Settings
 
 TRANSFORM_GROUP = "transform"
@@ -46,18 +47,14 @@ def build_dbt_assets(
     )
     def _dbt_models(context: AssetExecutionContext, dbt: DbtCliResource) -> Iterator[Any]:
         days = days_in(context.partition_keys)
-        vars_ = dbt_window_vars(
-            days[0],
-            days[-1],
-            settings.timezone,
-            settings.reporting_currency,
-            settings.lookback_days,
-        )
-        context.log.info("dbt window %s", vars_)
-        # One fixed target folder per deployment: dbt reuses its partial parse, and runs
-        # (one at a time, see dagster.yaml) do not pile up a folder each.
-        yield from dbt.cli(
-            dbt_build_args(vars_), context=context, target_path=settings.dbt_target_dir
-        ).stream()
+        window = dbt_window(days[0], days[-1], settings.lookback_days)
+        context.log.info("dbt window %s", window)
+        args = dbt_build_args(dbt_deployment_vars(settings.timezone, settings.reporting_currency))
+        # One fixed target folder per deployment: dbt reuses its partial parse (the window
+        # is in the environment, so the parsed project stays the same from day to day), and
+        # runs (one at a time, see dagster.yaml) do not pile up a folder each.
+        with scoped_environ(dbt_window_env(window)):
+            invocation = dbt.cli(args, context=context, target_path=settings.dbt_target_dir)
+        yield from invocation.stream()
 
     return _dbt_models

@@ -404,9 +404,9 @@ GATE_SAMPLE = (c.ADS_SPEND, c.NPS_RESPONSES, c.HUBSPOT_DEALS)
 
 def gate_errors(con, table: str) -> list[tuple[str, int]]:
     """(column, failing rows) of the blocking expectations the production check would fail."""
-    from kpi_pipeline.quality.checks import raw_partition_frames
+    from kpi_pipeline.quality.checks import raw_rows_frame
     from kpi_pipeline.quality.suites import validate_frame
 
-    rows, _ = raw_partition_frames(con, table, [DAY])
+    rows = raw_rows_frame(con, table, [DAY])
     outcome = validate_frame(f"raw_{table}", rows, {"accepted_currencies": ["USD"]})
     return [(o.column, o.unexpected_count) for o in outcome.errors]

@@ -14,7 +14,7 @@ from dagster import DailyPartitionsDefinition, materialize
 from kpi_pipeline.ingest import contracts as c
 from kpi_pipeline.ingest.assets import build_csv_asset
 from kpi_pipeline.ingest.late_data import lookback_days
-from kpi_pipeline.partitions import dbt_window_vars
+from kpi_pipeline.partitions import dbt_window
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 from tests.ingest.test_deliveries import put
@@ -26,8 +26,8 @@ D1, D2, D3, D4 = (dt.date(2025, 3, d) for d in (3, 4, 5, 6))
 def test_lookback_days_and_the_dbt_window() -> None:
     assert lookback_days([D4], 3) == [D1, D2, D3]
     assert lookback_days([D4, dt.date(2025, 3, 7)], 0) == []
-    assert dbt_window_vars(D4, D4, "UTC", "USD", 3)["min_date"] == "2025-03-03"
-    assert dbt_window_vars(D4, D4, "UTC", "USD", 3)["max_date"] == "2025-03-07"
+    assert dbt_window(D4, D4, 3)["min_date"] == "2025-03-03"
+    assert dbt_window(D4, D4, 3)["max_date"] == "2025-03-07"
     assert Settings.from_env({}).lookback_days == 3
     assert Settings.from_env({"KPI_LOOKBACK_DAYS": "0"}).lookback_days == 0
     with pytest.raises(ValueError, match="KPI_LOOKBACK_DAYS='-1' is not a whole number"):
