@@ -7,11 +7,15 @@ from contextlib import contextmanager
 
 
 @contextmanager
-def scoped_environ(overrides: Mapping[str, str]) -> Iterator[None]:
-    """`os.environ` with `overrides` set, as it was again on exit. Steps run one at a time
-    in a run's process, so nothing else reads the environment meanwhile."""
+def scoped_environ(overrides: Mapping[str, str | None]) -> Iterator[None]:
+    """`os.environ` with `overrides` set (None: unset), as it was again on exit. Steps run
+    one at a time in a run's process, so nothing else reads the environment meanwhile."""
     saved = {name: os.environ.get(name) for name in overrides}
-    os.environ.update(overrides)
+    for name, value in overrides.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
     try:
         yield
     finally:

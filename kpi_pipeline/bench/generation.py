@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kpi_pipeline.sample.generator import SampleSummary, generate_sample
+from kpi_pipeline.scoped_env import scoped_environ
 from kpi_pipeline.settings import Settings
 
 # Variables that would point a deployment elsewhere than its data dir.
@@ -29,21 +30,14 @@ def fresh_dir(root: Path) -> Path:
 def deployment_env(root: Path) -> Iterator[Settings]:
     """This process's environment pointed at a deployment under `root` (landing zone,
     warehouse, snapshots, Dagster home), as `kpi run` would see it; restored on exit."""
-    names = (*PATH_VARIABLES, "DAGSTER_HOME", "KPI_PII_KEY")
-    saved = {name: os.environ.get(name) for name in names}
-    try:
-        for name in PATH_VARIABLES:
-            os.environ.pop(name, None)
-        os.environ["KPI_DATA_DIR"] = str(root)
-        os.environ["DAGSTER_HOME"] = str(root / "dagster_home")
-        os.environ.setdefault("KPI_PII_KEY", BENCH_PII_KEY)
+    overrides: dict[str, str | None] = {name: None for name in PATH_VARIABLES}
+    overrides |= {
+        "KPI_DATA_DIR": str(root),
+        "DAGSTER_HOME": str(root / "dagster_home"),
+        "KPI_PII_KEY": os.environ.get("KPI_PII_KEY", BENCH_PII_KEY),
+    }
+    with scoped_environ(overrides):
         yield Settings.from_env()
-    finally:
-        for name, value in saved.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
 
 
 def write_extracts(

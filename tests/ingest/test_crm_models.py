@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from decimal import Decimal
 from pathlib import Path
@@ -18,9 +17,8 @@ import pytest
 
 from kpi_pipeline.ingest import contracts as c
 from kpi_pipeline.ingest.loaders import load_csv_day
-from kpi_pipeline.settings import DBT_PROJECT_DIR
-from kpi_pipeline.transform.project import DBT_EXECUTABLE
 from kpi_pipeline.warehouse import connect
+from tests.dbt_cli import run_dbt
 
 DAY1, DAY2 = dt.date(2025, 3, 3), dt.date(2025, 3, 4)
 KEY = b"crm-key"
@@ -99,29 +97,17 @@ FILES = {
 
 
 def dbt_build(warehouse: Path, root: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "KPI_WAREHOUSE": str(warehouse), "DBT_SEND_ANONYMOUS_USAGE_STATS": "false"}
-    return subprocess.run(
+    return run_dbt(
         [
-            DBT_EXECUTABLE,
             "build",
             "--select",
             "+int_crm__leads",
             "+int_crm__deals",
             "--vars",
             json.dumps({"timezone": "Europe/Paris", "reporting_currency": "USD"}),
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "dbt_target"),
-            "--log-path",
-            str(root / "dbt_logs"),
         ],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
+        warehouse,
+        root,
     )
 
 

@@ -5,7 +5,6 @@ window (a hand-run `dbt test`) they check every row."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import subprocess
 from pathlib import Path
 
@@ -13,40 +12,14 @@ import duckdb
 import pytest
 
 from kpi_pipeline.partitions import dbt_window, dbt_window_env
-from kpi_pipeline.settings import DBT_PROJECT_DIR
-from kpi_pipeline.transform.project import DBT_EXECUTABLE
+from tests.dbt_cli import run_dbt
 
 OLD_DAY, RUN_DAY = dt.date(2025, 1, 10), dt.date(2025, 3, 4)
 
 
 def dbt_test(warehouse: Path, root: Path, window: dict[str, str]) -> subprocess.CompletedProcess:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("KPI_DBT_")},
-        **dbt_window_env(window),
-        "KPI_WAREHOUSE": str(warehouse),
-        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
-    }
-    return subprocess.run(
-        [
-            DBT_EXECUTABLE,
-            "test",
-            "--select",
-            "int_ga4__sessions,test_type:data",
-            "--project-dir",
-            str(DBT_PROJECT_DIR),
-            "--profiles-dir",
-            str(DBT_PROJECT_DIR),
-            "--target-path",
-            str(root / "dbt_target"),
-            "--log-path",
-            str(root / "dbt_logs"),
-        ],
-        cwd=DBT_PROJECT_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    args = ["test", "--select", "int_ga4__sessions,test_type:data"]
+    return run_dbt(args, warehouse, root, env=dbt_window_env(window))
 
 
 @pytest.fixture
