@@ -182,24 +182,22 @@ def build_raw_check(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
         days = days_in(context.partition_keys)
-        with warehouse.connection() as con:
-            volume = raw_volume_frame(con, table, days)
-            anomalies = volume_anomalies(con, table, days, config)
         parameters = {"accepted_currencies": [settings.reporting_currency]}
         store = settings.artefacts_dir
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
-        parts = []
-        for chunk in window_chunks(days):  # a long backfill: a month of rows at a time
-            with warehouse.connection() as con:
-                rows = raw_rows_frame(con, table, chunk, settings.timezone)
+
+        def validate_rows(con, chunk: list[dt.date]) -> SuiteOutcome:
+            rows = raw_rows_frame(con, table, chunk, settings.timezone)
             validated = validate_frame(
                 f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
             )
-            parts.append(
-                attribute_frame(validated, rows, "_extract_date", chunk, parameters, generated)
-            )
-            del rows
-        outcomes = [merge_outcomes(parts)]
+            return attribute_frame(validated, rows, "_extract_date", chunk, parameters, generated)
+
+        with warehouse.connection() as con:
+            volume = raw_volume_frame(con, table, days)
+            anomalies = volume_anomalies(con, table, days, config)
+            # a long backfill: a month of rows at a time, never a year's in one frame
+            outcomes = [merge_outcomes([validate_rows(con, c) for c in window_chunks(days)])]
         if suite_path(f"raw_{table}_volume").exists():
             volume_outcome = validate_frame(
                 f"raw_{table}_volume", volume, parameters, store=store, run_name=run
