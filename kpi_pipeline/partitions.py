@@ -23,7 +23,12 @@ def days_in(partition_keys: list[str] | tuple[str, ...]) -> list[dt.date]:
 # The window's bounds reach dbt as environment variables, read when a model runs (see the
 # `window_bound` macro), not as `--vars`: any change of `--vars` makes dbt parse the whole
 # project again, and the window changes every day.
-DBT_WINDOW_ENV_PREFIX = "KPI_DBT_"
+DBT_WINDOW_BOUNDS = ("min_date", "first_partition", "max_date")
+
+
+def dbt_window_env_name(bound: str) -> str:
+    """The variable the `window_bound` macro reads a bound from: KPI_DBT_<BOUND>."""
+    return f"KPI_DBT_{bound.upper()}"
 
 
 def dbt_window(first_day: dt.date, last_day: dt.date, lookback_days: int = 0) -> dict[str, str]:
@@ -39,7 +44,7 @@ def dbt_window(first_day: dt.date, last_day: dt.date, lookback_days: int = 0) ->
 
 def dbt_window_env(window: dict[str, str]) -> dict[str, str]:
     """The window as the environment variables the `window_bound` macro reads."""
-    return {f"{DBT_WINDOW_ENV_PREFIX}{name.upper()}": value for name, value in window.items()}
+    return {dbt_window_env_name(bound): value for bound, value in window.items()}
 
 
 def dbt_deployment_vars(timezone: str, currency: str) -> dict[str, str]:

@@ -8,7 +8,7 @@ import subprocess
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-from kpi_pipeline.partitions import DBT_WINDOW_ENV_PREFIX
+from kpi_pipeline.partitions import DBT_WINDOW_BOUNDS, dbt_window_env_name
 from kpi_pipeline.settings import DBT_PROJECT_DIR
 from kpi_pipeline.transform.project import DBT_EXECUTABLE
 
@@ -16,7 +16,8 @@ from kpi_pipeline.transform.project import DBT_EXECUTABLE
 def run_dbt(
     args: Sequence[str], warehouse: Path, root: Path, env: Mapping[str, str] | None = None
 ) -> subprocess.CompletedProcess:
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(DBT_WINDOW_ENV_PREFIX)}
+    window = {dbt_window_env_name(bound) for bound in DBT_WINDOW_BOUNDS}
+    inherited = {k: v for k, v in os.environ.items() if k not in window}
     return subprocess.run(
         [
             DBT_EXECUTABLE,

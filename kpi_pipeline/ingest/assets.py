@@ -114,6 +114,7 @@ def build_csv_asset(
         landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()
         with warehouse.connection() as con:
+            prepare_csv_table(con, extract)
             days, late = days_to_load(
                 con,
                 extract.table,
@@ -122,7 +123,6 @@ def build_csv_asset(
                 lambda d: extract_files(landing, extract.source, d, extract.file_patterns),
                 csv_checksum,
             )
-            prepare_csv_table(con, extract)
             results = [
                 load_csv_day(con, extract, landing, day, key, loaded_at, prepared=True)
                 for day in days
@@ -155,6 +155,7 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         landing = settings.landing_url or settings.landing_dir
         loaded_at = _now()
         with warehouse.connection() as con:
+            prepare_ga4_table(con)
             days, late = days_to_load(
                 con,
                 GA4_TABLE,
@@ -163,7 +164,6 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
                 lambda d: extract_files(landing, GA4_SOURCE, d, GA4_FILE_GLOBS),
                 ga4_checksum,
             )
-            prepare_ga4_table(con)
             results = [load_ga4_day(con, landing, day, loaded_at, prepared=True) for day in days]
         return MaterializeResult(metadata=accounting_metadata(results, late))
 

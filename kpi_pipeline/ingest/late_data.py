@@ -38,10 +38,10 @@ def day_changed(
     """True when the day's files differ from what was loaded (a late or re-delivered file).
 
     A day whose folder is empty now is never reloaded: files removed from the landing zone
-    (retention) must not wipe what was loaded from them."""
+    (retention) must not wipe what was loaded from them. The raw schema and its ingest log
+    exist (the ingest step prepares them first)."""
     if not files:
         return False
-    raw_tables.ensure_raw_schema(con)
     logged = set(
         con.execute(
             f"select source_file, checksum from {raw_tables.INGEST_LOG_TABLE} "

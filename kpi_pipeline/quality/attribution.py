@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -49,6 +50,24 @@ def attribute_frame(
         )
     )
     return dataclasses.replace(outcome, failing_days=failing)
+
+
+def validate_days(
+    suite_name: str,
+    frame: pd.DataFrame,
+    day_column: str,
+    days: list[dt.date],
+    parameters: dict[str, Any] | None = None,
+    suite: dict[str, Any] | None = None,
+    store: Path | None = None,
+    run_name: str | None = None,
+) -> SuiteOutcome:
+    """Validate the window's `frame` with a suite (kept under `store` for the run's Data
+    Docs, see `validate_frame`) and name the days whose own rows fail."""
+    validated = validate_frame(
+        suite_name, frame, parameters, suite=suite, store=store, run_name=run_name
+    )
+    return attribute_frame(validated, frame, day_column, days, parameters, suite)
 
 
 def with_days(outcome: SuiteOutcome, days: Iterable[dt.date]) -> SuiteOutcome:

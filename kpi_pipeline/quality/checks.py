@@ -15,7 +15,7 @@ from dagster import (
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days, tripped_days
-from kpi_pipeline.quality.attribution import attribute_frame, with_days
+from kpi_pipeline.quality.attribution import validate_days, with_days
 from kpi_pipeline.quality.chunks import merge_outcomes, window_chunks
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
@@ -27,7 +27,6 @@ from kpi_pipeline.quality.suites import (
     docs_index,
     load_suite_dict,
     suite_path,
-    validate_frame,
 )
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource, is_postgres
@@ -188,10 +187,9 @@ def build_raw_check(
 
         def validate_rows(con, chunk: list[dt.date]) -> SuiteOutcome:
             rows = raw_rows_frame(con, table, chunk, settings.timezone)
-            validated = validate_frame(
-                f"raw_{table}", rows, parameters, suite=generated, store=store, run_name=run
+            return validate_days(
+                f"raw_{table}", rows, "_extract_date", chunk, parameters, generated, store, run
             )
-            return attribute_frame(validated, rows, "_extract_date", chunk, parameters, generated)
 
         with warehouse.connection() as con:
             volume = raw_volume_frame(con, table, days)
@@ -199,10 +197,17 @@ def build_raw_check(
             # a long backfill: a month of rows at a time, never a year's in one frame
             outcomes = [merge_outcomes([validate_rows(con, c) for c in window_chunks(days)])]
         if suite_path(f"raw_{table}_volume").exists():
-            volume_outcome = validate_frame(
-                f"raw_{table}_volume", volume, parameters, store=store, run_name=run
+            outcomes.append(
+                validate_days(
+                    f"raw_{table}_volume",
+                    volume,
+                    "day",
+                    days,
+                    parameters,
+                    store=store,
+                    run_name=run,
+                )
             )
-            outcomes.append(attribute_frame(volume_outcome, volume, "day", days, parameters))
         return check_result([*outcomes, anomalies], docs=docs_index(store))
 
     return _check
@@ -231,21 +236,11 @@ def build_facts_check(
         store = settings.artefacts_dir
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
         outcomes = [
-            attribute_frame(
-                validate_frame("fct_kpi_daily", rows, parameters, store=store, run_name=run),
-                rows,
-                "kpi_date",
-                days,
-                parameters,
+            validate_days(
+                "fct_kpi_daily", rows, "kpi_date", days, parameters, store=store, run_name=run
             ),
-            attribute_frame(
-                validate_frame(
-                    "fct_kpi_daily_volume", volume, parameters, store=store, run_name=run
-                ),
-                volume,
-                "day",
-                days,
-                parameters,
+            validate_days(
+                "fct_kpi_daily_volume", volume, "day", days, parameters, store=store, run_name=run
             ),
         ]
         return check_result(outcomes, docs=docs_index(store))

@@ -7,10 +7,9 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
-from kpi_pipeline.quality.suites import ExpectationOutcome, SuiteOutcome
+from kpi_pipeline.quality.suites import UNEXPECTED_SAMPLE_SIZE, ExpectationOutcome, SuiteOutcome
 
 CHUNK_DAYS = 31
-SAMPLE_SIZE = 10  # unexpected values kept per expectation, as validate_frame keeps
 
 
 def window_chunks(days: list[dt.date], size: int = CHUNK_DAYS) -> list[list[dt.date]]:
@@ -30,7 +29,7 @@ def _merge_expectation(parts: list[ExpectationOutcome]) -> ExpectationOutcome:
         shown,
         success=not failing,
         unexpected_count=sum(counts) if counts else None,
-        unexpected_sample=sample[:SAMPLE_SIZE],
+        unexpected_sample=sample[:UNEXPECTED_SAMPLE_SIZE],
     )
 
 

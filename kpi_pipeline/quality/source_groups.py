@@ -16,9 +16,9 @@ from dagster import (
 )
 
 from kpi_pipeline.partitions import days_in
-from kpi_pipeline.quality.attribution import attribute_frame
+from kpi_pipeline.quality.attribution import validate_days
 from kpi_pipeline.quality.evidence import check_result
-from kpi_pipeline.quality.suites import docs_index, validate_frame
+from kpi_pipeline.quality.suites import docs_index
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import WarehouseResource
 
@@ -106,8 +106,7 @@ def build_group_check(
         store = settings.artefacts_dir
         volume = group_volume(counts, days)
         run = context.run.run_id  # Data Docs are rendered once per run (publish, or failure)
-        validated = validate_frame(suite, volume, store=store, run_name=run)
-        outcome = attribute_frame(validated, volume, "day", days)
+        outcome = validate_days(suite, volume, "day", days, store=store, run_name=run)
         return check_result([outcome], docs=docs_index(store))
 
     return _check

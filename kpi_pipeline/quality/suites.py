@@ -17,6 +17,7 @@ from kpi_pipeline.settings import EXPECTATIONS_DIR
 
 ERROR = "error"
 WARN = "warn"
+UNEXPECTED_SAMPLE_SIZE = 10  # failing values kept per expectation as evidence
 
 
 @dataclass(frozen=True)
@@ -236,6 +237,7 @@ def validate_frame(
         config = item.expectation_config
         details = item.result or {}
         severity = ERROR if str(config.severity).lower().endswith("critical") else WARN
+        sample = list(details.get("partial_unexpected_list") or [])[:UNEXPECTED_SAMPLE_SIZE]
         outcomes.append(
             ExpectationOutcome(
                 expectation=config.type,
@@ -245,7 +247,7 @@ def validate_frame(
                 observed=details.get("observed_value"),
                 expected=_expected_text(dict(config.kwargs)),
                 unexpected_count=details.get("unexpected_count"),
-                unexpected_sample=list(details.get("partial_unexpected_list") or [])[:10],
+                unexpected_sample=sample,
             )
         )
     return SuiteOutcome(suite_name, len(frame), outcomes, result_key=result_key)
