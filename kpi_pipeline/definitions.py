@@ -8,11 +8,12 @@ from dagster import BetaWarning, Definitions, PreviewWarning
 
 from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
+from kpi_pipeline.kpis.availability import deployment_availability
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.notify.failures import build_failure_sensor
 from kpi_pipeline.orchestration.asset_metadata import quality_tables, with_kpi_metadata
 from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
-from kpi_pipeline.orchestration.freshness import freshness_checks
+from kpi_pipeline.orchestration.freshness import freshness_checks, with_freshness_policy
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
@@ -34,17 +35,20 @@ def build_definitions(settings: Settings) -> Definitions:
     ensure_manifest(dbt_project, DBT_EXECUTABLE)
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)
+    kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
     job = daily_kpi_job()
     docs_job = build_docs_job(settings)
     return Definitions(
         assets=[
             *ingest_assets(partitions, settings),
-            build_dbt_assets(dbt_project, partitions, settings),
-            with_kpi_metadata(build_publish_asset(partitions, settings), catalogue),
+            with_freshness_policy(build_dbt_assets(dbt_project, partitions, settings), settings),
+            with_freshness_policy(
+                with_kpi_metadata(build_publish_asset(partitions, settings), catalogue), settings
+            ),
             *quality_tables(settings.warehouse_backend),
         ],
         asset_checks=[
-            *quality_checks(partitions, settings, list(catalogue)),
+            *quality_checks(partitions, settings, list(kpis.available)),
             *freshness_checks(partitions, settings),
         ],
         jobs=[job, docs_job],
@@ -55,7 +59,9 @@ def build_definitions(settings: Settings) -> Definitions:
             build_failure_sensor(settings),
         ],
         resources={
-            "warehouse": WarehouseResource(path=settings.warehouse_location),
+            "warehouse": WarehouseResource(
+                path=settings.warehouse_location, lock_file=str(settings.lock_file)
+            ),
             "dbt": KpiDbtCliResource(project_dir=dbt_project, dbt_executable=DBT_EXECUTABLE),
         },
     )

@@ -47,6 +47,11 @@ def dbt_window_env(window: dict[str, str]) -> dict[str, str]:
     return {dbt_window_env_name(bound): value for bound, value in window.items()}
 
 
+def dbt_kpis_env(available: tuple[str, ...] | None) -> dict[str, str | None]:
+    """The KPIs the models compute (`in_deployment` macro); None: every KPI."""
+    return {"KPI_DBT_KPIS": ",".join(available) if available is not None else None}
+
+
 def dbt_deployment_vars(timezone: str, currency: str) -> dict[str, str]:
     """The dbt vars that stay the same from run to run of a deployment."""
     return {"timezone": timezone, "reporting_currency": currency}

@@ -8,12 +8,16 @@ from pathlib import Path
 
 from dagster import AssetCheckSeverity, DagsterInstance, Definitions
 
+from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.jobs import DAILY_JOB
 from kpi_pipeline.scoped_env import scoped_environ
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
-QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
+# The command line prints its own summary of a run (days, failed checks and steps in plain
+# words); Dagster's console logger would add each failure's stack trace. Everything is
+# still in the run's event log (kpi status, the Dagster UI).
+QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "CRITICAL"}}}}
 # A run over more days than this records one "materialization planned" event per asset, with
 # the run's days, instead of one per asset and day: a year's backfill otherwise writes some
 # 14,000 events into Dagster's event log before its first step (docs/benchmarks.md). Dagster
@@ -21,6 +25,9 @@ QUIET_LOGS = {"loggers": {"console": {"config": {"log_level": "WARNING"}}}}
 # failure report still name them (docs/operations.md).
 LONG_RUN_DAYS = 31
 PLANNED_EVENTS_AS_SUBSET = "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS"
+# error classes that make a failed step "busy" or "delivery failed", not an error
+BUSY_ERRORS = {"WarehouseBusyError"}
+DELIVERY_ERRORS = {"DeliveryError"}
 
 
 @dataclass
@@ -36,24 +43,68 @@ class RunReport:
     failed_steps: list[str] = field(default_factory=list)
     failure_report: Path | None = None
     notified: list[str] = field(default_factory=list)
+    # per failed step (or the run), the class names along its error's chain of causes
+    error_classes: list[set[str]] = field(default_factory=list)
 
     @property
     def blocked_by_gate(self) -> bool:
         return not self.success and bool(self.failed_checks)
+
+    @property
+    def busy(self) -> bool:
+        return not self.success and any(c & BUSY_ERRORS for c in self.error_classes)
+
+    @property
+    def delivery_failed(self) -> bool:
+        """Published, but the report did not reach the stakeholders."""
+        return (
+            not self.success
+            and not self.failed_checks
+            and bool(self.error_classes)
+            and all(c & DELIVERY_ERRORS for c in self.error_classes)
+        )
+
+    @property
+    def exit_code(self) -> ExitCode:
+        if self.success:
+            return ExitCode.OK
+        if self.blocked_by_gate:
+            return ExitCode.BLOCKED
+        if self.busy:
+            return ExitCode.BUSY
+        if self.delivery_failed:
+            return ExitCode.DELIVERY_FAILED
+        return ExitCode.ERROR
 
     def reason(self) -> str:
         if self.success:
             return "published"
         if self.failed_checks:
             return "blocked by the quality gate: " + "; ".join(self.failed_checks)
+        if self.delivery_failed:
+            return "published, but the report was not delivered: " + "; ".join(self.failed_steps)
         return "failed: " + "; ".join(self.failed_steps or ["see the run in Dagster"])
 
 
+def error_chain_classes(error) -> set[str]:
+    """The class names of an error and of its causes."""
+    names = set()
+    while error is not None:
+        names.add(getattr(error, "cls_name", "") or "")
+        error = error.cause
+    return names
+
+
 def root_cause(error) -> str:
-    """The innermost error's message: what the user can act on, not Dagster's wrapper."""
-    while error is not None and error.cause is not None:
+    """The first line of the outermost error that is not Dagster's wrapper: the pipeline's
+    own words (which name what to do), not the library error it was raised from."""
+    while error is not None and error.cause is not None and _is_dagster(error):
         error = error.cause
     return error.message.strip().splitlines()[0] if error else ""
+
+
+def _is_dagster(error) -> bool:
+    return (getattr(error, "cls_name", "") or "").startswith("Dagster")
 
 
 def notify_failure(instance: DagsterInstance, run) -> tuple[Path, list[str]]:
@@ -128,6 +179,13 @@ def run_days(
             report.warned_checks.append(label)
     for event in result.all_events:
         if event.is_step_failure:
-            message = root_cause(event.step_failure_data.error)
-            report.failed_steps.append(f"{event.step_key}: {message}")
+            error = event.step_failure_data.error
+            report.failed_steps.append(f"{event.step_key}: {root_cause(error)}")
+            report.error_classes.append(error_chain_classes(error))
+    run_failures = [e for e in result.all_events if e.is_run_failure]
+    if not report.failed_steps and run_failures:  # e.g. no writer lock at the run's start
+        error = getattr(run_failures[-1].event_specific_data, "error", None)
+        if error is not None:
+            report.failed_steps.append(f"run: {root_cause(error)}")
+            report.error_classes.append(error_chain_classes(error))
     return report

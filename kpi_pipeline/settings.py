@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from pathlib import Path
 
+from kpi_pipeline.deployment import Deployment, load_deployment, parse_sources
 from kpi_pipeline.warehouse.postgres import (
     dbt_target_env,
     is_postgres_url,
@@ -17,6 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 KPI_CATALOGUE_PATH = PROJECT_ROOT / "kpis.yml"
+DEPLOYMENT_PATH = PROJECT_ROOT / "deployment.yml"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_PARTITIONS_START = "2024-01-01"
 # The Dagster instance of a new deployment (written once; an existing file is left alone).
@@ -62,6 +66,8 @@ class Settings:
     # URL or PGPASSWORD; kept here without it). Empty for the DuckDB file `warehouse_path`,
     # which is then only the anchor of the local folders beside it (dbt_target, gx, ...).
     warehouse_url: str = ""
+    # the landing-zone sources this deployment has (deployment.yml / KPI_SOURCES)
+    deployment: Deployment = field(default_factory=lambda: parse_sources(None, "default"))
 
     @property
     def warehouse_backend(self) -> str:
@@ -78,6 +84,11 @@ class Settings:
         """The local folder beside the warehouse for the pipeline's own files: dbt's target
         and docs, GX's stores and Data Docs, failure reports, the generated PII key."""
         return self.warehouse_path.parent
+
+    @property
+    def lock_file(self) -> Path:
+        """The writer lock of this deployment's warehouse (`warehouse/lock.py`)."""
+        return self.artefacts_dir / "warehouse.lock"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -99,7 +110,9 @@ class Settings:
             dagster_home=Path(env.get("DAGSTER_HOME", str(data / "dagster_home"))).absolute(),
             timezone=env.get("KPI_TIMEZONE", "UTC"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
-            partitions_start=env.get("KPI_PARTITIONS_START", DEFAULT_PARTITIONS_START),
+            partitions_start=env.get("KPI_PARTITIONS_START")
+            or earliest_landing_day(landing)
+            or DEFAULT_PARTITIONS_START,
             kpi_catalogue_path=Path(env.get("KPI_CATALOGUE", str(KPI_CATALOGUE_PATH))).absolute(),
             landing_url=landing if "://" in landing else str(local_landing),
             lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
@@ -112,7 +125,45 @@ class Settings:
             ),
             ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
             warehouse_url=url_without_password(warehouse) if postgres else "",
+            deployment=load_deployment(
+                Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env
+            ),
         )
+
+
+_DAY_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
+
+
+def landing_days(landing: str) -> list[dt.date]:
+    """The days of the `dt=YYYY-MM-DD` folders of every source in the landing zone (a local
+    folder or an fsspec URL); empty for an empty or unreachable landing zone."""
+    import fsspec
+
+    try:
+        fs, root = fsspec.core.url_to_fs(landing)
+        folders = fs.glob(f"{root.rstrip('/')}/*/dt=*")
+    except (OSError, ValueError):
+        return []
+    days = []
+    for folder in folders:
+        match = _DAY_FOLDER.match(folder.rstrip("/").rsplit("/", 1)[-1])
+        if match:
+            try:
+                days.append(dt.date.fromisoformat(match.group(1)))
+            except ValueError:
+                continue  # dt=2025-13-01: not a day; ingest never reads it either
+    return days
+
+
+def earliest_landing_day(landing: str) -> str | None:
+    """Where a deployment's history starts unless KPI_PARTITIONS_START says otherwise."""
+    days = landing_days(landing)
+    return min(days).isoformat() if days else None
+
+
+def latest_landing_day(landing: str) -> str | None:
+    days = landing_days(landing)
+    return max(days).isoformat() if days else None
 
 
 def _non_negative_int(text: str, name: str) -> int:

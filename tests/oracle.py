@@ -667,11 +667,57 @@ def social_engagement_rate(landing: Path, day: dt.date, as_of: dt.date) -> dict[
     return result
 
 
+_SF_TRUE = {"true", "1", "yes", "t", "y"}
+_SF_FALSE = {"", "false", "0", "no", "f", "n"}  # Data Loader writes false as an empty cell
+
+
+def salesforce_bool(text: str | None) -> bool | None:
+    """A Salesforce export's boolean: ``1`` / ``true`` / ``yes`` (any case) or, for false,
+    ``0`` / ``false`` / ``no`` / empty; anything else is ``None`` (a row the pipeline
+    quarantines)."""
+    value = (text or "").strip().lower()
+    return True if value in _SF_TRUE else False if value in _SF_FALSE else None
+
+
+def salesforce_timestamp(text: str | None) -> dt.datetime | None:
+    """ISO 8601 with a zone (``2024-01-22T20:36:47.000+0000``); ``None`` for anything else,
+    a time without a zone included (the pipeline quarantines such a row)."""
+    try:
+        value = dt.datetime.fromisoformat((text or "").strip())
+    except ValueError:
+        return None
+    return value if value.tzinfo is not None else None
+
+
+def salesforce_records(
+    landing: Path, file_name: str, as_of: dt.date, required_bools: tuple[str, ...]
+) -> list[dict]:
+    """Latest version of each Salesforce record (``Id``): the latest ``LastModifiedDate``,
+    then the later extract, then the later row. Rows without an id, a zoned created and
+    modified time or a readable boolean are skipped, as ingest quarantines them. API field
+    names in any case (Data Loader writes ``ISWON``); the rows' keys are lower-cased."""
+    latest: dict[str, tuple[dt.datetime, dict]] = {}
+    for raw in read_csv_rows(landing, "salesforce", file_name, as_of):
+        row = {(key or "").strip().lower(): value for key, value in raw.items()}
+        record_id = (row.get("id") or "").strip()
+        modified = salesforce_timestamp(row.get("lastmodifieddate"))
+        created = salesforce_timestamp(row.get("createddate"))
+        if not record_id or modified is None or created is None:
+            continue
+        if any(salesforce_bool(row.get(column.lower())) is None for column in required_bools):
+            continue
+        known = latest.get(record_id)
+        if known is None or modified >= known[0]:
+            latest[record_id] = (modified, row)
+    return [row for _, row in latest.values()]
+
+
 def lead_to_customer_rate(
     landing: Path, day: dt.date, as_of: dt.date, tzinfo: dt.tzinfo
 ) -> dict[KpiKey, KpiValue]:
-    """Leads (HubSpot contacts) created on ``day`` whose lifecycle stage is now customer /
-    leads created on ``day``, overall and per original source (dimension ``source``)."""
+    """Leads created on ``day`` that are now customers / leads created on ``day``, overall
+    and per source (dimension ``source``): HubSpot contacts (lifecycle stage ``customer``,
+    original source) and Salesforce leads (``IsConverted``, ``LeadSource``)."""
     rows = read_csv_rows(landing, "hubspot", "contacts.csv", as_of)
     by_source: dict[str, list[int]] = {}
     for row in latest_by_key(rows, ("Record ID",)).values():
@@ -680,6 +726,13 @@ def lead_to_customer_rate(
             continue
         counts = by_source.setdefault((row.get("Original Source") or "").strip() or NOT_SET, [0, 0])
         counts[0] += (row.get("Lifecycle Stage") or "").strip().lower() == "customer"
+        counts[1] += 1
+    for row in salesforce_records(landing, "Lead.csv", as_of, ("IsConverted",)):
+        created = salesforce_timestamp(row.get("createddate"))
+        if created is None or local_date(created, tzinfo) != day:
+            continue
+        counts = by_source.setdefault((row.get("leadsource") or "").strip() or NOT_SET, [0, 0])
+        counts[0] += bool(salesforce_bool(row.get("isconverted")))
         counts[1] += 1
     overall = [sum(c[0] for c in by_source.values()), sum(c[1] for c in by_source.values())]
     result = {(KPI_LEAD_TO_CUSTOMER_RATE, ALL, ALL): ratio(*overall)}
@@ -691,8 +744,10 @@ def lead_to_customer_rate(
 def deal_win_rate(
     landing: Path, day: dt.date, as_of: dt.date, tzinfo: dt.tzinfo
 ) -> dict[KpiKey, KpiValue]:
-    """Deals closed won on ``day`` / deals closed won or lost on ``day`` (HubSpot's
-    default stage ids ``closedwon`` / ``closedlost``; the day is the close date's)."""
+    """Deals closed won on ``day`` / deals closed won or lost on ``day``: HubSpot deals by
+    the default stage ids ``closedwon`` / ``closedlost`` (the day is the close date's),
+    Salesforce opportunities by ``IsWon`` / ``IsClosed`` on their ``CloseDate`` (a date:
+    no time zone), the stage name never read."""
     rows = read_csv_rows(landing, "hubspot", "deals.csv", as_of)
     won = closed = 0
     for row in latest_by_key(rows, ("Record ID",)).values():
@@ -704,6 +759,12 @@ def deal_win_rate(
             continue
         closed += 1
         won += stage == "closedwon"
+    for row in salesforce_records(landing, "Opportunity.csv", as_of, ("IsWon", "IsClosed")):
+        is_won, is_closed = salesforce_bool(row.get("iswon")), salesforce_bool(row.get("isclosed"))
+        if not (is_won or is_closed) or (row.get("closedate") or "").strip() != day.isoformat():
+            continue
+        closed += 1
+        won += bool(is_won)
     return {(KPI_DEAL_WIN_RATE, ALL, ALL): ratio(won, closed)}
 
 

@@ -53,6 +53,37 @@ def test_run_publishes_then_exits_1_when_the_gate_blocks(env: Path) -> None:
     assert not (env / "snapshots" / str(NEXT)).exists()
 
 
+def test_days_outside_the_history_are_refused_up_front(env: Path) -> None:
+    write_csv(env / "landing", "nps", "responses.csv", DAY, [["r1", 1, f"{DAY}T09:00:00Z", 9, ""]])
+    runner = CliRunner()
+    before = runner.invoke(app, ["backfill", "--start", "2025-05-01", "--end", str(DAY)])
+    today = dt.datetime.now(dt.UTC).date()
+    after = runner.invoke(app, ["run", "--date", str(today + dt.timedelta(days=1))])
+
+    assert before.exit_code == 2
+    assert f"2025-05-01 is before the first day of this deployment's history, {DAY}" in (
+        before.output
+    )
+    assert "KPI_PARTITIONS_START" in before.output
+    assert after.exit_code == 2 and "has not ended yet in UTC" in after.output
+    assert "Traceback" not in before.output + after.output
+    assert not (env / "warehouse.duckdb").exists()  # nothing started
+
+
+@pytest.mark.e2e
+def test_a_day_without_files_is_blocked_in_plain_words_without_a_traceback(env: Path) -> None:
+    write_csv(env / "landing", "nps", "responses.csv", DAY, [["r1", 1, f"{DAY}T09:00:00Z", 9, ""]])
+
+    result = CliRunner().invoke(app, ["run", "--date", str(NEXT)])
+
+    said = " ".join(result.output.split())  # as read, whatever the terminal's wrapping
+    assert result.exit_code == 1, result.output
+    assert f"no orders extract for {NEXT} (looked for orders/dt={NEXT}/" in said
+    assert f"no ga4 extract for {NEXT}" in said
+    assert "Traceback" not in said and "observed null" not in said and "expect_" not in said
+    assert not (env / "snapshots" / str(NEXT)).exists()
+
+
 def test_a_bad_date_is_one_line_with_a_hint(env: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--date", "2025-13-01"])
     assert result.exit_code == 2

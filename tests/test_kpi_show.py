@@ -160,6 +160,8 @@ def test_csv_and_table_outputs(warehouse: Path) -> None:
     ("args", "message", "hint"),
     [
         (["nope"], "no KPI 'nope'", "kpi list"),
+        (["net_revenu"], "no KPI 'net_revenu'", "did you mean net_revenue?"),
+        (["promoter score"], "no KPI 'promoter score'", "did you mean nps?"),
         (["net_revenue", "--grain", "hour"], "--grain 'hour' is not known", "day, week"),
         (["net_revenue", "--by", "channel"], "has no breakdown by 'channel'", "none"),
         (["organic_traffic", "--by", "country"], "no breakdown by 'country'", "source"),
@@ -173,6 +175,15 @@ def test_errors_are_one_line_with_a_hint(warehouse, args, message, hint) -> None
     assert result.exit_code == 2
     assert message in result.output and "hint: " in result.output and hint in result.output
     assert "Traceback" not in result.output
+
+
+def test_a_display_name_is_accepted_and_an_empty_range_names_the_facts(warehouse) -> None:
+    by_name = show("Net revenue", "--format", "csv")
+    assert by_name.exit_code == 0, by_name.output
+    assert by_name.output == show("net_revenue", "--format", "csv").output
+    empty = show("net_revenue", "--from", "2024-01-01", "--to", "2024-01-31")
+    assert empty.exit_code == 0, empty.output
+    assert "no facts in this range; net_revenue has facts from 2025-0" in empty.output
 
 
 def test_without_a_warehouse_it_says_how_to_build_one(cli_env: Path) -> None:

@@ -524,3 +524,74 @@ def test_spend_in_another_currency_is_left_out(tmp_path: Path) -> None:
     # Reporting in EUR: only the EUR row: 30 / 2 = 15.
     kpis = compute_kpis(tmp_path, D1, reporting_currency="EUR")
     assert kpis[(CPA, *ALL)] == KpiValue(30.0, 2.0, 15.0)
+
+
+def test_contact_ids_are_text_leading_zeros_kept(tmp_path: Path) -> None:
+    write_orders(
+        tmp_path,
+        D1,
+        [["O1", "007", "2025-03-01T10:00:00Z", "", "placed", "10", "USD"]],
+    )
+    write_orders(
+        tmp_path,
+        D2,
+        [
+            ["O2", " 7 ", "2025-03-02T10:00:00Z", "", "placed", "10", "USD"],  # not 007
+            ["O3", "007", "2025-03-02T11:00:00Z", "", "placed", "10", "USD"],  # 007's 2nd
+            ["O4", "gid://shop/Customer/7", "2025-03-02T12:00:00Z", "", "placed", "10", "USD"],
+        ],
+    )
+    write_spend(tmp_path, D2, [[D2.isoformat(), "google_ads", "spring", "60", "USD", 10, 1]])
+    # D2: "7" and gid://shop/Customer/7 are acquired; "007" was acquired on D1: 60 / 2 = 30.
+    assert compute_kpis(tmp_path, D2)[(CPA, *ALL)] == KpiValue(60.0, 2.0, 30.0)
+
+
+LEAD_COLUMNS = ["Id", "CreatedDate", "LastModifiedDate", "LeadSource", "IsConverted"]
+OPPORTUNITY_COLUMNS = ["Id", "CreatedDate", "LastModifiedDate", "IsWon", "IsClosed", "CloseDate"]
+T1 = "2025-03-01T09:00:00.000+0000"
+T2 = "2025-03-02T09:00:00.000Z"
+
+
+def test_salesforce_booleans_empty_is_false_and_latest_version_wins(tmp_path: Path) -> None:
+    write_csv(
+        tmp_path,
+        "salesforce",
+        D1,
+        "Opportunity.csv",
+        OPPORTUNITY_COLUMNS,
+        [
+            ["006A", T1, T1, "1", "1", "2025-03-01"],  # won
+            ["006B", T1, T1, "", "1", "2025-03-01"],  # lost: empty IsWon is false
+            ["006C", T1, T1, "", "", "2025-03-01"],  # open: its close date is a forecast
+            ["006D", T1, T1, "maybe", "1", "2025-03-01"],  # unreadable: quarantined, left out
+            ["006E", T1, T1, "", "", "2025-03-02"],  # open on D1...
+        ],
+    )
+    write_csv(
+        tmp_path,
+        "salesforce",
+        D2,
+        "Opportunity.csv",
+        [c.upper() for c in OPPORTUNITY_COLUMNS],  # Data Loader's upper-case header
+        [
+            ["006E", T1, T2, "false", "TRUE", "2025-03-02"],  # ... lost on D2
+            ["006A", T1, "2025-03-02T09:00:00", "", "", "2025-03-01"],  # no zone: left out
+        ],
+    )
+    write_csv(
+        tmp_path,
+        "salesforce",
+        D1,
+        "Lead.csv",
+        LEAD_COLUMNS,
+        [["00QA", T1, T1, "Web", "1"], ["00QB", T1, T1, "", ""], ["00QC", T1, T1, "Web", "0"]],
+    )
+    kpis = compute_kpis(tmp_path, D1, as_of=D2)
+    # D1: 006A won, 006B lost (006C open, 006D unreadable): 1 / 2.
+    assert kpis[("deal_win_rate", *ALL)] == KpiValue(1.0, 2.0, 0.5)
+    # leads of D1: 00QA converted of 3; by source: Web 1 of 2, (not set) 0 of 1.
+    assert kpis[("lead_to_customer_rate", *ALL)] == KpiValue(1.0, 3.0, 1 / 3)
+    assert kpis[("lead_to_customer_rate", "source", "Web")] == KpiValue(1.0, 2.0, 0.5)
+    assert kpis[("lead_to_customer_rate", "source", "(not set)")] == KpiValue(0.0, 1.0, 0.0)
+    # D2: 006E lost: 0 / 1.
+    assert compute_kpis(tmp_path, D2)[("deal_win_rate", *ALL)] == KpiValue(0.0, 1.0, 0.0)

@@ -105,7 +105,7 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_url) -> 
     counted_sql = "select count(*) as n from marts.fct_kpi_daily"
     counted = read_only_query(postgres_url, counted_sql)
     assert counted["n"].to_list() == [duckdb_marts["fct_kpi_daily"].height]
-    with pytest.raises(QueryError, match="refused: cannot execute DELETE"):
+    with pytest.raises(QueryError, match="refused: DELETE is not a read"):
         read_only_query(postgres_url, "delete from marts.fct_kpi_daily")
     assert read_only_query(postgres_url, counted_sql)["n"].to_list() == counted["n"].to_list()
     latest_day, value, _ = latest_values(postgres_url)["net_revenue"]

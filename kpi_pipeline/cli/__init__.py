@@ -10,14 +10,17 @@ from rich.markup import escape
 
 from kpi_pipeline.cli.bench import bench
 from kpi_pipeline.cli.catalogue import list_kpis, validate
-from kpi_pipeline.cli.common import err_console
+from kpi_pipeline.cli.common import VERBOSE, err_console
 from kpi_pipeline.cli.demo import demo
+from kpi_pipeline.cli.inspect import inspect
 from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.quarantine import quarantine
+from kpi_pipeline.cli.runs import runs
 from kpi_pipeline.cli.sample import sample
 from kpi_pipeline.cli.show import show
 from kpi_pipeline.cli.snapshots import snapshots
+from kpi_pipeline.exit_codes import ExitCode
 
 app = typer.Typer(
     help="KPI pipeline: landing-zone extracts -> dbt KPI facts -> quality gate -> daily snapshots.",
@@ -27,15 +30,29 @@ app = typer.Typer(
 for command in (demo, sample, run, backfill, status, show, query):
     app.command()(command)
 app.command()(quarantine)
+app.command()(inspect)
 app.command()(validate)
 app.command(name="list")(list_kpis)
 app.add_typer(snapshots, name="snapshots")
+app.add_typer(runs, name="runs")
 app.command()(bench)
+
+
+@app.callback()
+def options(
+    verbose: bool = typer.Option(
+        False, "--verbose", help="Show tracebacks and Dagster's own log of a run."
+    ),
+) -> None:
+    """KPI pipeline: landing-zone extracts -> dbt KPI facts -> quality gate -> snapshots."""
+    VERBOSE["on"] = verbose
 
 
 def main() -> None:
     try:
         app()
-    except Exception as err:  # one readable line, not a traceback
+    except Exception as err:  # one readable line, not a traceback (unless --verbose)
+        if VERBOSE["on"]:
+            err_console.print_exception()
         err_console.print(f"[bold red]error:[/] {escape(str(err))}")
-        sys.exit(2)
+        sys.exit(ExitCode.ERROR)

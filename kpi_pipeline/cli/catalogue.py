@@ -6,12 +6,14 @@ import datetime as dt
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
 from kpi_pipeline.cli.common import console, fail, styled_status
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 
 SEED_PATH = DBT_PROJECT_DIR / "seeds" / "kpi_catalogue.csv"
+SOURCES_SEED_PATH = DBT_PROJECT_DIR / "seeds" / "kpi_sources.csv"
 METRICS_PATH = DBT_PROJECT_DIR / "models" / "marts" / "semantic" / "_kpi_metrics.yml"
 
 
@@ -40,12 +42,16 @@ def validate(
 
     Example: kpi validate --path kpis.yml --write-seed
     """
-    from kpi_pipeline.kpis.seed import seed_csv
+    from kpi_pipeline.kpis.seed import seed_csv, sources_csv
     from kpi_pipeline.kpis.semantic import semantic_yaml
 
     catalogue_path = _catalogue_path(path)
     metrics, kpis = _load(catalogue_path)
-    generated = {SEED_PATH: seed_csv(kpis), METRICS_PATH: semantic_yaml(kpis)}
+    generated = {
+        SEED_PATH: seed_csv(kpis),
+        SOURCES_SEED_PATH: sources_csv(kpis, metrics),
+        METRICS_PATH: semantic_yaml(kpis),
+    }
     for target, text in generated.items():
         if write_seed:
             target.write_text(text)
@@ -89,39 +95,87 @@ def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | Non
     return {kpi_id: (day, value, last_year) for kpi_id, day, value, last_year in rows}
 
 
-def catalogue_table(kpis: dict, facts: dict) -> Table:
+# columns left out, in this order, when the terminal is too narrow for every one whole
+OPTIONAL_COLUMNS = ("cadence", "unit", "owner")
+
+
+def _longest_word(values: list[str]) -> int:
+    return max((len(word) for value in values for word in value.split()), default=1)
+
+
+def _table(title: str, cells: dict[str, list[str]], shown: list[str]) -> Table:
+    table = Table(title=title, box=box.SIMPLE_HEAVY)  # no side borders: more room for words
+    for column in shown:
+        table.add_column(
+            column,
+            min_width=_column_width(column, cells[column]),
+            justify="right" if column == "value" else "left",
+            # a column of single words is never squeezed (Rich would cut its words)
+            no_wrap=not any(" " in value for value in cells[column]),
+        )
+    rows = len(next(iter(cells.values())))
+    for i in range(rows):
+        row = [cells[c][i] for c in shown]
+        if "status" in shown:
+            row[shown.index("status")] = styled_status(cells["status"][i])
+        table.add_row(*row)
+    return table
+
+
+def _column_width(column: str, values: list[str]) -> int:
+    return max(_longest_word(values), len(column))
+
+
+def _words_whole(table: Table, cells: dict[str, list[str]], shown: list[str], width: int) -> bool:
+    """Rendered in `width` characters, every word of every shown cell reads whole."""
+    import io
+
+    from rich.console import Console
+
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(table)
+    text = set(out.getvalue().split())  # a word Rich cut or cropped is not found whole
+    return all(word in text for c in shown for value in cells[c] for word in value.split())
+
+
+def fitting_table(title: str, cells: dict[str, list[str]], width: int) -> Table:
+    """The table in `width` characters with no word broken across lines: the optional
+    columns (`OPTIONAL_COLUMNS`) are left out, in that order, until every word of the
+    kept columns reads whole."""
+    shown = list(cells)
+    table = _table(title, cells, shown)
+    for column in OPTIONAL_COLUMNS:
+        if _words_whole(table, cells, shown, width):
+            break
+        shown.remove(column)
+        table = _table(title, cells, shown)
+    return table
+
+
+def catalogue_table(kpis: dict, facts: dict, width: int = 200) -> Table:
     """One row per KPI: family, unit, target, cadence, owner; with facts, the value of the
-    KPI's latest day and its status against the target."""
+    KPI's latest day and its status against the target. Columns that would not fit
+    `width` whole are left out (cadence, then unit, then owner); words are never broken."""
     from kpi_pipeline.kpis.status import kpi_status, relative_target
 
     latest = max((day for day, _, _ in facts.values()), default=None)
     title = "KPI catalogue" + (f" (values of {latest})" if latest else "")
-    table = Table(title=title)
-    # ids are what users type: never shortened; the other cells may wrap
-    table.add_column("KPI", no_wrap=True, min_width=max((len(k) for k in kpis), default=3))
-    for column in ("family", "unit", "target", "cadence", "owner"):
-        table.add_column(column, overflow="fold")
+    cells: dict[str, list[str]] = {
+        "KPI": [k.id for k in kpis.values()],
+        "family": [k.family.replace("_", " ") for k in kpis.values()],
+        "unit": [k.unit for k in kpis.values()],
+        "target": [k.target.describe() for k in kpis.values()],
+        "cadence": [k.review_cadence for k in kpis.values()],
+        "owner": [k.owner for k in kpis.values()],
+    }
     if facts:
-        table.add_column("value", justify="right", no_wrap=True)
-        table.add_column("status", no_wrap=True, min_width=9)
-    for kpi in kpis.values():
-        cells = [
-            kpi.id,
-            kpi.family,
-            kpi.unit,
-            kpi.target.describe(),
-            kpi.review_cadence,
-            kpi.owner,
-        ]
-        if facts:
+        values, statuses = [], []
+        for kpi in kpis.values():
             _, value, last_year = facts.get(kpi.id, (None, None, None))
-            status = kpi_status(value, kpi, relative_target(last_year, kpi))
-            cells += [
-                "-" if value is None else f"{value:,.4g}",
-                styled_status(status),
-            ]
-        table.add_row(*cells)
-    return table
+            values.append("-" if value is None else f"{value:,.4g}")
+            statuses.append(kpi_status(value, kpi, relative_target(last_year, kpi)) or "")
+        cells |= {"value": values, "status": statuses}
+    return fitting_table(title, cells, width)
 
 
 def list_kpis(
@@ -132,5 +186,14 @@ def list_kpis(
 
     Example: kpi list
     """
-    _, kpis = _load(_catalogue_path(path))
-    console.print(catalogue_table(kpis, latest_values(Settings.from_env().warehouse_location)))
+    from kpi_pipeline.kpis.availability import availability
+
+    metrics, kpis = _load(_catalogue_path(path))
+    settings = Settings.from_env()
+    facts = latest_values(settings.warehouse_location)
+    console.print(catalogue_table(kpis, facts, console.width))
+    computed = availability(kpis, metrics, settings.deployment)
+    for kpi_id in computed.missing:
+        console.print(f"[dim]not computed:[/] {kpi_id}: {computed.reason(kpi_id)}")
+    if computed.missing:
+        console.print(f"[dim]sources of this deployment: {settings.deployment.origin}[/]")

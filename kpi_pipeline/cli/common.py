@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 console = Console()
+VERBOSE = {"on": False}  # `kpi --verbose ...`: tracebacks and Dagster's log of a run
 err_console = Console(stderr=True)
 STATUS_STYLE = {
     "on_track": "green",
@@ -17,6 +22,14 @@ STATUS_STYLE = {
     "no_data": "dim",
     "no_target": "dim",
 }
+
+
+BUSY_HINT = "try again when the run has finished (kpi runs), or raise KPI_LOCK_TIMEOUT (seconds)"
+
+
+def say_waiting(message: str) -> None:
+    """What a command waits for (the warehouse lock), once, on stderr."""
+    err_console.print(f"[yellow]{escape(message)}[/]")
 
 
 def styled_status(status: str | None) -> str:
@@ -43,6 +56,27 @@ def parse_range(start: str, end: str) -> tuple[dt.date, dt.date]:
     if last < first:
         raise fail("--end is before --start", "swap the two dates")
     return first, last
+
+
+@contextmanager
+def open_instance() -> Iterator:
+    """The Dagster instance (DAGSTER_HOME), or one clear error when its storage is damaged."""
+    import sqlalchemy.exc
+    from dagster import DagsterInstance
+
+    try:
+        with DagsterInstance.get() as instance:
+            instance.get_runs_count()  # a damaged store fails here, not mid-run
+            yield instance
+    except (sqlite3.DatabaseError, sqlalchemy.exc.DatabaseError) as err:
+        home = os.environ.get("DAGSTER_HOME", "DAGSTER_HOME")
+        first_line = str(getattr(err, "orig", None) or err).splitlines()[0]
+        raise fail(
+            f"Dagster's run history in {home} is damaged ({first_line})",
+            "it holds only run history, not data: move its history/ folder aside (e.g. "
+            "mv $DAGSTER_HOME/history $DAGSTER_HOME/history.damaged) and run again; the "
+            "warehouse and the snapshots are not affected",
+        ) from err
 
 
 def load_settings():

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
+from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
 
 STATE_STYLE = {"published": "green", "failed": "red", "running": "cyan", "queued": "cyan"}
 MAX_TABLE_ROWS = 200
@@ -49,20 +49,13 @@ def status(
     for column in ("run", "status", "days", "started (UTC)", "took"):
         table.add_column(column)
     for run in report.runs[:runs]:
-        span = (
-            "-"
-            if run.first_day is None
-            else str(run.first_day)
-            if run.first_day == run.last_day
-            else f"{run.first_day} .. {run.last_day}"
-        )
         took = (
             f"{(run.ended - run.started).total_seconds():.0f} s"
             if run.ended and run.started
             else ""
         )
         started = run.started.strftime("%Y-%m-%d %H:%M") if run.started else ""
-        table.add_row(run.run_id[:8], run.status, span, started, took)
+        table.add_row(run.run_id[:8], run.status, run.days_text, started, took)
     console.print(table if report.runs else "no runs yet (kpi run --date D, or make dev)")
 
     problems = [d for d in report.days if d.state != "published"]
@@ -102,23 +95,39 @@ def status(
 def query(
     sql: str = typer.Argument(..., help="One SELECT (or WITH, DESCRIBE, SHOW, EXPLAIN)."),
     fmt: str = typer.Option("table", "--format", help="table or csv."),
+    timeout: float = typer.Option(
+        60.0, "--timeout", help="Seconds before the query is stopped (exit code 2)."
+    ),
+    memory_limit: str = typer.Option(
+        "1GB", "--memory-limit", help="Memory for the query and its result, e.g. 500MB, 2GB."
+    ),
 ) -> None:
     """Read-only SQL against the warehouse (KPI_WAREHOUSE); writes are refused.
 
+    One statement, reading only the warehouse's tables (no files, extensions or settings),
+    stopped after --timeout seconds or beyond --memory-limit. Unqualified names resolve in
+    the marts, then publish. A refused, stopped or failed query exits with code 2.
+
     Examples:
-      kpi query "select * from marts.fct_kpi_daily order by kpi_date desc limit 10"
+      kpi query "select * from fct_kpi_daily order by kpi_date desc limit 10"
       kpi query "select kpi_id, sum(numerator) from marts.fct_kpi_daily group by 1" --format csv
       kpi query "show all tables"
+      kpi query "select count(*) from fct_kpi_daily" --timeout 300 --memory-limit 4GB
     """
-    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_query
+    from kpi_pipeline.exit_codes import ExitCode
+    from kpi_pipeline.orchestration.readonly_query import QueryError, QueryLimits, read_only_query
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
 
     if fmt not in {"table", "csv"}:
         raise fail(f"--format '{fmt}' is not known", "use --format table or --format csv")
     settings = load_settings()
     try:
-        frame = read_only_query(settings.warehouse_location, sql)
+        limits = QueryLimits(timeout_seconds=timeout, memory_limit=memory_limit)
+        frame = read_only_query(settings.warehouse_location, sql, limits, on_wait=say_waiting)
     except QueryError as err:
-        raise fail(str(err), err.hint) from err
+        raise fail(str(err), err.hint, ExitCode.ERROR) from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
         return

@@ -8,17 +8,22 @@ import threading
 import uuid
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from kpi_pipeline.cli.common import (
+    VERBOSE,
     console,
     err_console,
     fail,
     load_settings,
+    open_instance,
     parse_day,
     parse_range,
+    say_waiting,
 )
+from kpi_pipeline.exit_codes import ExitCode
 
 POLL_SECONDS = 0.5
 
@@ -44,14 +49,28 @@ def watch_progress(
                 return
 
 
+def publish_state(snapshot_dir, day: dt.date, run_id: str) -> str:
+    """`published` when this run wrote the day's latest version, `unchanged` when an earlier
+    run did (the data was the same), `not published` when the day has no snapshot."""
+    from kpi_pipeline.publish.snapshot import DamagedSnapshotError, latest_folder, read_manifest
+
+    latest = latest_folder(snapshot_dir / day.isoformat())
+    if latest is None:
+        return "not published"
+    try:
+        return "published" if read_manifest(latest).get("run_id") == run_id else "unchanged"
+    except DamagedSnapshotError:
+        return "unchanged"
+
+
 def day_results(first: dt.date, last: dt.date, report, snapshot_dir) -> list[tuple[dt.date, str]]:
-    """Each day of the run: published, not published, blocked (by the gate) or failed."""
+    """Each day of the run: published, unchanged, not published, blocked (by the gate) or
+    failed."""
     results = []
     for offset in range((last - first).days + 1):
         day = first + dt.timedelta(days=offset)
-        if report.success:
-            published = (snapshot_dir / day.isoformat()).is_dir()
-            results.append((day, "published" if published else "not published"))
+        if report.success or report.delivery_failed:
+            results.append((day, publish_state(snapshot_dir, day, report.run_id)))
         else:
             results.append((day, "blocked" if report.blocked_by_gate else "failed"))
     return results
@@ -72,41 +91,74 @@ def days_table(results: list[tuple[dt.date, str]], snapshot_dir) -> Table:
     for start, end, result in groups:
         span = str(start) if start == end else f"{start} .. {end}"
         where = str(snapshot_dir / start.isoformat()) if start == end else f"{snapshot_dir}/"
-        style = {"published": "green", "blocked": "red", "failed": "red"}.get(result, "yellow")
+        style = {"published": "green", "unchanged": "dim", "blocked": "red", "failed": "red"}
         table.add_row(
             span,
             str((end - start).days + 1),
-            f"[{style}]{result}[/]",
-            where if result == "published" else "unchanged",
+            f"[{style.get(result, 'yellow')}]{result}[/]",
+            where if result in {"published", "unchanged"} else "unchanged",
         )
     return table
 
 
-def running_runs(instance) -> list[str]:
-    """Runs of the daily job (or the docs job) in progress, e.g. launched by the daemon."""
-    from dagster import DagsterRunStatus, RunsFilter
+def partition_range(settings) -> tuple[dt.date, dt.date]:
+    """The first and last day that can be built: from the history's start to the last
+    complete day in the reporting timezone."""
+    from zoneinfo import ZoneInfo
 
-    active = [DagsterRunStatus.STARTING, DagsterRunStatus.STARTED, DagsterRunStatus.CANCELING]
-    return [r.dagster_run.run_id for r in instance.get_run_records(RunsFilter(statuses=active))]
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    return dt.date.fromisoformat(settings.partitions_start), today - dt.timedelta(days=1)
+
+
+def refuse_days_outside_partitions(settings, first: dt.date, last: dt.date) -> None:
+    """Days the job has no partition for are refused before anything starts."""
+    start, end = partition_range(settings)
+    if first < start:
+        raise fail(
+            f"{first} is before the first day of this deployment's history, {start}",
+            "history starts at the earliest dt= folder of the landing zone; set "
+            "KPI_PARTITIONS_START=YYYY-MM-DD to start earlier",
+        )
+    if last > end:
+        raise fail(
+            f"{last} has not ended yet in {settings.timezone}: the last day that can be "
+            f"built is {end}",
+            f"build days from {start} to {end}; a day is built once it is over",
+        )
 
 
 def run_range(first: dt.date, last: dt.date) -> int:
-    """Run the job over `first..last`; 0 when published, 1 when the gate blocked it."""
-    settings = load_settings()
-    from dagster import DagsterInstance
+    """Run the job over `first..last` holding the writer lock; the exit code says what
+    happened (README: Exit codes)."""
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold
 
+    settings = load_settings()
+    refuse_days_outside_partitions(settings, first, last)
+    command = f"kpi run {first}" if first == last else f"kpi backfill {first} .. {last}"
+    try:
+        with hold(settings.lock_file, command=command, on_wait=say_waiting):
+            return _run_locked(settings, first, last)
+    except WarehouseBusyError as err:
+        raise fail(
+            str(err),
+            "try again later, or raise KPI_LOCK_TIMEOUT (seconds); kpi runs lists the runs",
+            code=ExitCode.BUSY,
+        ) from err
+
+
+def _run_locked(settings, first: dt.date, last: dt.date) -> int:
     from kpi_pipeline.definitions import build_definitions
     from kpi_pipeline.jobs import DAILY_JOB
     from kpi_pipeline.orchestration.progress import REQUEST_TAG, STAGES, steps_per_stage
+    from kpi_pipeline.orchestration.run_liveness import process_tags, recover_stale_runs
     from kpi_pipeline.runner import run_days
+    from kpi_pipeline.warehouse import wait_until_free
 
-    with DagsterInstance.get() as instance:
-        busy = running_runs(instance)
-    if busy:
-        raise fail(
-            f"run {busy[0][:8]} is writing the warehouse now; DuckDB takes one writer at a time",
-            "wait until it finishes (kpi status), or stop it in the Dagster UI",
-        )
+    with open_instance() as instance:
+        for notice in recover_stale_runs(instance):
+            err_console.print(f"[yellow]notice:[/] {escape(notice)}")
+    # an analyst's own DuckDB session, say
+    wait_until_free(settings.warehouse_location, on_wait=say_waiting)
     defs = build_definitions(settings)
     totals = steps_per_stage(defs.resolve_job_def(DAILY_JOB).graph.node_dict)
     request_id = uuid.uuid4().hex
@@ -116,7 +168,7 @@ def run_range(first: dt.date, last: dt.date) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with DagsterInstance.get() as instance, Progress(*columns, console=console) as progress:
+    with open_instance() as instance, Progress(*columns, console=console) as progress:
         tasks = {s: progress.add_task(s, total=totals[s]) for s in STAGES if totals[s]}
         stop = threading.Event()
         watcher = threading.Thread(
@@ -125,7 +177,12 @@ def run_range(first: dt.date, last: dt.date) -> int:
         watcher.start()
         try:
             report = run_days(
-                defs, first, last, instance=instance, extra_tags={REQUEST_TAG: request_id}
+                defs,
+                first,
+                last,
+                instance=instance,
+                quiet=not VERBOSE["on"],
+                extra_tags={REQUEST_TAG: request_id, **process_tags()},
             )
         finally:
             stop.set()
@@ -133,23 +190,28 @@ def run_range(first: dt.date, last: dt.date) -> int:
     results = day_results(first, last, report, settings.snapshot_dir)
     console.print(days_table(results, settings.snapshot_dir))
     if report.success:
-        days = "" if first == last else f" .. {last} ({(last - first).days + 1} days)"
-        console.print(f"[green]published[/] {first}{days}")
+        counts = {r: sum(1 for _, state in results if state == r) for _, r in results}
+        summary = ", ".join(f"{n} {state}" for state, n in counts.items())
+        days = str(first) if first == last else f"{first} .. {last}"
+        console.print(f"[green]done[/] {days}: {summary}")
         for warning in report.warned_checks:
-            console.print(f"[yellow]warning:[/] {warning}")
+            console.print(f"[yellow]warning:[/] {escape(warning)}")
         console.print(f"snapshots: {settings.snapshot_dir}")
-        return 0
-    err_console.print(f"[bold red]not published:[/] {report.reason()}")
+        return ExitCode.OK
+    label = "published, not delivered" if report.delivery_failed else "not published"
+    err_console.print(f"[bold red]{label}:[/] {escape(report.reason())}")
     err_console.print(f"[dim]run id {report.run_id}; details: kpi status, or make dev (the UI)[/]")
     if report.failure_report:
         err_console.print(f"failure report: {report.failure_report}")
-    return 1
+    return report.exit_code
 
 
 def run(date: str = typer.Option(..., "--date", help="The day to build, YYYY-MM-DD.")) -> None:
     """Build one day end to end (ingest, dbt, gate, publish) in-process.
 
-    Exits 0 when the day was published, 1 when the quality gate blocked it.
+    Exits 0 when the day was published (or already was), 1 when the quality gate blocked
+    it, 2 on an error, 3 when the warehouse stayed busy for KPI_LOCK_TIMEOUT seconds, 4 when
+    it was published but its report could not be sent.
 
     Example:
       kpi run --date 2025-03-01
@@ -165,7 +227,8 @@ def backfill(
     """Build a range of days as one Dagster run (one dbt invocation over the range), with a
     progress bar per stage and a final table of the days published or blocked.
 
-    Exits 0 when every day was published, 1 when the quality gate blocked the range.
+    Exits 0 when every day was published, 1 when the quality gate blocked the range; 2, 3
+    and 4 as for kpi run (error, busy, published but not delivered).
 
     Example:
       kpi backfill --start 2025-01-01 --end 2025-03-31

@@ -7,7 +7,16 @@ import sys
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_day, styled_status
+from kpi_pipeline.cli.common import (
+    BUSY_HINT,
+    console,
+    fail,
+    load_settings,
+    parse_day,
+    say_waiting,
+    styled_status,
+)
+from kpi_pipeline.exit_codes import ExitCode
 
 
 def show(
@@ -32,8 +41,16 @@ def show(
       kpi show nps --grain quarter --format json
     """
     from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
-    from kpi_pipeline.kpis.show import GRAINS, default_first, latest_day, read_days, read_periods
+    from kpi_pipeline.kpis.show import (
+        GRAINS,
+        default_first,
+        facts_range,
+        find_kpi,
+        read_days,
+        read_periods,
+    )
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
 
     if grain not in GRAINS:
         raise fail(f"--grain '{grain}' is not known", f"use one of: {', '.join(GRAINS)}")
@@ -44,19 +61,23 @@ def show(
         catalogue = load_catalogue(settings.kpi_catalogue_path)
     except CatalogueError as err:
         raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
-    if kpi_id not in catalogue:
-        raise fail(f"no KPI '{kpi_id}' in {settings.kpi_catalogue_path}", "kpi list shows the ids")
-    kpi = catalogue[kpi_id]
+    kpi, close = find_kpi(catalogue, kpi_id)
+    if kpi is None:
+        raise fail(
+            f"no KPI '{kpi_id}' in {settings.kpi_catalogue_path}",
+            (f"did you mean {' or '.join(close)}? " if close else "") + "kpi list shows the ids",
+        )
     if by is not None and by not in kpi.dimensions:
         has = ", ".join(kpi.dimensions) or "none"
-        raise fail(f"{kpi_id} has no breakdown by '{by}'", f"its breakdowns: {has}")
+        raise fail(f"{kpi.id} has no breakdown by '{by}'", f"its breakdowns: {has}")
     first = parse_day(from_, "--from") if from_ else None
     last = parse_day(to, "--to") if to else None
     try:
-        with read_only_connection(settings.warehouse_location) as con:
-            last = last or latest_day(con, kpi.id)
-            if last is None:
-                raise fail(f"no facts for {kpi_id} yet", "build some with kpi run / kpi backfill")
+        with read_only_connection(settings.warehouse_location, on_wait=say_waiting) as con:
+            has_from, has_to = facts_range(con, kpi.id)
+            if has_to is None:
+                raise fail(f"no facts for {kpi.id} yet", "build some with kpi run / kpi backfill")
+            last = last or has_to
             first = first or default_first(last, grain)
             if last < first:
                 raise fail("--to is before --from", "swap the two dates")
@@ -66,6 +87,8 @@ def show(
                 frame = read_periods(con, kpi, grain, first, last, by)
     except QueryError as err:
         raise fail(str(err), err.hint) from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
 
     if fmt == "csv":
         sys.stdout.write(frame.write_csv())
@@ -74,6 +97,8 @@ def show(
         sys.stdout.write(frame.write_json() + "\n")
         return
     console.print(rich_table(frame, kpi, grain, settings.reporting_currency, first, last, by))
+    if frame.is_empty():
+        console.print(f"no facts in this range; {kpi.id} has facts from {has_from} to {has_to}")
 
 
 def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | None) -> Table:
@@ -98,6 +123,4 @@ def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | Non
             format_value(row["previous_year_value"], kpi.unit, currency) if overall else "",
         ]
         table.add_row(*cells)
-    if frame.is_empty():
-        table.caption = "no facts in this range"
     return table

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 import polars as pl
 import typer
+from rich.markup import escape
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
+from kpi_pipeline.cli.common import console, err_console, fail, load_settings, parse_day
 
 snapshots = typer.Typer(
     help="Published KPI snapshots: every day, its versions and which one is latest.",
@@ -22,7 +21,12 @@ def list_snapshots() -> None:
 
     Example: kpi snapshots list
     """
-    from kpi_pipeline.publish.snapshot import MANIFEST, latest_folder, version_folders
+    from kpi_pipeline.publish.snapshot import (
+        DamagedSnapshotError,
+        latest_folder,
+        read_manifest,
+        version_folders,
+    )
 
     settings = load_settings()
     days = (
@@ -41,7 +45,11 @@ def list_snapshots() -> None:
         table.add_column(column)
     for day in days:
         latest = latest_folder(day)
-        manifest = json.loads((latest / MANIFEST).read_text()) if latest else {}
+        try:
+            manifest = read_manifest(latest) if latest else {}
+        except DamagedSnapshotError as err:
+            err_console.print(f"[bold red]damaged:[/] {escape(str(err))}")
+            manifest = {"published_at": "damaged"}
         table.add_row(
             day.name,
             str(len(version_folders(day))),
@@ -63,7 +71,14 @@ def show_snapshot(
     """
     from kpi_pipeline.cli.demo import kpi_table
     from kpi_pipeline.kpis.catalogue import load_catalogue
-    from kpi_pipeline.publish.snapshot import KPIS_PARQUET, MANIFEST, REPORT, latest_folder
+    from kpi_pipeline.publish.snapshot import (
+        KPIS_PARQUET,
+        MANIFEST,
+        REPORT,
+        DamagedSnapshotError,
+        latest_folder,
+        read_manifest,
+    )
 
     settings = load_settings()
     when = parse_day(day, "DAY")
@@ -76,7 +91,10 @@ def show_snapshot(
             "list what exists: kpi snapshots list",
             code=1,
         )
-    manifest = json.loads((folder / MANIFEST).read_text())
+    try:
+        manifest = read_manifest(folder)
+    except DamagedSnapshotError as err:
+        raise fail(str(err), "kpi snapshots list shows the other versions") from err
     names = {k.id: k.name for k in load_catalogue(settings.kpi_catalogue_path).values()}
     console.print(kpi_table(pl.read_parquet(folder / KPIS_PARQUET), names))
     console.print(

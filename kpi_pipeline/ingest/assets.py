@@ -68,6 +68,19 @@ def accounting_metadata(
     }
 
 
+def not_declared(
+    context: AssetExecutionContext, source: str, settings: Settings
+) -> MaterializeResult:
+    """A source the deployment does not have: its raw table exists, empty of new rows, so
+    the models still build; nothing is read from the landing zone."""
+    context.log.info(
+        "%s is not a source of this deployment (%s): nothing read",
+        source,
+        settings.deployment.origin,
+    )
+    return MaterializeResult(metadata={"declared": MetadataValue.bool(False)})
+
+
 def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
@@ -115,6 +128,8 @@ def build_csv_asset(
         loaded_at = _now()
         with warehouse.connection() as con:
             prepare_csv_table(con, extract)
+            if not settings.deployment.has(extract.source):
+                return not_declared(context, extract.source, settings)
             days, late = days_to_load(
                 con,
                 extract.table,
@@ -156,6 +171,8 @@ def build_ga4_asset(partitions: PartitionsDefinition, settings: Settings) -> Ass
         loaded_at = _now()
         with warehouse.connection() as con:
             prepare_ga4_table(con)
+            if not settings.deployment.has(GA4_SOURCE):
+                return not_declared(context, GA4_SOURCE, settings)
             days, late = days_to_load(
                 con,
                 GA4_TABLE,

@@ -14,13 +14,19 @@ class Kind(StrEnum):
     """How a text cell is typed at ingest."""
 
     TEXT = "text"
+    # A record, contact, order or response id: opaque text (Salesforce `0035e00000AbCdEAA1`,
+    # `cus_Nf8Xq2`, `gid://shop/Customer/7`, a UUID, `42`); surrounding spaces trimmed,
+    # case and leading zeros kept (`007` stays `007`), never read as a number.
+    ID = "id"
     INTEGER = "integer"
     DECIMAL = "decimal"
     DATE = "date"
     TIMESTAMP = "timestamp"  # ISO 8601 with a zone (Z or an offset)
     # HubSpot export, UTC: ISO 8601, `YYYY-MM-DD HH:MM[:SS]`, `YYYY-MM-DD`, US `MM/DD/YYYY[ HH:MM]`
     HUBSPOT_DATETIME = "hubspot_datetime"
-    BOOLEAN = "boolean"  # true/false, 1/0, yes/no (any case)
+    # true/false, 1/0, yes/no (any case); an empty cell is false only where the column says
+    # so (`empty_is_false`: Salesforce Data Loader / `sf data export` write false as empty)
+    BOOLEAN = "boolean"
 
 
 @dataclass(frozen=True)
@@ -36,6 +42,9 @@ class Column:
     # the day: see docs/landing_zone.md, "What happens to bad rows".
     not_after_extract_day: bool = False
     aliases: tuple[str, ...] = ()  # other labels exports use for the same column
+    # a boolean column whose exporter writes false as an empty cell: empty reads as false
+    # (the column itself stays required when `required`: without it nothing says true)
+    empty_is_false: bool = False
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -60,6 +69,9 @@ class CsvExtract:
     # (money label, currency label) -> the currency column is filled from the header
     currency_in_label: tuple[str, str] | None = None
     parquet_name: str | None = None  # the same extract may arrive as Parquet under this name
+    # an ad platform's own download around the table (title, date range, total rows):
+    # "google_ads" or "meta_ads", see kpi_pipeline/ingest/report_layouts.py
+    report_layout: str | None = None
 
     @property
     def asset_name(self) -> str:
@@ -76,7 +88,7 @@ HUBSPOT_CONTACTS = CsvExtract(
     file_name="contacts.csv",
     table="hubspot_contacts",
     columns=(
-        Column("Record ID", "record_id", Kind.INTEGER, required=True),
+        Column("Record ID", "record_id", Kind.ID, required=True),
         Column("First Name", "first_name", personal=True),
         Column("Last Name", "last_name", personal=True),
         Column("Email", "email", personal=True, hashed_name="email_hash"),
@@ -105,7 +117,7 @@ HUBSPOT_DEALS = CsvExtract(
     file_name="deals.csv",
     table="hubspot_deals",
     columns=(
-        Column("Record ID", "record_id", Kind.INTEGER, required=True),
+        Column("Record ID", "record_id", Kind.ID, required=True),
         Column("Deal Name", "deal_name"),
         Column("Deal Stage", "deal_stage", required=True),
         Column("Pipeline", "pipeline"),
@@ -175,6 +187,7 @@ GOOGLE_ADS = CsvExtract(
         Column("Conversions", "conversions", Kind.DECIMAL, aliases=("metrics.conversions",)),
     ),
     required_one_of=(("Cost", "Cost (micros)"),),
+    report_layout="google_ads",
 )
 
 # Meta Ads Manager export; the spend header carries the account currency.
@@ -200,6 +213,7 @@ META_ADS = CsvExtract(
         Column("Results", "actions", Kind.DECIMAL, aliases=("actions",)),
     ),
     currency_in_label=("Amount spent", "Currency"),
+    report_layout="meta_ads",
 )
 
 SOCIAL_POSTS = CsvExtract(
@@ -209,7 +223,7 @@ SOCIAL_POSTS = CsvExtract(
     columns=(
         Column("date", "post_date", Kind.DATE, required=True, not_after_extract_day=True),
         Column("platform", "platform", required=True),
-        Column("post_id", "post_id", required=True),
+        Column("post_id", "post_id", Kind.ID, required=True),
         Column("impressions", "impressions", Kind.INTEGER),
         Column("likes", "likes", Kind.INTEGER),
         Column("comments", "comments", Kind.INTEGER),
@@ -224,8 +238,8 @@ NPS_RESPONSES = CsvExtract(
     file_name="responses.csv",
     table="nps_responses",
     columns=(
-        Column("response_id", "response_id", required=True),
-        Column("contact_id", "contact_id", Kind.INTEGER),
+        Column("response_id", "response_id", Kind.ID, required=True),
+        Column("contact_id", "contact_id", Kind.ID),
         Column(
             "submitted_at",
             "submitted_at",
@@ -243,8 +257,8 @@ ORDERS = CsvExtract(
     file_name="orders.csv",
     table="orders",
     columns=(
-        Column("order_id", "order_id", required=True),
-        Column("contact_id", "contact_id", Kind.INTEGER),
+        Column("order_id", "order_id", Kind.ID, required=True),
+        Column("contact_id", "contact_id", Kind.ID),
         Column("placed_at", "placed_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True),
         Column("fulfilled_at", "fulfilled_at", Kind.TIMESTAMP, not_after_extract_day=True),
         Column("status", "status", required=True),
@@ -254,19 +268,28 @@ ORDERS = CsvExtract(
     parquet_name="orders.parquet",
 )
 
-# Salesforce exports (Data Loader / Bulk API) name columns by API field name.
+# Salesforce exports: Data Loader, `sf data export` / Bulk API and similar tools name
+# columns by API field name (`IsWon`); a report export by field label (`Won`), accepted as
+# aliases. These tools write false as an empty cell (`1` / empty), so an empty boolean
+# is false; timestamps are UTC with a zone (`2024-01-22T20:36:47.000+0000`). Ids are
+# 15- or 18-character Salesforce ids, kept as text.
 SALESFORCE_LEADS = CsvExtract(
     source="salesforce",
     file_name="Lead.csv",
     table="salesforce_leads",
     columns=(
-        Column("Id", "lead_id", required=True),
-        Column("FirstName", "first_name", personal=True),
-        Column("LastName", "last_name", personal=True),
+        Column("Id", "lead_id", Kind.ID, required=True, aliases=("Lead ID",)),
+        Column("FirstName", "first_name", personal=True, aliases=("First Name",)),
+        Column("LastName", "last_name", personal=True, aliases=("Last Name",)),
         Column("Email", "email", personal=True, hashed_name="email_hash"),
         Column("Phone", "phone", personal=True),
         Column(
-            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+            "CreatedDate",
+            "created_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Created Date", "Create Date"),
         ),
         Column(
             "LastModifiedDate",
@@ -274,11 +297,19 @@ SALESFORCE_LEADS = CsvExtract(
             Kind.TIMESTAMP,
             required=True,
             not_after_extract_day=True,
+            aliases=("Last Modified Date",),
         ),
-        Column("LeadSource", "lead_source"),
-        Column("Status", "status"),
-        Column("IsConverted", "is_converted", Kind.BOOLEAN, required=True),
-        Column("ConvertedDate", "converted_date", Kind.DATE),
+        Column("LeadSource", "lead_source", aliases=("Lead Source",)),
+        Column("Status", "status", aliases=("Lead Status",)),
+        Column(
+            "IsConverted",
+            "is_converted",
+            Kind.BOOLEAN,
+            required=True,
+            empty_is_false=True,
+            aliases=("Converted",),
+        ),
+        Column("ConvertedDate", "converted_date", Kind.DATE, aliases=("Converted Date",)),
     ),
 )
 
@@ -287,10 +318,15 @@ SALESFORCE_OPPORTUNITIES = CsvExtract(
     file_name="Opportunity.csv",
     table="salesforce_opportunities",
     columns=(
-        Column("Id", "opportunity_id", required=True),
-        Column("Name", "opportunity_name"),
+        Column("Id", "opportunity_id", Kind.ID, required=True, aliases=("Opportunity ID",)),
+        Column("Name", "opportunity_name", aliases=("Opportunity Name",)),
         Column(
-            "CreatedDate", "created_at", Kind.TIMESTAMP, required=True, not_after_extract_day=True
+            "CreatedDate",
+            "created_at",
+            Kind.TIMESTAMP,
+            required=True,
+            not_after_extract_day=True,
+            aliases=("Created Date",),
         ),
         Column(
             "LastModifiedDate",
@@ -298,14 +334,24 @@ SALESFORCE_OPPORTUNITIES = CsvExtract(
             Kind.TIMESTAMP,
             required=True,
             not_after_extract_day=True,
+            aliases=("Last Modified Date",),
         ),
-        Column("StageName", "stage_name"),
-        Column("IsWon", "is_won", Kind.BOOLEAN, required=True),
-        Column("IsClosed", "is_closed", Kind.BOOLEAN, required=True),
+        Column("StageName", "stage_name", aliases=("Stage",)),
+        Column(
+            "IsWon", "is_won", Kind.BOOLEAN, required=True, empty_is_false=True, aliases=("Won",)
+        ),
+        Column(
+            "IsClosed",
+            "is_closed",
+            Kind.BOOLEAN,
+            required=True,
+            empty_is_false=True,
+            aliases=("Closed",),
+        ),
         Column("Amount", "amount", Kind.DECIMAL),
-        Column("CurrencyIsoCode", "currency"),
-        Column("CloseDate", "close_date", Kind.DATE),
-        Column("CampaignId", "campaign_id"),
+        Column("CurrencyIsoCode", "currency", aliases=("Opportunity Currency",)),
+        Column("CloseDate", "close_date", Kind.DATE, aliases=("Close Date",)),
+        Column("CampaignId", "campaign_id", Kind.ID, aliases=("Campaign ID",)),
     ),
 )
 

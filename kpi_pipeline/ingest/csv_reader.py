@@ -9,13 +9,16 @@ from pathlib import Path
 
 import polars as pl
 
+from kpi_pipeline.ingest.containment import IngestLimits
 from kpi_pipeline.ingest.contracts import Column, CsvExtract, Kind
 from kpi_pipeline.ingest.decoding import UndecodableError, decode_csv
 from kpi_pipeline.ingest.errors import (
     DuplicateColumnsError,
     ExtractUnreadableError,
     MissingColumnsError,
+    TooManyRowsError,
 )
+from kpi_pipeline.ingest.excerpt import bounded_expr, excerpt_expr, thousands
 from kpi_pipeline.ingest.pii import keyed_hash
 
 ROW_NUMBER = "_row_number"
@@ -71,13 +74,18 @@ def _typed(column: Column, raw: pl.Expr) -> pl.Expr:
         )
     if column.kind is Kind.BOOLEAN:
         lowered = text.str.to_lowercase()
+        false = lowered.is_in(_FALSE)
+        if column.empty_is_false:  # Data Loader / `sf data export`: false is an empty cell
+            false = false | raw.is_null() | (text == "")
         return (
             pl.when(lowered.is_in(_TRUE))
             .then(pl.lit(True))
-            .when(lowered.is_in(_FALSE))
+            .when(false)
             .then(pl.lit(False))
             .otherwise(pl.lit(None, dtype=pl.Boolean))
         )
+    if column.kind is Kind.ID:  # opaque text: trimmed, never a number (`007` stays `007`)
+        return pl.when(text == "").then(pl.lit(None, dtype=pl.String)).otherwise(text)
     return pl.when(text == "").then(pl.lit(None, dtype=pl.String)).otherwise(raw)  # blank: null
 
 
@@ -89,8 +97,14 @@ _EXPECTED = {
     Kind.HUBSPOT_DATETIME: (
         "a date-time 'YYYY-MM-DD HH:MM' or 'MM/DD/YYYY' (UTC) or ISO 8601 with a zone"
     ),
-    Kind.BOOLEAN: "true or false",
+    Kind.BOOLEAN: "true/false, 1/0 or yes/no",
 }
+
+
+def _expected(column: Column) -> str:
+    if column.kind is Kind.BOOLEAN and column.empty_is_false:
+        return "true/false, 1/0, yes/no or empty (= false)"
+    return _EXPECTED[column.kind]
 
 
 def _after_extract_day(
@@ -107,15 +121,22 @@ def _after_extract_day(
 
 
 def _row_problem(
-    column: Column, raw: pl.Expr, typed: pl.Expr, extract_day: dt.date | None
+    column: Column,
+    raw: pl.Expr,
+    typed: pl.Expr,
+    extract_day: dt.date | None,
+    max_field_bytes: int = IngestLimits().max_field_bytes,
 ) -> pl.Expr:
     """Why this cell stops its row from loading, or null when it is fine.
 
-    Order: a required value missing, then a value that cannot be typed, then a date
-    after the extract day.
+    Order: a cell over the field limit, then a required value missing, then a value that
+    cannot be typed, then a date after the extract day. A value quoted in the reason is
+    an excerpt (bounded, control characters escaped); an oversized cell is described by
+    its size alone.
     """
     empty = raw.is_null() | (raw.str.strip_chars() == "")
     problem = pl.lit(None, dtype=pl.String)
+    found = excerpt_expr(raw)
     future = _after_extract_day(column, typed, extract_day)
     if future is not None:
         problem = (
@@ -125,31 +146,43 @@ def _row_problem(
                     "column '{}': is after the extract day {}, found '{}'",
                     pl.lit(column.label),
                     pl.lit(str(extract_day)),
-                    raw,
+                    found,
                 )
             )
             .otherwise(problem)
         )
-    if column.kind is not Kind.TEXT:
+    if column.kind not in (Kind.TEXT, Kind.ID):
         problem = (
             pl.when(~empty & typed.is_null())
             .then(
                 pl.format(
                     "column '{}': expected {}, found '{}'",
                     pl.lit(column.label),
-                    pl.lit(_EXPECTED[column.kind]),
-                    raw,
+                    pl.lit(_expected(column)),
+                    found,
                 )
             )
             .otherwise(problem)
         )
-    if column.required:
+    if column.required and not column.empty_is_false:
         problem = (
             pl.when(empty)
             .then(pl.lit(f"column '{column.label}': required value is empty"))
             .otherwise(problem)
         )
-    return problem
+    size = raw.str.len_bytes()
+    return (
+        pl.when(size > max_field_bytes)
+        .then(
+            pl.format(
+                "column '{}': field is {} bytes, over the {}-byte limit (KPI_MAX_FIELD_BYTES)",
+                pl.lit(column.label),
+                thousands(size),
+                pl.lit(f"{max_field_bytes:,}"),
+            )
+        )
+        .otherwise(problem)
+    )
 
 
 @dataclass(frozen=True)
@@ -163,35 +196,52 @@ class CsvText:
     truncated_tail_line: int | None = None
 
 
-def _polars_csv(data: bytes, delimiter: str) -> pl.DataFrame:
+def _polars_csv(data: bytes, delimiter: str, max_rows: int | None = None) -> pl.DataFrame:
+    """At most `max_rows + 1` rows: one more than the limit tells the file is over it
+    without reading the rest."""
     return pl.read_csv(
         data,
         infer_schema=False,
         separator=delimiter,
         raise_if_empty=False,
         empty_string_is_null=False,
+        n_rows=None if max_rows is None else max_rows + 1,
     )
 
 
-def read_csv_bytes(data: bytes, name: str) -> CsvText:
+def _within_row_limit(text: CsvText, name: str, max_rows: int | None) -> CsvText:
+    """The file is refused whole above the row limit (nothing of it loads, nothing is lost
+    without a word): quarantining millions of rows would only move the flood."""
+    rows = text.frame.height + (text.truncated_tail is not None)
+    if max_rows is not None and rows > max_rows:
+        raise TooManyRowsError(name, max_rows)
+    return text
+
+
+def read_csv_bytes(data: bytes, name: str, max_rows: int | None = None) -> CsvText:
     """Every cell as text, header as written; unreadable files raise with the file named.
 
     A file that cannot be parsed only because its last line is cut short (no final
     newline, an open quote) is read without that line, which is kept as `truncated_tail`.
+    A file of more than `max_rows` rows raises `TooManyRowsError`.
     """
+    return _within_row_limit(_read_csv_text(data, name, max_rows), name, max_rows)
+
+
+def _read_csv_text(data: bytes, name: str, max_rows: int | None) -> CsvText:
     try:
         decoded = decode_csv(data)
     except UndecodableError as err:
         raise ExtractUnreadableError(name, str(err)) from err
     text, delimiter = decoded.data, decoded.delimiter
     try:
-        return CsvText(_polars_csv(text, delimiter), decoded.encoding, delimiter)
+        return CsvText(_polars_csv(text, delimiter, max_rows), decoded.encoding, delimiter)
     except (pl.exceptions.ComputeError, pl.exceptions.NoDataError) as err:
         cut = text.rstrip(b"\r\n").rfind(b"\n")
         if text.endswith(b"\n") or cut < 0:
             raise ExtractUnreadableError(name, str(err).splitlines()[0]) from err
         try:
-            frame = _polars_csv(text[: cut + 1], delimiter)
+            frame = _polars_csv(text[: cut + 1], delimiter, max_rows)
         except (pl.exceptions.ComputeError, pl.exceptions.NoDataError):
             raise ExtractUnreadableError(name, str(err).splitlines()[0]) from err
         tail = text[cut + 1 :].decode("utf-8", errors="replace")
@@ -210,13 +260,14 @@ def _as_text(column: pl.Series) -> pl.Expr:
     return pl.col(name).cast(pl.String)
 
 
-def read_parquet_bytes(data: bytes, name: str) -> CsvText:
+def read_parquet_bytes(data: bytes, name: str, max_rows: int | None = None) -> CsvText:
     """A Parquet extract as text cells, so it is typed and checked exactly like its CSV."""
     try:
-        frame = pl.read_parquet(data)
+        frame = pl.read_parquet(data, n_rows=None if max_rows is None else max_rows + 1)
     except (pl.exceptions.PolarsError, OSError) as err:
         raise ExtractUnreadableError(name, str(err).splitlines()[0]) from err
-    return CsvText(frame.select([_as_text(frame[c]) for c in frame.columns]), "parquet", "")
+    text = CsvText(frame.select([_as_text(frame[c]) for c in frame.columns]), "parquet", "")
+    return _within_row_limit(text, name, max_rows)
 
 
 def read_csv_text(path: Path) -> pl.DataFrame:
@@ -312,12 +363,16 @@ def parse_extract(
     path: Path | str,
     pii_key: bytes,
     extract_day: dt.date | None = None,
+    limits: IngestLimits | None = None,
 ) -> ParsedExtract:
     """Type the text frame of one file; return loadable rows and quarantined rows.
 
     With `extract_day`, rows dated after it (columns marked `not_after_extract_day`) are
-    quarantined too. A truncated last line counts as read and quarantined.
+    quarantined too. A truncated last line counts as read and quarantined. A row with a
+    cell over `limits.max_field_bytes` is quarantined; a quarantined row keeps at most an
+    excerpt of each of its non-personal cells (`raw_record`).
     """
+    limits = limits or IngestLimits()
     tail = frame.truncated_tail if isinstance(frame, CsvText) else None
     tail_line = frame.truncated_tail_line if isinstance(frame, CsvText) else None
     has_lines = not (isinstance(frame, CsvText) and frame.encoding == "parquet")
@@ -348,7 +403,12 @@ def parse_extract(
             if not c.personal
         ],
         pl.coalesce(
-            *[_row_problem(c, raw[c.name], _typed(c, raw[c.name]), extract_day) for c in present],
+            *[
+                _row_problem(
+                    c, raw[c.name], _typed(c, raw[c.name]), extract_day, limits.max_field_bytes
+                )
+                for c in present
+            ],
             *one_of,
             pl.lit(None, dtype=pl.String),
         ).alias("_problem"),
@@ -374,7 +434,7 @@ def parse_extract(
         pl.col(LINE_NUMBER).alias("line_number"),
         pl.col("_problem").str.extract(r"^column '([^']*)'", 1).alias("column_name"),
         pl.col("_problem").alias("reason"),
-        pl.col("_raw").struct.json_encode().alias("raw_record"),
+        _bounded_record([c.label for c in present if not c.personal]).alias("raw_record"),
     )
     rows_read = frame.height
     if tail is not None:
@@ -399,8 +459,16 @@ def parse_extract(
     return ParsedExtract(rows=good, quarantine=bad, rows_read=rows_read)
 
 
+def _bounded_record(labels: list[str]) -> pl.Expr:
+    """A quarantined row's non-personal cells as JSON, each cut to an excerpt: a 100 MB
+    cell must not be copied into the quarantine table."""
+    cells = [bounded_expr(pl.col("_raw").struct.field(label)).alias(label) for label in labels]
+    return pl.struct(cells).struct.json_encode() if cells else pl.lit("{}")
+
+
 _POLARS_TYPES = {
     Kind.TEXT: pl.String,
+    Kind.ID: pl.String,
     Kind.INTEGER: pl.Int64,
     Kind.DECIMAL: pl.Float64,
     Kind.DATE: pl.Date,
@@ -414,6 +482,7 @@ def warehouse_columns(extract: CsvExtract) -> list[tuple[str, str]]:
     """(name, DuckDB type) of the raw table, in load order (lineage columns come after)."""
     duck = {
         Kind.TEXT: "VARCHAR",
+        Kind.ID: "VARCHAR",
         Kind.INTEGER: "BIGINT",
         Kind.DECIMAL: "DOUBLE",
         Kind.DATE: "DATE",

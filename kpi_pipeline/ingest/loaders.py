@@ -11,7 +11,9 @@ from pathlib import Path
 import duckdb
 import polars as pl
 
-from kpi_pipeline.ingest import raw_tables
+from kpi_pipeline.faults import failpoint
+from kpi_pipeline.ingest import raw_tables, report_layouts
+from kpi_pipeline.ingest.containment import IngestLimits
 from kpi_pipeline.ingest.contracts import (
     GA4_FILE_GLOBS,
     GA4_JSON_COLUMNS,
@@ -26,9 +28,11 @@ from kpi_pipeline.ingest.csv_reader import (
     warehouse_columns,
 )
 from kpi_pipeline.ingest.decoding import UndecodableError, decompress
-from kpi_pipeline.ingest.errors import ExtractUnreadableError
+from kpi_pipeline.ingest.errors import ExtractUnreadableError, TooManyRowsError
+from kpi_pipeline.ingest.excerpt import bounded_sql, excerpt_sql
 from kpi_pipeline.ingest.landing import (
     LandingFile,
+    accepted,
     content_checksum,
     extract_files,
     readable_by_duckdb,
@@ -66,16 +70,25 @@ class DayResult:
 
 
 def parse_csv_file(
-    extract: CsvExtract, path: LandingFile | Path, data: bytes, day: dt.date, pii_key: bytes
+    extract: CsvExtract,
+    path: LandingFile | Path,
+    data: bytes,
+    day: dt.date,
+    pii_key: bytes,
+    limits: IngestLimits | None = None,
 ) -> raw_tables.DayLoad:
     """Parse one delivered file (all checks before anything is written). The checksum is of
     the content: a file delivered plain and gzipped is the same file."""
+    limits = limits or IngestLimits.from_env()
     try:
         content = decompress(data)
     except UndecodableError as err:
         raise ExtractUnreadableError(path, str(err)) from err
     reader = read_parquet_bytes if path.name.endswith(".parquet") else read_csv_bytes
-    parsed = parse_extract(reader(content, str(path)), extract, path, pii_key, day)
+    # an ad platform's own download: title, date range and total lines set aside and counted
+    report = report_layouts.recognise(extract, path, content, day)
+    table = report.table(reader(report.content, str(path), limits.max_file_rows))
+    parsed = table.set_aside(parse_extract(table.text, extract, path, pii_key, day, limits))
     return raw_tables.DayLoad(
         source_file=str(path),
         checksum=content_checksum(content),
@@ -83,6 +96,7 @@ def parse_csv_file(
         quarantine=parsed.quarantine.cast(QUARANTINE_COLUMNS),
         rows_read=parsed.rows_read,
         rows_loaded=parsed.rows.height,
+        summary_lines_skipped=table.lines_skipped,
     )
 
 
@@ -107,20 +121,25 @@ def load_csv_day(
     pii_key: bytes,
     loaded_at: dt.datetime,
     prepared: bool = False,
+    limits: IngestLimits | None = None,
 ) -> DayResult:
     """Replace `raw.<table>` rows of `day` with the day's files; parse before touching the table.
 
     A file whose exact content was already loaded (another day, or twice this day) is
-    recorded in the ingest log with `duplicate_of` and loads nothing.
+    recorded in the ingest log with `duplicate_of` and loads nothing. A refused landing
+    entry (not a regular file inside the landing zone) fails the day before any file of
+    it is opened. `limits` default to the environment (`KPI_MAX_FIELD_BYTES`,
+    `KPI_MAX_FILE_ROWS`).
     """
+    limits = limits or IngestLimits.from_env()
     result = DayResult(extract.table, day)
     loads = []
-    for path in extract_files(landing, extract.source, day, extract.file_patterns):
+    for path in accepted(extract_files(landing, extract.source, day, extract.file_patterns)):
         try:
             data = path.read_bytes()
         except OSError as err:
             raise ExtractUnreadableError(path, str(err)) from err
-        loads.append(parse_csv_file(extract, path, data, day, pii_key))
+        loads.append(parse_csv_file(extract, path, data, day, pii_key, limits))
     columns = warehouse_columns(extract)
     if not prepared:
         prepare_csv_table(con, extract)
@@ -141,6 +160,7 @@ def load_csv_day(
                 )
             raw_tables.record_load(con, extract.source, extract.table, day, load, loaded_at)
             result.add(load)
+        failpoint("ingest")
         con.execute("commit")
     except Exception:
         con.execute("rollback")
@@ -152,19 +172,54 @@ def _sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-GA4_PROBLEM_SQL = """
-    case
+GA4_REQUIRED_SQL = f"""
         when user_pseudo_id is null or trim(user_pseudo_id) = ''
             then 'user_pseudo_id: required value is empty'
         when try_cast(event_timestamp as BIGINT) is null
             then 'event_timestamp: expected microseconds since the epoch, found '
-                 || coalesce('''' || event_timestamp || '''', 'nothing')
+                 || coalesce('''' || {excerpt_sql("event_timestamp")} || '''', 'nothing')
         when event_name is null then 'event_name: required value is empty'
         when try_cast(list_extract(list_filter(event_params, lambda p: p.key = 'ga_session_id'), 1)
                       .value.int_value as BIGINT) is null
             then 'event_params: no integer ga_session_id'
-    end
 """
+
+# The text fields of an event, by the name a quarantine reason gives them; the bytes of
+# the longest key or text value stand for all of `event_params`.
+GA4_PARAMS_BYTES = (
+    "list_max(list_transform(event_params, lambda p: greatest(strlen(p.key), "
+    "strlen(p.value.string_value), strlen(p.value.int_value))))"
+)
+GA4_TEXT_FIELDS = (
+    "event_date",
+    "event_timestamp",
+    "event_name",
+    "user_pseudo_id",
+    "traffic_source.name",
+    "traffic_source.medium",
+    "traffic_source.source",
+    "geo.country",
+    "device.category",
+    "ecommerce.transaction_id",
+)
+
+
+def _oversized_sql(name: str, size_sql: str, what: str, max_field_bytes: int) -> str:
+    return f"""
+        when {size_sql} > {max_field_bytes}
+            then '{name}: {what} ' || format('{{:,}}', {size_sql})
+                 || ' bytes, over the {max_field_bytes:,}-byte limit (KPI_MAX_FIELD_BYTES)'"""
+
+
+def ga4_problem_sql(max_field_bytes: int) -> str:
+    """Why an event cannot load, or null: a text field over the field limit first (its
+    size, never its content), then a missing or untyped required field (an excerpt)."""
+    oversized = "".join(
+        _oversized_sql(name, f"strlen({name})", "field is", max_field_bytes)
+        for name in GA4_TEXT_FIELDS
+    )
+    oversized += _oversized_sql("event_params", GA4_PARAMS_BYTES, "a value is", max_field_bytes)
+    return f"case {oversized} {GA4_REQUIRED_SQL} end"
 
 
 def _ga4_parquet_select(con: duckdb.DuckDBPyConnection, path: str) -> str:
@@ -195,8 +250,13 @@ def _ga4_json_select(path: str) -> str:
     )
 
 
-def read_ga4_file(con: duckdb.DuckDBPyConnection, path: LandingFile) -> None:
-    """Read one GA4 export file into the temp table `_ga4_file`, with each row's problem."""
+def read_ga4_file(
+    con: duckdb.DuckDBPyConnection, path: LandingFile, limits: IngestLimits | None = None
+) -> int:
+    """Read one GA4 export file into the temp table `_ga4_file`, with each row's problem;
+    returns its rows. A file over the row limit is refused whole (`TooManyRowsError`): at
+    most one row more than the limit is read to tell."""
+    limits = limits or IngestLimits.from_env()
     try:
         name = readable_by_duckdb(con, path)
         select = (
@@ -206,11 +266,30 @@ def read_ga4_file(con: duckdb.DuckDBPyConnection, path: LandingFile) -> None:
         )
         con.execute(
             f"""create or replace temp table _ga4_file as
-                select *, row_number() over () as _row_number, {GA4_PROBLEM_SQL} as _problem
-                from (select {select})"""
+                select *, row_number() over () as _row_number,
+                       {ga4_problem_sql(limits.max_field_bytes)} as _problem
+                from (select {select} limit {limits.max_file_rows + 1})"""
         )
     except duckdb.Error as err:
         raise ExtractUnreadableError(path, str(err).splitlines()[0]) from err
+    rows = con.execute("select count(*) from _ga4_file").fetchall()[0][0]
+    if rows > limits.max_file_rows:
+        raise TooManyRowsError(path, limits.max_file_rows)
+    return rows
+
+
+# A quarantined event keeps an excerpt of its identifying fields (never a whole 100 MB one).
+GA4_QUARANTINE_SQL = f"""
+    select _row_number::BIGINT as row_number,
+           _row_number::BIGINT as line_number,
+           split_part(_problem, ':', 1) as column_name,
+           _problem as reason,
+           to_json(struct_pack(
+               event_date := {bounded_sql("event_date")},
+               event_timestamp := {bounded_sql("event_timestamp")},
+               event_name := {bounded_sql("event_name")},
+               user_pseudo_id := {bounded_sql("user_pseudo_id")}))::VARCHAR as raw_record
+    from _ga4_file where _problem is not null"""
 
 
 @contextmanager
@@ -257,31 +336,40 @@ def prepare_ga4_table(con) -> None:
 
 
 def load_ga4_day(
-    con, landing, day: dt.date, loaded_at: dt.datetime, prepared: bool = False
+    con,
+    landing,
+    day: dt.date,
+    loaded_at: dt.datetime,
+    prepared: bool = False,
+    limits: IngestLimits | None = None,
 ) -> DayResult:
     """Read GA4's nested export (NDJSON, .json.gz or Parquet) with DuckDB into
-    `raw.ga4_events`; a file whose content was already loaded is skipped."""
+    `raw.ga4_events`; a file whose content was already loaded is skipped. A refused landing
+    entry fails the day before any file of it is opened."""
+    limits = limits or IngestLimits.from_env()
     result = DayResult(GA4_TABLE, day)
+    files = accepted(extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS))
     if not prepared:
         prepare_ga4_table(con)
     with ga4_reader(con) as reader:
-        _load_ga4_files(con, reader, landing, day, loaded_at, result)
+        _load_ga4_files(con, reader, files, day, loaded_at, result, limits)
     return result
 
 
 def _load_ga4_files(
     con,
     reader: duckdb.DuckDBPyConnection,
-    landing,
+    files: list[LandingFile],
     day: dt.date,
     loaded_at: dt.datetime,
     result: DayResult,
+    limits: IngestLimits,
 ) -> None:
     con.execute("begin transaction")
     try:
         raw_tables.clear_day(con, GA4_SOURCE, GA4_TABLE, day)
         seen: dict[str, str] = {}
-        for path in extract_files(landing, GA4_SOURCE, day, GA4_FILE_GLOBS):
+        for path in files:
             try:
                 checksum = path.checksum()
             except OSError as err:
@@ -293,19 +381,9 @@ def _load_ga4_files(
                 result.add(load)
                 continue
             seen[checksum] = str(path)
-            read_ga4_file(reader, path)
+            rows_read = read_ga4_file(reader, path, limits)
             insert_ga4_rows(con, reader, str(path), day, loaded_at)
-            quarantine = query_polars(
-                reader,
-                """select _row_number::BIGINT as row_number,
-                          _row_number::BIGINT as line_number,
-                          split_part(_problem, ':', 1) as column_name,
-                          _problem as reason,
-                          to_json(struct_pack(event_date, event_timestamp, event_name,
-                                              user_pseudo_id))::VARCHAR as raw_record
-                   from _ga4_file where _problem is not null""",
-            )
-            rows_read = reader.execute("select count(*) from _ga4_file").fetchall()[0][0]
+            quarantine = query_polars(reader, GA4_QUARANTINE_SQL)
             load = raw_tables.DayLoad(
                 source_file=str(path),
                 checksum=checksum,

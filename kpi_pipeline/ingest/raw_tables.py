@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from kpi_pipeline.ingest.contracts import LINEAGE_COLUMNS_DDL
-from kpi_pipeline.warehouse import append_frame, column_type
+from kpi_pipeline.warehouse import append_frame, column_type, is_postgres
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
@@ -26,6 +26,9 @@ class DayLoad:
     rows_read: int
     rows_loaded: int
     duplicate_of: str | None = None  # same content already loaded from this file: skipped
+    # an ad platform's own lines (title, date range, total rows; report_layouts.py): neither
+    # loaded nor quarantined, and not in rows_read (rows read = loaded + quarantined)
+    summary_lines_skipped: int = 0
 
 
 def ensure_raw_schema(con) -> None:
@@ -46,6 +49,10 @@ def ensure_raw_schema(con) -> None:
     # added after the first release: warehouses created before gain them here
     con.execute(f"alter table {QUARANTINE_TABLE} add column if not exists line_number BIGINT")
     con.execute(f"alter table {INGEST_LOG_TABLE} add column if not exists duplicate_of VARCHAR")
+    con.execute(
+        f"alter table {INGEST_LOG_TABLE} "
+        "add column if not exists summary_lines_skipped BIGINT default 0"
+    )
 
 
 def ensure_table(con, table: str, columns: list[tuple[str, str]]) -> None:
@@ -54,6 +61,39 @@ def ensure_table(con, table: str, columns: list[tuple[str, str]]) -> None:
     con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({body}, {LINEAGE_COLUMNS_DDL})")
     for name, kind in typed:  # columns the contract gained since the table was created
         con.execute(f'alter table {RAW_SCHEMA}.{table} add column if not exists "{name}" {kind}')
+    _ids_as_text(con, table, typed)
+
+
+_INTEGER_TYPES = ("BIGINT", "INTEGER")
+
+
+def _ids_as_text(con, table: str, typed: list[tuple[str, str]]) -> None:
+    """Id columns are opaque text (`0035e00000AbCdEAA1`, `cus_Nf8Xq2`, `007`); a warehouse
+    created when contact and record ids were BIGINT has them turned into text once (each
+    integer becomes its digits: the same ids, the same joins)."""
+    current = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns"
+            " where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, table],
+        ).fetchall()
+    )
+    stale = [
+        (name, kind)
+        for name, kind in typed
+        if kind.upper() == "VARCHAR" and str(current.get(name, "")).upper() in _INTEGER_TYPES
+    ]
+    if stale and is_postgres(con):
+        # PostgreSQL refuses to retype a column a view reads: drop the staging views over
+        # the table (dbt creates them again in the same run)
+        for schema, view in con.execute(
+            "select distinct view_schema, view_name from information_schema.view_table_usage"
+            " where table_schema = ? and table_name = ?",
+            [RAW_SCHEMA, table],
+        ).fetchall():
+            con.execute(f'drop view if exists "{schema}"."{view}" cascade')
+    for name, kind in stale:
+        con.execute(f'alter table {RAW_SCHEMA}.{table} alter column "{name}" type {kind}')
 
 
 def already_loaded(con, table: str, checksum: str, day: dt.date) -> str | None:
@@ -128,8 +168,8 @@ def record_load(
     con.execute(
         f"""insert into {INGEST_LOG_TABLE}
                 (source, raw_table, _extract_date, source_file, checksum, rows_read,
-                 rows_loaded, rows_quarantined, loaded_at, duplicate_of)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
+                 rows_loaded, rows_quarantined, loaded_at, duplicate_of, summary_lines_skipped)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)""",
         [
             source,
             table,
@@ -141,5 +181,6 @@ def record_load(
             load.quarantine.height,
             loaded_at,
             load.duplicate_of,
+            load.summary_lines_skipped,
         ],
     )

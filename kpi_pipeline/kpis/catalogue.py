@@ -13,6 +13,8 @@ from typing import Any
 
 import yaml
 
+from kpi_pipeline.deployment import GROUPS, SOURCES
+
 FAMILIES = ("marketing", "financial", "customer_satisfaction", "process")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
@@ -61,6 +63,8 @@ class Metric:
     id: str
     description: str
     unit: str
+    # the landing-zone sources (or groups, `crm`) it is measured from; none: a seed
+    sources: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -192,7 +196,18 @@ def parse_metric(entry: Any, where: str) -> Metric:
     if not isinstance(entry, dict):
         raise CatalogueError(f"{where}: a metric must be a mapping with id, description, unit")
     _require(entry, METRIC_FIELDS, where)
-    return Metric(str(entry["id"]), str(entry["description"]), str(entry["unit"]))
+    sources = entry.get("sources") or []
+    known = (*SOURCES, *GROUPS)
+    if not isinstance(sources, list):
+        raise CatalogueError(f"{where}: field 'sources' must be a list, e.g. [ga4]")
+    for source in sources:
+        _choice(source, known, where, "sources")
+    return Metric(str(entry["id"]), str(entry["description"]), str(entry["unit"]), tuple(sources))
+
+
+def kpi_sources(kpi: Kpi, metrics: dict[str, Metric]) -> tuple[str, ...]:
+    """The sources (or groups) every metric of the KPI's formula is measured from."""
+    return tuple(dict.fromkeys(s for m in kpi.formula.metrics() for s in metrics[m].sources))
 
 
 def parse_kpi(

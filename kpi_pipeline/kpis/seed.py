@@ -9,7 +9,8 @@ from __future__ import annotations
 import csv
 import io
 
-from kpi_pipeline.kpis.catalogue import Kpi
+from kpi_pipeline.deployment import GROUPS
+from kpi_pipeline.kpis.catalogue import Kpi, Metric, kpi_sources
 
 SEED_COLUMNS = (
     "kpi_id",
@@ -72,4 +73,21 @@ def seed_csv(catalogue: dict[str, Kpi]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=SEED_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(seed_rows(catalogue))
+    return buffer.getvalue()
+
+
+SOURCES_COLUMNS = ("kpi_id", "requirement", "source")
+
+
+def sources_csv(catalogue: dict[str, Kpi], metrics: dict[str, Metric]) -> str:
+    """dbt's `kpi_sources` seed: per KPI, each source requirement of its metrics and the
+    landing-zone sources that meet it (`crm`: hubspot or salesforce). A day on which a
+    requirement got no file has no value for that KPI (`fct_kpi_daily`), never a zero."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow(SOURCES_COLUMNS)
+    for kpi in catalogue.values():
+        for requirement in kpi_sources(kpi, metrics):
+            for source in GROUPS.get(requirement, (requirement,)):
+                writer.writerow((kpi.id, requirement, source))
     return buffer.getvalue()

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 
 import polars as pl
 
@@ -52,11 +53,29 @@ def default_first(last: dt.date, grain: str) -> dt.date:
     return start
 
 
-def latest_day(con, kpi_id: str) -> dt.date | None:
-    [(day,)] = con.execute(
-        "select max(kpi_date) from marts.fct_kpi_daily where kpi_id = ?", [kpi_id]
+def facts_range(con, kpi_id: str) -> tuple[dt.date | None, dt.date | None]:
+    """The first and last day with facts of the KPI (None, None: none yet)."""
+    [(first, last)] = con.execute(
+        "select min(kpi_date), max(kpi_date) from marts.fct_kpi_daily where kpi_id = ?",
+        [kpi_id],
     ).fetchall()
-    return day
+    return first, last
+
+
+def _normal(text: str) -> str:
+    return " ".join(text.lower().replace("_", " ").replace("-", " ").split())
+
+
+def find_kpi(catalogue: dict[str, Kpi], text: str) -> tuple[Kpi | None, list[str]]:
+    """The KPI named by its id or its display name (any case, `_` or spaces), or None and
+    the ids closest to `text` (for "did you mean")."""
+    by_name = {_normal(k.id): k for k in catalogue.values()}
+    by_name.update({_normal(k.name): k for k in catalogue.values()})
+    found = by_name.get(_normal(text))
+    if found:
+        return found, []
+    close = difflib.get_close_matches(_normal(text), list(by_name), n=3, cutoff=0.5)
+    return None, list(dict.fromkeys(by_name[c].id for c in close))
 
 
 def _dimensions(by: str | None) -> list[str]:

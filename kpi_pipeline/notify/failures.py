@@ -16,6 +16,7 @@ from dagster import (
     run_failure_sensor,
 )
 
+from kpi_pipeline.ingest.excerpt import excerpt
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import failure_message
 from kpi_pipeline.notify.settings import NotifySettings
@@ -25,6 +26,10 @@ FAILURE_REPORT = "failure.json"
 FAILURE_TEXT = "failure.md"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
+# What a report quotes that may come from a delivered file (a step's error, a check's
+# observed value and failing sample) is an excerpt: bounded, control characters escaped.
+ERROR_CHARS = 2000
+SAMPLE_CHARS = 500
 
 
 def failures_dir(settings: Settings) -> Path:
@@ -69,7 +74,7 @@ def failure_summary(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any
         failed_steps.append(
             {
                 "step": entry.dagster_event.step_key,
-                "error": (error.message.strip().splitlines() or [""])[0] if error else "",
+                "error": _first_line(error.message) if error else "",
             }
         )
     return {
@@ -80,6 +85,10 @@ def failure_summary(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any
         "failed_checks": sorted(failed_checks, key=lambda c: (c["asset"], c["check"])),
         "failed_steps": failed_steps,
     }
+
+
+def _first_line(message: str) -> str:
+    return excerpt((message.strip().splitlines() or [""])[0], ERROR_CHARS)
 
 
 def failure_markdown(summary: dict[str, Any]) -> str:
@@ -99,9 +108,10 @@ def failure_markdown(summary: dict[str, Any]) -> str:
         for failure in check["failures"] or []:
             lines.append(
                 f"- `{failure.get('expectation')}` on `{failure.get('column') or ''}`: "
-                f"observed {failure.get('observed')}, expected {failure.get('expected')}, "
+                f"observed {excerpt(str(failure.get('observed')), SAMPLE_CHARS)}, "
+                f"expected {failure.get('expected')}, "
                 f"{failure.get('unexpected_count') or 0} failing row(s), "
-                f"sample {failure.get('sample')}"
+                f"sample {excerpt(str(failure.get('sample')), SAMPLE_CHARS)}"
             )
         lines.append("")
     if summary.get("gx_data_docs"):

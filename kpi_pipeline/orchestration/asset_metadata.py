@@ -1,9 +1,11 @@
-"""KPI metadata shown on the published asset in the Dagster UI: what the snapshot holds."""
+"""What the Dagster UI shows about the assets beyond their code: the KPIs the published
+snapshot holds, and the ingest's quality tables as its side outputs."""
 
 from collections.abc import Mapping
 
 from dagster import AssetKey, AssetsDefinition, AssetSpec, MetadataValue
 
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE
 from kpi_pipeline.kpis.catalogue import Kpi
 
 
@@ -28,17 +30,30 @@ def with_kpi_metadata(asset: AssetsDefinition, catalogue: Mapping[str, Kpi]) -> 
 
 
 QUALITY_GROUP = "quality"
+QUARANTINE_KEY = AssetKey(["raw", "_quarantine"])
+INGEST_LOG_KEY = AssetKey(["raw", "_ingest_log"])
+QUALITY_TABLE_KEYS = frozenset({QUARANTINE_KEY, INGEST_LOG_KEY})
+
+
+def ingest_keys() -> list[AssetKey]:
+    """The ingest assets, `raw/<table>`, every one of which writes the quality tables."""
+    return [AssetKey(["raw", e.table]) for e in CSV_EXTRACTS] + [AssetKey(["raw", GA4_TABLE])]
 
 
 def quality_tables(warehouse_kind: str = "duckdb") -> list[AssetSpec]:
     """The ingest's quality records, shown in the `quality` group beside the checks: the
     quarantine (rows that could not be loaded, with the reason) and the ingest log (rows
-    read = loaded + quarantined, per file). Written by the ingest assets, read by dbt;
+    read = loaded + quarantined, per file). Drawn downstream of the ingest assets that write
+    them, never upstream of the transform: dbt reads the ingest log (which days were loaded,
+    which GA4 export is current) but the dbt assets' edges from it are dropped
+    (`transform/assets.py`), since each model already follows the raw tables it reads.
     `warehouse_kind` (duckdb or postgres) is the kind the UI shows."""
     owners = ["team:data-engineering"]
+    writers = ingest_keys()
     return [
         AssetSpec(
-            key=AssetKey(["raw", "_quarantine"]),
+            key=QUARANTINE_KEY,
+            deps=writers,
             group_name=QUALITY_GROUP,
             owners=owners,
             kinds={warehouse_kind},
@@ -46,7 +61,8 @@ def quality_tables(warehouse_kind: str = "duckdb") -> list[AssetSpec]:
             "Never dropped silently; fix the extract and re-deliver it.",
         ),
         AssetSpec(
-            key=AssetKey(["raw", "_ingest_log"]),
+            key=INGEST_LOG_KEY,
+            deps=writers,
             group_name=QUALITY_GROUP,
             owners=owners,
             kinds={warehouse_kind},

@@ -1,4 +1,6 @@
-"""Freshness checks: warn when a source delivered no extract for a day of the run."""
+"""Freshness: a check that warns when a source delivered no extract for a day of the run,
+and the deadline by which the marts and the snapshot are expected each day (a Dagster
+freshness policy, so a late day shows as stale in the UI)."""
 
 import datetime as dt
 from dataclasses import dataclass
@@ -10,6 +12,8 @@ from dagster import (
     AssetChecksDefinition,
     AssetCheckSeverity,
     AssetKey,
+    AssetsDefinition,
+    FreshnessPolicy,
     MetadataValue,
     PartitionsDefinition,
     asset_check,
@@ -17,8 +21,10 @@ from dagster import (
 
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_FILE_GLOBS, GA4_SOURCE, GA4_TABLE
 from kpi_pipeline.ingest.landing import extract_files
+from kpi_pipeline.jobs import parse_schedule_time
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.quality.attribution import days_metadata
+from kpi_pipeline.quality.checks import per_partition
 from kpi_pipeline.settings import Settings
 
 FRESHNESS_CHECK = "extract_arrived"
@@ -119,4 +125,50 @@ def build_freshness_check(
 def freshness_checks(
     partitions: PartitionsDefinition, settings: Settings
 ) -> list[AssetChecksDefinition]:
-    return [build_freshness_check(e, partitions, settings) for e in expected_extracts()]
+    """A warning per extract of a declared source (deployment.yml) that has not arrived."""
+    return [
+        per_partition(build_freshness_check(e, partitions, settings))
+        for e in expected_extracts()
+        if settings.deployment.has(e.source)
+    ]
+
+
+# How long after the daily schedule (KPI_SCHEDULE_TIME) the marts and the snapshot may still
+# arrive before the day counts as late: the run itself takes minutes; this leaves room for a
+# queue behind other runs, the ingest retries and a re-delivered extract.
+DEADLINE_GRACE = dt.timedelta(hours=3)
+SNAPSHOT_KEY = AssetKey(["kpi_snapshot"])
+MARTS_PREFIX = "marts"
+
+
+def daily_deadline(schedule_time: str, timezone: str) -> FreshnessPolicy:
+    """Expected every day by KPI_SCHEDULE_TIME + DEADLINE_GRACE in KPI_TIMEZONE (06:00 ->
+    09:00), materialized since the start of the schedule's day: yesterday's partition exists
+    only from midnight, so an update before it cannot be the day's build. Dagster judges
+    the asset's latest materialization of any partition (its freshness policies are not
+    per partition), and marks the asset stale from the deadline until it is built again."""
+    hour, minute = parse_schedule_time(schedule_time)
+    since_midnight = dt.timedelta(hours=hour, minutes=minute) + DEADLINE_GRACE
+    deadline_minutes = int(since_midnight.total_seconds() // 60) % (24 * 60)
+    return FreshnessPolicy.cron(
+        deadline_cron=f"{deadline_minutes % 60} {deadline_minutes // 60} * * *",
+        lower_bound_delta=since_midnight,
+        timezone=timezone,
+    )
+
+
+def is_published_daily(key: AssetKey) -> bool:
+    """The assets stakeholders read each day: the marts and the snapshot."""
+    return key == SNAPSHOT_KEY or key.path[0] == MARTS_PREFIX
+
+
+def with_freshness_policy(asset: AssetsDefinition, settings: Settings) -> AssetsDefinition:
+    """The same asset(s), the marts and the snapshot among them with the daily deadline."""
+    policy = daily_deadline(settings.schedule_time, settings.timezone)
+    return asset.map_asset_specs(
+        lambda spec: (
+            spec.replace_attributes(freshness_policy=policy)
+            if is_published_daily(spec.key)
+            else spec
+        )
+    )

@@ -10,8 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+import os
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,8 @@ from dagster import (
     sensor,
 )
 
-from kpi_pipeline.ingest.landing import landing_fs
+from kpi_pipeline.ingest.containment import FOLDER, folder_refusal, refusal
+from kpi_pipeline.ingest.landing import is_local, landing_fs
 from kpi_pipeline.settings import Settings
 
 LANDING_SENSOR = "landing_zone_sensor"
@@ -79,19 +81,76 @@ def scan_landing(
     root = root.rstrip("/")
     if not fs.isdir(root):
         return {}
+
+    def wanted(relative: str) -> bool:
+        day = day_of(relative)
+        return day is not None and first_day <= day <= last_day
+
+    if is_local(fs):
+        return dict(_local_states(root, wanted))
     states: dict[str, FileState] = {}
     for path, info in fs.glob(f"{root}/*/dt=*/*", detail=True).items():
         relative = path[len(root) :].lstrip("/")
-        day = day_of(relative)
-        if (
-            day is None
-            or not first_day <= day <= last_day
-            or relative.rsplit("/", 1)[-1][:1] == "."
-        ):
-            continue
-        if info.get("type") == "file":
+        hidden = relative.rsplit("/", 1)[-1][:1] == "."
+        if wanted(relative) and not hidden and info.get("type") == "file":
             states[relative] = FileState(int(info.get("size") or 0), modified_ns(info))
     return states
+
+
+def _state(stat_result: os.stat_result) -> FileState:
+    """As fsspec states a local file (`mtime` in float seconds): cursors stay comparable."""
+    return FileState(stat_result.st_size, modified_ns({"mtime": stat_result.st_mtime}))
+
+
+def _local_states(root: str, wanted: Callable[[str], bool]) -> Iterator[tuple[str, FileState]]:
+    """The entries of a local landing zone's day folders, without opening any of them or
+    looking outside the zone. A regular file (or a link to one inside the zone) counts
+    with its own size and time; an entry ingest refuses (a link leading out, a FIFO, a
+    device, a socket) counts with the entry's own `lstat`, so its day is run and fails
+    with the refusal instead of being skipped in silence. A day folder leading outside
+    the zone is not listed: it is one entry, `<source>/dt=<day>/`."""
+    real_root = os.path.realpath(root)
+    for source in _subfolders(root):
+        source_path = f"{root}/{source}"
+        if folder_refusal(source_path, real_root):
+            continue  # ingest refuses its day folders by name when it runs them
+        for day_folder in _subfolders(source_path):
+            folder = f"{source_path}/{day_folder}"
+            relative_folder = f"{source}/{day_folder}/"
+            if not wanted(relative_folder):
+                continue
+            if folder_refusal(folder, real_root):
+                yield relative_folder, _state(os.lstat(folder))
+                continue
+            for name in _names(folder):
+                path = f"{folder}/{name}"
+                what = refusal(path, real_root)
+                try:
+                    if what is None:
+                        yield relative_folder + name, _state(os.stat(path))
+                    elif what != FOLDER:
+                        yield relative_folder + name, _state(os.lstat(path))
+                except OSError:
+                    continue  # removed while listed: the next tick sees it gone
+
+
+def _names(folder: str) -> list[str]:
+    """The entries of `folder` but hidden ones (none when it went away meanwhile)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if not e.name.startswith(".")]
+    except OSError:
+        return []
+
+
+def _subfolders(folder: str) -> list[str]:
+    """The names of the folders in `folder` (links to folders included: whether they lead
+    outside the zone is checked before they are listed)."""
+    try:
+        with os.scandir(folder) as entries:
+            return [e.name for e in entries if e.is_dir()]
+    except OSError:
+        return []
 
 
 def changed_paths(

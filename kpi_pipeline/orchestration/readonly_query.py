@@ -1,140 +1,232 @@
-"""Read-only SQL against the warehouse: one reading statement, on a read-only connection."""
+"""Read-only SQL against the warehouse (`kpi query`, `kpi show`): one reading statement, on
+a connection that cannot reach anything but the warehouse, within a time and memory limit.
+
+DuckDB: the file is opened read-only with DuckDB's own guards (no file but the warehouse's
+own, no extensions, no Python objects, no spilling to disk, settings locked) before any of
+the analyst's SQL is seen. PostgreSQL: `readonly_postgres`.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
+import pyarrow as pa
 
-from kpi_pipeline.warehouse import connect, is_postgres_url, query_polars
+from kpi_pipeline.orchestration.query_guard import (
+    READ_HINT,
+    QueryError,
+    check_duckdb_statement,
+    first_line,
+)
+from kpi_pipeline.orchestration.query_limits import (
+    QueryLimits,
+    ResultTooLarge,
+    memory_error,
+    result_too_large_error,
+    stop_after,
+    timeout_error,
+    within_size,
+)
+from kpi_pipeline.orchestration.readonly_postgres import (
+    postgres_read_only_connection,
+    postgres_read_only_query,
+    unique_names,
+)
+from kpi_pipeline.warehouse import is_postgres_url
+from kpi_pipeline.warehouse.duckdb_file import lock_conflict
+from kpi_pipeline.warehouse.lock import LOCK_FILE, WarehouseBusyError, hold
 
-READING_STATEMENTS = {duckdb.StatementType.SELECT, duckdb.StatementType.EXPLAIN}
+__all__ = ["QueryError", "QueryLimits", "read_only_connection", "read_only_query"]
+
+# unqualified names resolve to the marts, then the published views (those that exist)
+SEARCH_SCHEMAS = ("marts", "publish")
+# a query shares the machine with the pipeline's runs
+QUERY_THREADS = 2
+BATCH_ROWS = 65_536
+TABLES_HINT = (
+    'list the tables with: kpi query "select table_schema, table_name '
+    'from information_schema.tables"'
+)
+_QUOTED = re.compile(r'"([^"]*)"')
+_MISSING_TABLE = re.compile(r"Table with name (.+?) does not exist")
+_LOOKS_LIKE_A_FILE = re.compile(r"[/\\:~]|\.\w+$")
 
 
-class QueryError(Exception):
-    """A query that cannot run; `hint` says what to do instead."""
-
-    def __init__(self, message: str, hint: str) -> None:
-        super().__init__(message)
-        self.hint = hint
-
-
-def statement_types(con: duckdb.DuckDBPyConnection, sql: str) -> list[str]:
-    try:
-        return [s.type for s in con.extract_statements(sql)]
-    except duckdb.Error as err:
-        raise QueryError(
-            f"the SQL does not parse: {str(err).splitlines()[0]}",
-            "check the SQL; DuckDB's dialect: https://duckdb.org/docs/sql/introduction",
-        ) from err
-
-
-def refuse_writes(types: list) -> None:
-    if len(types) != 1:
-        raise QueryError(
-            f"{len(types)} statements given; kpi query runs exactly one",
-            "run one SELECT at a time",
-        )
-    if types[0] not in READING_STATEMENTS:
-        kind = str(types[0]).rsplit(".", 1)[-1]
-        raise QueryError(
-            f"refused: {kind} is not a read; the warehouse is read-only for kpi query",
-            "use SELECT, WITH ... SELECT, DESCRIBE, SHOW, SUMMARIZE or EXPLAIN; data changes "
-            "only through the pipeline (kpi run / kpi backfill)",
-        )
+def duckdb_guards(limits: QueryLimits) -> dict[str, object]:
+    """The connection's configuration, fixed before the database starts. Without external
+    access DuckDB opens no file but the warehouse and its WAL (its own `allowed_paths`; no
+    `allowed_directories`, as the warehouse's folder also holds the PII key), installs and
+    loads no extension and scans no Python object; with no temp directory it never spills
+    to disk, so a query over the memory limit stops instead."""
+    return {
+        "enable_external_access": False,
+        "autoinstall_known_extensions": False,
+        "autoload_known_extensions": False,
+        "allow_community_extensions": False,
+        "allow_unsigned_extensions": False,
+        "allow_persistent_secrets": False,
+        "temp_directory": "",
+        "memory_limit": f"{limits.memory_bytes}B",
+        "threads": QUERY_THREADS,
+    }
 
 
 @contextmanager
-def read_only_connection(warehouse: Path | str) -> Iterator:
-    """A read-only connection to `warehouse` (a DuckDB file, or a `postgresql://` URL: a
-    session whose transactions are read-only), or a QueryError saying why there is none."""
+def read_only_connection(
+    warehouse: Path | str,
+    limits: QueryLimits | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> Iterator:
+    """A read-only connection to `warehouse` (a DuckDB file, guarded as above; or a
+    `postgresql://` URL: a session whose transactions are read-only), or a QueryError
+    saying why there is none. On DuckDB the reader holds the writer lock shared
+    (`warehouse/lock.py`): it waits, telling `on_wait`, while a run writes, and a run
+    waits for it; `WarehouseBusyError` when the wait runs out (`KPI_LOCK_TIMEOUT`)."""
     if is_postgres_url(str(warehouse)):
-        with _postgres_read_only_connection(str(warehouse)) as con:
+        with postgres_read_only_connection(str(warehouse)) as con:
             yield con
         return
     warehouse = Path(warehouse)
+    with hold(warehouse.parent / LOCK_FILE, exclusive=False, on_wait=on_wait):
+        con = _open_duckdb(warehouse, limits or QueryLimits())
+        try:
+            yield con
+        finally:
+            con.close()
+
+
+def read_only_query(
+    warehouse: Path | str,
+    sql: str,
+    limits: QueryLimits | None = None,
+    on_wait: Callable[[str], None] | None = None,
+) -> pl.DataFrame:
+    """The result of one reading statement on `warehouse` (a DuckDB file or a
+    `postgresql://` URL, whose dialect the SQL is in), within `limits`; a QueryError in
+    plain words for anything refused, stopped or failed."""
+    limits = limits or QueryLimits()
+    if is_postgres_url(str(warehouse)):
+        return postgres_read_only_query(str(warehouse), sql, limits)
+    with read_only_connection(warehouse, limits, on_wait) as con:
+        check_duckdb_statement(con, sql)
+        return _duckdb_result(con, sql, limits)
+
+
+def _open_duckdb(warehouse: Path, limits: QueryLimits) -> duckdb.DuckDBPyConnection:
     if not warehouse.exists():
         raise QueryError(
             f"no warehouse at {warehouse}",
             "build one with kpi run / kpi backfill, or point KPI_WAREHOUSE at it",
         )
     try:
-        con = duckdb.connect(str(warehouse), read_only=True)
+        con = duckdb.connect(str(warehouse), read_only=True, config=duckdb_guards(limits))
     except duckdb.IOException as err:
-        raise QueryError(
-            f"the warehouse {warehouse} is busy: a run is writing it",
-            "try again when the run has finished (kpi status shows running runs)",
-        ) from err
+        holder = lock_conflict(err)
+        if holder is None:
+            raise QueryError(f"cannot open the warehouse {warehouse}: {err}", TABLES_HINT) from err
+        raise WarehouseBusyError(
+            f"the warehouse {warehouse} is busy: {holder} is writing it"
+        ) from None
     try:
-        con.execute("set TimeZone = 'UTC'")
-        yield con
-    finally:
+        _settle_session(con)
+        _require_guards(con)
+    except BaseException:
         con.close()
+        raise
+    return con
 
 
-def read_only_query(warehouse: Path | str, sql: str) -> pl.DataFrame:
-    """The result of one reading statement, from a read-only connection to `warehouse` (a
-    DuckDB file or a `postgresql://` URL)."""
-    if is_postgres_url(str(warehouse)):
-        return _postgres_read_only_query(str(warehouse), sql)
-    with read_only_connection(warehouse) as con:
-        refuse_writes(statement_types(con, sql))
+def _settle_session(con: duckdb.DuckDBPyConnection) -> None:
+    """The settings DuckDB cannot take before it starts (the time zone needs its ICU
+    extension; the search path, schemas that exist), then the lock on every setting, so
+    nothing the analyst sends can change them."""
+    con.execute("set TimeZone = 'UTC'")
+    schemas = {
+        name
+        for (name,) in con.execute(
+            "select schema_name from duckdb_schemas() where database_name = current_database()"
+        ).fetchall()
+    }
+    path = search_path(schemas)
+    if path:
+        con.execute(f"set search_path = '{path}'")
+    con.execute("set lock_configuration = true")
+
+
+def search_path(schemas: set[str]) -> str:
+    """`marts,publish`, without the schemas a warehouse lacks (DuckDB refuses a search path
+    naming a missing schema; a new warehouse may have no publish views yet)."""
+    return ",".join(name for name in SEARCH_SCHEMAS if name in schemas)
+
+
+def _require_guards(con: duckdb.DuckDBPyConnection) -> None:
+    """Run nothing on a connection whose guards did not take (a DuckDB whose settings
+    changed meaning would otherwise open everything silently)."""
+    [(external, locked, temp)] = con.execute(
+        "select current_setting('enable_external_access'), "
+        "current_setting('lock_configuration'), current_setting('temp_directory')"
+    ).fetchall()
+    if external or not locked or temp:
+        raise QueryError(
+            "the warehouse could not be opened with kpi query's guards",
+            "report this; meanwhile use DuckDB's CLI with -readonly",
+        )
+
+
+def _duckdb_result(con: duckdb.DuckDBPyConnection, sql: str, limits: QueryLimits) -> pl.DataFrame:
+    """Stream the result in Arrow batches, stopped by the timeout (DuckDB's interrupt) or
+    once the batches outgrow the memory limit (DuckDB's own limit does not count them)."""
+    with stop_after(limits.timeout_seconds, con.interrupt) as stopped:
         try:
-            return query_polars(con, sql)
+            relation = con.sql(sql)
+            if relation is None:
+                raise QueryError(
+                    "refused: the statement returns no rows; it is not a read", READ_HINT
+                )
+            reader = relation.to_arrow_reader(BATCH_ROWS)
+            batches = within_size(reader, lambda batch: batch.nbytes, limits.memory_bytes)
+            table = pa.Table.from_batches(batches, schema=reader.schema)
         except duckdb.Error as err:
-            raise QueryError(
-                f"the query failed: {str(err).splitlines()[0]}",
-                'list the tables with: kpi query "select table_schema, table_name '
-                'from information_schema.tables"',
-            ) from err
+            raise duckdb_query_error(err, limits, stopped.is_set()) from err
+        except ResultTooLarge as err:
+            raise result_too_large_error(limits) from err
+    return pl.from_arrow(table.rename_columns(unique_names(table.column_names)))
 
 
-@contextmanager
-def _postgres_read_only_connection(url: str) -> Iterator:
-    import psycopg2
-
-    try:
-        with connect(url, read_only=True) as con:
-            yield con
-    except psycopg2.OperationalError as err:
-        raise QueryError(
-            f"cannot reach the warehouse {url}: {str(err).strip().splitlines()[0]}",
-            "check KPI_WAREHOUSE (postgresql://user@host:port/db) and PGPASSWORD",
-        ) from err
-
-
-def _postgres_read_only_query(url: str, sql: str) -> pl.DataFrame:
-    """PostgreSQL: the SQL (its dialect) runs in a read-only transaction that is rolled back
-    afterwards, so the server refuses writes and nothing it did persists. For analysts' own
-    tools a role with SELECT grants only is the guarantee (docs/warehouses.md)."""
-    import psycopg2
-    import psycopg2.errors
-
-    try:
-        with _postgres_read_only_connection(url) as con:
-            con.execute("begin transaction read only")
-            try:
-                result = con.execute(sql)
-                if not result.returns_rows:
-                    raise QueryError(
-                        "refused: the statement returns no rows, it is not a read (undone)",
-                        "use SELECT; data changes only through the pipeline (kpi run / backfill)",
-                    )
-                return result.pl()
-            finally:
-                con.execute("rollback")
-    except psycopg2.errors.ReadOnlySqlTransaction as err:
-        raise QueryError(
-            f"refused: {str(err).strip().splitlines()[0]}; the warehouse is read-only for "
-            "kpi query",
-            "use SELECT; data changes only through the pipeline (kpi run / kpi backfill)",
-        ) from err
-    except psycopg2.Error as err:
-        raise QueryError(
-            f"the query failed: {str(err).strip().splitlines()[0]}",
-            'list the tables with: kpi query "select table_schema, table_name '
-            'from information_schema.tables"',
-        ) from err
+def duckdb_query_error(err: duckdb.Error, limits: QueryLimits, stopped: bool) -> QueryError:
+    """What a failed query tells the analyst: stopped by a limit, refused by a guard (with
+    the path it tried, never what the path holds), or failed."""
+    line = first_line(err)
+    if isinstance(err, duckdb.InterruptException):
+        if stopped:
+            return timeout_error(limits)
+        return QueryError("the query was interrupted", "run it again")
+    if isinstance(err, duckdb.OutOfMemoryException):
+        return memory_error(limits)
+    if isinstance(err, duckdb.PermissionException) or "disabled by" in line:
+        quoted = _QUOTED.search(line)
+        target = f'it may not open "{quoted.group(1)}"' if quoted else line
+        return QueryError(
+            f"refused: kpi query reads only the warehouse, not files or extensions; {target}",
+            "query the marts, e.g. select * from fct_kpi_daily",
+        )
+    if "configuration has been locked" in line:
+        return QueryError(
+            "refused: kpi query's settings (memory, time zone, file access) are fixed",
+            "use --memory-limit / --timeout; other settings cannot change",
+        )
+    if "read-only mode" in line:
+        return QueryError("refused: the warehouse is read-only for kpi query", READ_HINT)
+    missing = _MISSING_TABLE.search(line)
+    if missing and _LOOKS_LIKE_A_FILE.search(missing.group(1)):
+        return QueryError(
+            "refused: kpi query reads only the warehouse's tables, not files such as "
+            f"{missing.group(1)}",
+            TABLES_HINT,
+        )
+    return QueryError(f"the query failed: {line}", TABLES_HINT)

@@ -12,6 +12,7 @@ from pathlib import Path
 from dagster import DagsterEventType, DagsterInstance, RunsFilter
 
 from kpi_pipeline.jobs import DAILY_JOB
+from kpi_pipeline.orchestration.run_liveness import IN_PROGRESS, process_state
 
 PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -27,6 +28,17 @@ class RunRow:
     last_day: dt.date | None
     started: dt.datetime | None
     ended: dt.datetime | None
+    # of a run in progress: alive | gone | unknown (run_liveness.py); empty once it ended
+    process: str = ""
+
+    @property
+    def days_text(self) -> str:
+        """`2025-03-01`, `2025-03-01 .. 2025-03-31`, or `-` for a run without days."""
+        if self.first_day is None:
+            return "-"
+        if self.first_day == self.last_day:
+            return str(self.first_day)
+        return f"{self.first_day} .. {self.last_day}"
 
     def covers(self, day: dt.date) -> bool:
         return self.first_day is not None and self.first_day <= day <= self.last_day
@@ -119,6 +131,7 @@ def recent_runs(instance: DagsterInstance, limit: int = 200) -> list[RunRow]:
                 last,
                 _time(record.start_time),
                 _time(record.end_time),
+                process_state(run.tags) if run.status in IN_PROGRESS else "",
             )
         )
     return rows

@@ -18,7 +18,7 @@ from dagster import (
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.kpis.status import same_day_last_year
-from kpi_pipeline.notify.channels import deliver
+from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
 from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
@@ -29,6 +29,7 @@ from kpi_pipeline.publish.snapshot import (
     PUBLISHED,
     REPORT,
     publish_snapshot,
+    remove_leftovers,
     snapshot_frame,
     status_table,
 )
@@ -40,6 +41,12 @@ from kpi_pipeline.transform.project import dbt_project
 from kpi_pipeline.warehouse import WarehouseResource, query_polars
 
 PUBLISH_GROUP = "publish"
+
+
+class DeliveryError(RuntimeError):
+    """The snapshots are published; sending the report to the stakeholders failed."""
+
+
 HISTORY_DAYS = 400  # a year back for "same day last year", plus the trend
 
 
@@ -58,6 +65,8 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
                 "passed": evaluation.passed,
                 "severity": evaluation.severity.value,
                 "description": evaluation.description,
+                # a check recorded per day (quality/checks.py per_partition): its day
+                "partition": getattr(evaluation, "partition", None),
                 # the days a failed check is about; None: every day of the run
                 FAILING_DAYS: None if days is None or evaluation.passed else days.value,
             }
@@ -114,8 +123,9 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
             "dbt_manifest_sha256": file_sha256(dbt_project.manifest_path),
             "timezone": settings.timezone,
             "reporting_currency": settings.reporting_currency,
-            "checks": checks,
         }
+        for leftover in remove_leftovers(settings.snapshot_dir):  # of a killed publish
+            context.log.warning("removed %s, left by an interrupted publish", leftover)
         outcomes, frames, reports, labels_of = [], {}, {}, {}
         with warehouse.connection() as con:
             for day in days_in(context.partition_keys):
@@ -127,9 +137,11 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 history = read_history(con, day)
                 last_year = values_on(history, same_day_last_year(day))
                 frame = snapshot_frame(facts, catalogue, last_year)
-                day_warnings = [w for w in warnings if applies_to(w, day)]
+                day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
+                day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
                 manifest = {
                     **base_manifest,
+                    "checks": day_checks,
                     "status": "published_with_warnings" if day_warnings else "published",
                     "warnings": day_warnings,
                     "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},
@@ -174,7 +186,13 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 [o.day for o in new[:-1]],
             )
             # a delivery failure fails the run (engineers are notified); the snapshot stays
-            delivered = deliver(notify.stakeholders, notify.smtp, message)
+            try:
+                delivered = deliver(notify.stakeholders, notify.smtp, message)
+            except NotificationError as err:
+                raise DeliveryError(
+                    f"the snapshot of {last.day} is published (v{last.version}), but sending "
+                    f"its report failed: {err}"
+                ) from err
             context.log.info("report of %s sent: %s", last.day, ", ".join(delivered))
         return MaterializeResult(
             metadata={

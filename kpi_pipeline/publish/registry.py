@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-import json
 from pathlib import Path
 
-from kpi_pipeline.publish.snapshot import MANIFEST, latest_folder, version_folders
+from kpi_pipeline.publish.snapshot import latest_folder, read_manifest, version_folders
 
 SNAPSHOTS_TABLE = "publish.kpi_snapshots"
 
@@ -43,7 +42,7 @@ def sync_registry(con, root: Path, day: dt.date) -> int:
     for version, folder in sorted(version_folders(day_folder).items()):
         if version in known:
             continue
-        manifest = json.loads((folder / MANIFEST).read_text())
+        manifest = read_manifest(folder)
         con.execute(
             f"insert into {SNAPSHOTS_TABLE} values (?, ?, ?::TIMESTAMPTZ, ?, ?, ?, ?, ?, false)",
             [

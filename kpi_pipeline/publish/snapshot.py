@@ -17,6 +17,7 @@ from typing import Any
 
 import polars as pl
 
+from kpi_pipeline.faults import failpoint
 from kpi_pipeline.kpis.catalogue import Kpi
 from kpi_pipeline.kpis.status import kpi_status, overall_target
 
@@ -192,6 +193,69 @@ class SnapshotAuditError(RuntimeError):
     """A snapshot written aside does not read back as written; it is not promoted."""
 
 
+class DamagedSnapshotError(RuntimeError):
+    """A published version's files no longer read as they were published."""
+
+
+def read_manifest(folder: Path) -> dict[str, Any]:
+    """A published version's manifest, or a DamagedSnapshotError saying what to do."""
+    path = folder / MANIFEST
+    try:
+        manifest = json.loads(path.read_text())
+        if not isinstance(manifest, dict) or "data_checksum" not in manifest:
+            raise ValueError("no data_checksum")
+        return manifest
+    except (OSError, UnicodeDecodeError, ValueError) as err:
+        raise DamagedSnapshotError(
+            f"{path} is damaged or missing ({type(err).__name__}); a published version is "
+            "never rewritten: restore the folder from a backup, or move it out of "
+            f"{folder.parent} so the day is published again as a new version"
+        ) from None
+
+
+def intact(folder: Path) -> bool:
+    """The version's files all match the checksums of its manifest."""
+    try:
+        manifest = read_manifest(folder)
+        return all(
+            sha256((folder / name).read_bytes()) == checksum
+            for name, checksum in manifest["files"].items()
+        )
+    except (DamagedSnapshotError, OSError, KeyError):
+        return False
+
+
+def remove_leftovers(root: Path) -> list[Path]:
+    """Remove what a killed publish left behind: hidden staging folders and temporary
+    `latest` links. Call it only while holding the writer lock (no publish is running)."""
+    if not root.is_dir():
+        return []
+    leftovers = [p for p in root.glob(".staging-*") if p.is_dir() and not p.is_symlink()]
+    leftovers += [p for p in root.glob("????-??-??/.latest-*") if p.is_symlink()]
+    for path in leftovers:
+        if path.is_symlink():
+            path.unlink()
+        else:
+            shutil.rmtree(path)
+    return leftovers
+
+
+def heal_latest(day_folder: Path) -> Path | None:
+    """Point `latest` at the newest intact version when it is missing or points at an older
+    one (a publish killed between promoting a version and moving `latest`): the version
+    is already there, so it must not be published twice. Returns the version healed to."""
+    versions = version_folders(day_folder)
+    current = latest_folder(day_folder)
+    known = current is not None and current.is_dir() and current.name[1:].isdigit()
+    current_number = int(current.name[1:]) if known else 0
+    newer = sorted((n for n in versions if n > current_number), reverse=True)
+    for number in newer:
+        if intact(versions[number]):
+            move_latest(day_folder, number)
+            return versions[number]
+    return None
+
+
 def publish_snapshot(
     root: Path,
     day: dt.date,
@@ -208,9 +272,10 @@ def publish_snapshot(
     day_folder = root / day.isoformat()
     data = csv_bytes(frame)
     checksum = sha256(data)
+    heal_latest(day_folder)
     current = latest_folder(day_folder)
     if current is not None:
-        published = json.loads((current / MANIFEST).read_text())
+        published = read_manifest(current)
         if published.get("data_checksum") == checksum:
             return PublishOutcome(
                 day, current, UNCHANGED, checksum, frame.height, int(published["version"])
@@ -236,11 +301,13 @@ def publish_snapshot(
         }
         _write(staging / MANIFEST, json.dumps(full_manifest, indent=2, default=str).encode())
         audit_staged(staging, frame, checksum)
+        failpoint("publish_staged")
         day_folder.mkdir(exist_ok=True)  # only now: a day folder always holds a version
         os.rename(staging, final)  # atomic on one filesystem
         _fsync_dir(day_folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
+    failpoint("publish_promoted")
     move_latest(day_folder, version)
     return PublishOutcome(day, final, PUBLISHED, checksum, frame.height, version)

@@ -1,24 +1,37 @@
 """Blocking Dagster asset checks: each raw table and the KPI facts against their GX suites."""
 
 import datetime as dt
+import inspect
+from collections.abc import Iterator, Sequence
 
 import pandas as pd
 from dagster import (
+    AssetCheckEvaluation,
     AssetCheckExecutionContext,
     AssetCheckResult,
     AssetChecksDefinition,
+    AssetCheckSpec,
     AssetKey,
+    AssetRecordsFilter,
+    DagsterInstance,
+    MetadataValue,
+    Output,
     PartitionsDefinition,
     asset_check,
 )
+from dagster._core.definitions.asset_checks.asset_check_evaluation import (
+    AssetCheckEvaluationTargetMaterializationData,
+)
 
-from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_TABLE, CsvExtract
+from kpi_pipeline.faults import failpoint
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_SOURCE, GA4_TABLE, CsvExtract
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days, tripped_days
-from kpi_pipeline.quality.attribution import validate_days, with_days
+from kpi_pipeline.quality.attribution import FAILING_DAYS, validate_days, with_days
 from kpi_pipeline.quality.chunks import merge_outcomes, window_chunks
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
 from kpi_pipeline.quality.cross_checks import cross_check_outcomes
+from kpi_pipeline.quality.deliveries import build_delivery_check, delivered
 from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.source_groups import source_group_checks
 from kpi_pipeline.quality.suites import (
@@ -111,9 +124,13 @@ def raw_rows_frame(con, table: str, days: list[dt.date], tz: str = "UTC") -> pd.
 
 
 def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:
+    """Rows per extract day of `table`, for the days its source delivered a file: a day
+    without one is the delivery check's (`extracts_delivered`), said in plain words."""
     first, last = _window(days)
     counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
-    return volume_frame(days, counts, "rows")
+    source = dict((t, s) for s, t in raw_tables_by_source())[table]
+    came = delivered(con, first, last).get(source, set())
+    return volume_frame([d for d in days if d in came], counts, "rows")
 
 
 def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -196,6 +213,7 @@ def build_raw_check(
             anomalies = volume_anomalies(con, table, days, config)
             # a long backfill: a month of rows at a time, never a year's in one frame
             outcomes = [merge_outcomes([validate_rows(con, c) for c in window_chunks(days)])]
+        failpoint("raw_checks")
         if suite_path(f"raw_{table}_volume").exists():
             outcomes.append(
                 validate_days(
@@ -239,6 +257,9 @@ def build_facts_check(
             validate_days(
                 "fct_kpi_daily", rows, "kpi_date", days, parameters, store=store, run_name=run
             ),
+        ]
+        failpoint("mart_checks")
+        outcomes += [
             validate_days(
                 "fct_kpi_daily_volume", volume, "day", days, parameters, store=store, run_name=run
             ),
@@ -331,15 +352,134 @@ def build_value_anomaly_check(partitions: PartitionsDefinition) -> AssetChecksDe
 
 def raw_tables() -> list[str]:
     """Every raw table the landing contract defines."""
-    return [e.table for e in CSV_EXTRACTS] + [GA4_TABLE]
+    return [t for _, t in raw_tables_by_source()]
+
+
+def raw_tables_by_source() -> list[tuple[str, str]]:
+    """(source, raw table) of every file the landing contract defines."""
+    return [(e.source, e.table) for e in CSV_EXTRACTS] + [(GA4_SOURCE, GA4_TABLE)]
+
+
+def failed_partitions(result: AssetCheckResult, keys: Sequence[str]) -> set[str]:
+    """The run's partitions a check result fails: none when it passed; the days it names
+    (`failing_days`) among them; every one when it names none of them (it cannot tell), so
+    a failed window always fails at least one day with the result's severity."""
+    if result.passed:
+        return set()
+    named = result.metadata.get(FAILING_DAYS)
+    failing = set(named.value or []) & set(keys) if isinstance(named, MetadataValue) else set()
+    return failing or set(keys)
+
+
+def latest_materializations(
+    instance: DagsterInstance, asset_key: AssetKey, keys: Sequence[str]
+) -> dict[str, AssetCheckEvaluationTargetMaterializationData]:
+    """The latest materialization of each partition, the one a check of the partition
+    evaluates (as Dagster records it for a one-partition step)."""
+    found: dict[str, AssetCheckEvaluationTargetMaterializationData] = {}
+
+    def keep(records) -> None:
+        for record in records:
+            if record.partition_key not in found:
+                found[record.partition_key] = AssetCheckEvaluationTargetMaterializationData(
+                    storage_id=record.storage_id, run_id=record.run_id, timestamp=record.timestamp
+                )
+
+    # the run materialized every partition just before: its events are the newest ones
+    records = instance.fetch_materializations(
+        AssetRecordsFilter(asset_key=asset_key, asset_partitions=list(keys)), limit=len(keys)
+    ).records
+    keep(records)
+    for key in set(keys) - set(found):
+        filter_ = AssetRecordsFilter(asset_key=asset_key, asset_partitions=[key])
+        keep(instance.fetch_materializations(filter_, limit=1).records)
+    return found
+
+
+def partition_evaluations(
+    context: AssetCheckExecutionContext, spec: AssetCheckSpec, result: AssetCheckResult
+) -> Iterator[AssetCheckResult | AssetCheckEvaluation | Output]:
+    """The check's result as Dagster records it per partition.
+
+    A one-day run returns the result: Dagster records it for the run's partition. A run
+    over several days (a single-run backfill) gets one evaluation per day, failed on the
+    days the result fails (`failed_partitions`) and passed on the others, each with the
+    window's evidence: Dagster 1.13 records an `AssetCheckResult` of a multi-partition step
+    without a partition, so the per-day rows it planned for the check would stay "planned"
+    and read as Skipped (Failed, once the run failed) in the UI's check list while the
+    check's own page shows the result. A failed blocking day still fails the step, and
+    nothing downstream of the check runs."""
+    keys = sorted(context.partition_keys)
+    if len(keys) == 1:
+        yield result
+        return
+    yield Output(None)  # the check's own output: what its asset's children wait for
+    failing = failed_partitions(result, keys)
+    targets = latest_materializations(context.instance, spec.asset_key, keys)
+    window = MetadataValue.text(f"{keys[0]} .. {keys[-1]} ({len(keys)} days)")
+    metadata = {k: v for k, v in result.metadata.items() if k != FAILING_DAYS}
+    for key in keys:
+        failed = key in failing
+        if failed:
+            description = f"{key}: {result.description}"
+        elif failing:
+            description = f"{key} passed; failed on {', '.join(sorted(failing))}"
+        else:
+            description = result.description
+        yield AssetCheckEvaluation(
+            asset_key=spec.asset_key,
+            check_name=spec.name,
+            passed=not failed,
+            metadata={
+                **metadata,
+                **({FAILING_DAYS: MetadataValue.json([key])} if failed else {}),
+                "window": window,
+            },
+            target_materialization_data=targets.get(key),
+            severity=result.severity,
+            description=description,
+            blocking=spec.blocking,
+            partition=key,
+        )
+
+
+def per_partition(check: AssetChecksDefinition) -> AssetChecksDefinition:
+    """The same check (spec, resources, function), its result recorded for each partition of
+    the run (`partition_evaluations`); a check without partitions is returned as it is."""
+    [spec] = check.check_specs
+    if spec.partitions_def is None:
+        return check
+    if spec.additional_deps or spec.automation_condition or spec.metadata:
+        raise ValueError(f"{spec.key}: per_partition does not carry over this spec's extras")
+    function = check.op.compute_fn.decorated_fn
+    resources = list(inspect.signature(function).parameters)[1:]  # after the context
+
+    @asset_check(
+        asset=spec.asset_key,
+        name=spec.name,
+        description=spec.description,
+        blocking=spec.blocking,
+        partitions_def=spec.partitions_def,
+        required_resource_keys=set(resources),
+    )
+    def _per_partition(context: AssetCheckExecutionContext):
+        result = function(context, **{name: getattr(context.resources, name) for name in resources})
+        yield from partition_evaluations(context, spec, result)
+
+    return _per_partition
 
 
 def quality_checks(
     partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
 ) -> list[AssetChecksDefinition]:
-    return [build_raw_check(t, partitions, settings) for t in raw_tables()] + [
+    """The gate of this deployment: the raw checks of the sources it declares, the KPI facts'
+    checks for the KPIs it computes (`kpi_ids`), and that every declared source delivered."""
+    declared = [t for s, t in raw_tables_by_source() if settings.deployment.has(s)]
+    checks = [build_raw_check(t, partitions, settings) for t in declared] + [
         build_facts_check(partitions, kpi_ids, settings),
         build_cross_check(partitions, settings),
         build_value_anomaly_check(partitions),
+        build_delivery_check(partitions, settings),
         *source_group_checks(partitions, settings),
     ]
+    return [per_partition(c) for c in checks]

@@ -64,6 +64,12 @@ class QualityConfig:
     volume_default: Thresholds
     volume_tables: dict[str, Thresholds]
     values: tuple[ValueAnomaly, ...]
+    # a declared source without a file for a day: error (blocks) or warn, per source
+    missing_extract_default: str = ERROR
+    missing_extract_sources: dict[str, str] = field(default_factory=dict)
+
+    def missing_extract_severity(self, source: str) -> str:
+        return self.missing_extract_sources.get(source, self.missing_extract_default)
 
     def volume_thresholds(self, table: str) -> Thresholds:
         return self.volume_tables.get(table, self.volume_default)
@@ -121,7 +127,16 @@ def parse_quality_config(raw: dict[str, Any], path: Path) -> QualityConfig:
         values.append(
             ValueAnomaly(str(spec["kpi"]), spec.get("measure", "value"), _thresholds(spec, at))
         )
+    missing = raw.get("missing_extract") or {}
+    missing_sources = dict(missing.get("sources") or {})
+    for name, severity in {"default": missing.get("default", ERROR), **missing_sources}.items():
+        if severity not in SEVERITIES:
+            raise QualityConfigError(
+                f"{where}: missing_extract {name} is '{severity}', expected one of error, warn"
+            )
     return QualityConfig(
+        missing_extract_default=missing.get("default", ERROR),
+        missing_extract_sources=missing_sources,
         cross_checks=checks,
         net_revenue_tolerance=tolerance,
         trailing_days=int(anomalies.get("trailing_days", 28)),

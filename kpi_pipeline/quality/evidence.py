@@ -9,6 +9,7 @@ from dagster import AssetCheckResult, AssetCheckSeverity, MetadataValue
 
 from kpi_pipeline.quality.attribution import days_metadata, failing_days
 from kpi_pipeline.quality.suites import ERROR, SuiteOutcome
+from kpi_pipeline.quality.wording import plain_words
 
 
 def _cell(value: object) -> str:
@@ -38,11 +39,8 @@ def check_result(outcomes: list[SuiteOutcome], docs: Path | None = None) -> Asse
     errors = [o for s in outcomes for o in s.errors]
     warnings = [o for s in outcomes for o in s.warnings]
     failing = errors or warnings
-    summary = [
-        f"{o.expectation}({o.column or ''}): observed {_cell(o.observed)}, "
-        f"{o.unexpected_count or 0} failing row(s), e.g. {_cell(o.unexpected_sample)}"
-        for o in failing
-    ]
+    suite_of = {id(o): s.suite for s in outcomes for o in s.outcomes}
+    summary = [plain_words(o, suite_of.get(id(o), "")) for o in failing]
     return AssetCheckResult(
         passed=not failing,
         severity=AssetCheckSeverity.ERROR if errors else AssetCheckSeverity.WARN,

@@ -8,14 +8,15 @@ engines run. A DuckDB connection is DuckDB's own; a PostgreSQL one is `PostgresC
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import psycopg2
-from dagster import ConfigurableResource
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
 
 from kpi_pipeline.warehouse import duckdb_file, postgres
 from kpi_pipeline.warehouse.postgres import PostgresConnection, is_postgres_url
@@ -33,6 +34,7 @@ __all__ = [
     "is_postgres",
     "is_postgres_url",
     "query_polars",
+    "wait_until_free",
 ]
 
 
@@ -47,14 +49,37 @@ def connect(location: Path | str, read_only: bool = False) -> Iterator:
 
 class WarehouseResource(ConfigurableResource):
     """The warehouse the pipeline writes (`KPI_WAREHOUSE`): a DuckDB file path or a
-    `postgresql://user@host:port/db` URL (its password comes from `PGPASSWORD`)."""
+    `postgresql://user@host:port/db` URL (its password comes from `PGPASSWORD`).
+
+    With `lock_file`, a run using it holds the writer lock from its start to its end
+    (`orchestration/run_guard.py`): one writer at a time, whoever launched the run."""
 
     path: str
+    lock_file: str = ""
+    _guard: ExitStack | None = PrivateAttr(default=None)
+
+    def setup_for_execution(self, context: InitResourceContext) -> None:
+        if self.lock_file and context.run is not None:
+            from kpi_pipeline.orchestration.run_guard import guard_run
+
+            self._guard = guard_run(Path(self.lock_file), context)
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._guard is not None:
+            self._guard.close()
+            self._guard = None
 
     @contextmanager
     def connection(self) -> Iterator:
         with connect(self.path) as con:
             yield con
+
+
+def wait_until_free(location: Path | str, on_wait: Callable[[str], None] | None = None) -> None:
+    """Before a child process (dbt) opens the DuckDB file: wait, up to `KPI_LOCK_TIMEOUT`,
+    while another process holds it (PostgreSQL needs no such wait)."""
+    if not is_postgres_url(str(location)) and Path(location).exists():
+        duckdb_file.open_waiting(str(location), on_wait=on_wait).close()
 
 
 def is_postgres(con) -> bool:

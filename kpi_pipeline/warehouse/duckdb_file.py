@@ -2,16 +2,66 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import re
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import duckdb
 import polars as pl
 
+from kpi_pipeline.warehouse.lock import POLL_SECONDS, WarehouseBusyError, lock_timeout
+
+log = logging.getLogger(__name__)
+_HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+
+def lock_conflict(err: duckdb.Error) -> str | None:
+    """Who holds DuckDB's own file lock, from its "Could not set lock" error; None when the
+    error is something else."""
+    text = str(err)
+    if "Could not set lock" not in text:
+        return None
+    match = _HOLDER.search(text)
+    return f"{match.group(1)} (pid {match.group(2)})" if match else "another process"
+
+
+def open_waiting(
+    path: str,
+    read_only: bool = False,
+    on_wait: Callable[[str], None] | None = None,
+    **kwargs,
+) -> duckdb.DuckDBPyConnection:
+    """`duckdb.connect`, waiting up to `KPI_LOCK_TIMEOUT` while another process (an analyst's
+    own DuckDB session, say) holds the file, telling `on_wait` (default: the log) once what
+    it waits for; `WarehouseBusyError` in plain words after that."""
+    timeout = lock_timeout()
+    deadline = time.monotonic() + timeout
+    told = False
+    while True:
+        try:
+            return duckdb.connect(path, read_only=read_only, **kwargs)
+        except duckdb.IOException as err:
+            holder = lock_conflict(err)
+            if holder is None:
+                raise
+            if time.monotonic() >= deadline:
+                raise WarehouseBusyError(
+                    f"the warehouse {path} is busy: {holder} kept it open for more than "
+                    f"{timeout:g} s (KPI_LOCK_TIMEOUT)"
+                ) from None
+            if not told:
+                (on_wait or log.warning)(
+                    f"waiting up to {timeout:g} s for {holder} to close the warehouse"
+                )
+                told = True
+            time.sleep(POLL_SECONDS)
+
 
 @contextmanager
 def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = duckdb.connect(path, read_only=read_only)
+    con = open_waiting(path, read_only=read_only)
     try:
         con.execute("set TimeZone = 'UTC'")
         yield con

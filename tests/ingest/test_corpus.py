@@ -154,7 +154,7 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
                     ts("2025-03-03T09:30:00+00:00"),
                 ],
                 "fulfilled_at": [None, ts("2025-03-03T08:30:00+00:00"), None],
-                "contact_id": [7, 8, 9],
+                "contact_id": ["7", "8", "9"],
             },
         ),
     ),
@@ -176,7 +176,7 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
     ),
     "contacts_labels_case_and_space.csv": (
         c.HUBSPOT_CONTACTS,
-        Loads(1, values={"record_id": [101], "email_hash": [keyed_hash("ada@example.com", KEY)]}),
+        Loads(1, values={"record_id": ["101"], "email_hash": [keyed_hash("ada@example.com", KEY)]}),
     ),
     "contacts_us_dates.csv": (
         c.HUBSPOT_CONTACTS,
@@ -323,7 +323,15 @@ CASES: dict[str, tuple[c.CsvExtract, Loads | Fails]] = {
         c.SALESFORCE_LEADS,
         Loads(
             0,
-            [(1, 2, "IsConverted", "column 'IsConverted': expected true or false, found 'maybe'")],
+            [
+                (
+                    1,
+                    2,
+                    "IsConverted",
+                    "column 'IsConverted': expected true/false, 1/0, yes/no or empty (= false),"
+                    " found 'maybe'",
+                )
+            ],
         ),
     ),
     "salesforce_opportunities.csv": (

@@ -13,10 +13,10 @@ import yaml
 from typer.testing import CliRunner
 
 from kpi_pipeline.cli import app
-from kpi_pipeline.cli.catalogue import METRICS_PATH, SEED_PATH
+from kpi_pipeline.cli.catalogue import METRICS_PATH, SEED_PATH, SOURCES_SEED_PATH
 from kpi_pipeline.cli.common import console
 from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue, load_catalogue_with_metrics
-from kpi_pipeline.kpis.seed import seed_csv
+from kpi_pipeline.kpis.seed import seed_csv, sources_csv
 from kpi_pipeline.kpis.semantic import semantic_yaml
 from kpi_pipeline.kpis.status import kpi_status, relative_target
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
@@ -147,6 +147,18 @@ def test_committed_dim_kpi_seed_and_kpi_metrics_match_kpis_yml() -> None:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
     assert SEED_PATH.read_text() == seed_csv(catalogue), "run `kpi validate --write-seed`"
     assert METRICS_PATH.read_text() == semantic_yaml(catalogue), "run `kpi validate --write-seed`"
+    metrics, kpis = load_catalogue_with_metrics(KPI_CATALOGUE_PATH)
+    assert SOURCES_SEED_PATH.read_text() == sources_csv(kpis, metrics)
+
+
+def test_the_sources_seed_expands_the_crm_into_its_two_sources() -> None:
+    metrics, kpis = load_catalogue_with_metrics(KPI_CATALOGUE_PATH)
+    rows = set(sources_csv(kpis, metrics).splitlines()[1:])
+    assert {"deal_win_rate,crm,hubspot", "deal_win_rate,crm,salesforce"} <= rows
+    assert {"marketing_roi,orders,orders", "marketing_roi,ga4,ga4", "marketing_roi,ads,ads"} <= rows
+    # other marketing costs come from a seed: CAC needs ad spend and orders only
+    cac = {row for row in rows if row.startswith("customer_acquisition_cost,")}
+    assert cac == {"customer_acquisition_cost,ads,ads", "customer_acquisition_cost,orders,orders"}
 
 
 def test_kpi_validate_accepts_the_shipped_file_and_refuses_a_bad_one(tmp_path: Path) -> None:
@@ -170,7 +182,7 @@ def test_kpi_list_shows_family_target_and_latest_status(
     runner = CliRunner()
     without_facts = runner.invoke(app, ["list"])
     assert without_facts.exit_code == 0, without_facts.output
-    assert "customer_satisfaction" in without_facts.output
+    assert "customer satisfaction" in without_facts.output  # the family, in words
     assert "+20% on last year" in without_facts.output
     assert "on_track" not in without_facts.output
 
@@ -194,10 +206,8 @@ def test_kpi_list_shows_family_target_and_latest_status(
             )
     with_facts = runner.invoke(app, ["list"])
     assert with_facts.exit_code == 0, with_facts.output
-    lines = {
-        line.split("│")[1].strip(): line
-        for line in with_facts.output.splitlines()
-        if line.count("│") > 3
+    lines = {  # the KPI id starts each row of the table
+        line.split()[0]: line for line in with_facts.output.splitlines() if line.strip()
     }
     assert "on_track" in lines["net_revenue"]
     assert "at_risk" in lines["nps"]

@@ -18,6 +18,7 @@ from kpi_pipeline.cli.pipeline import days_table
 from kpi_pipeline.orchestration.progress import stage_of
 from kpi_pipeline.orchestration.status import RunRow, day_states
 from tests.landing_files import write_csv
+from tests.lock_holder import writer_lock_held
 
 DAY = dt.date(2025, 6, 2)
 NEXT = dt.date(2025, 6, 3)
@@ -132,9 +133,10 @@ def test_query_while_a_run_writes_says_the_warehouse_is_busy(warehouse: Path) ->
         result = CliRunner().invoke(app, ["query", "select 1"])
     finally:
         writer.communicate("", timeout=30)
-    assert result.exit_code == 2
-    assert "is busy: a run is writing it" in result.output
+    assert result.exit_code == 3  # busy (README: exit codes)
+    assert "is busy: " in result.output and "is writing it" in result.output
     assert "hint: try again when the run has finished" in result.output
+    assert "Could not set lock" not in result.output
 
 
 def test_every_new_command_has_help_with_an_example() -> None:
@@ -246,22 +248,16 @@ def test_backfill_then_a_blocked_day_then_status_and_query(env: Path) -> None:
         assert (row["value"], row["target"], row["status"]) == (value, target, state), kpi_id
 
 
-def test_run_refuses_to_start_while_another_run_writes(env: Path) -> None:
-    """A run launched by the daemon is in progress: `kpi run` (in-process, outside the
-    queue) must not open the warehouse beside it."""
-    from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
-
-    from kpi_pipeline.cli.common import load_settings
-
-    load_settings()  # creates DAGSTER_HOME and its dagster.yaml under env
-    with DagsterInstance.get() as instance:
-        instance.add_run(
-            DagsterRun(
-                job_name="daily_kpis", run_id="a1b2c3d4-0000", status=DagsterRunStatus.STARTED
-            )
-        )
-    result = CliRunner().invoke(app, ["run", "--date", str(DAY)])
-    assert result.exit_code == 2
-    assert "run a1b2c3d4 is writing the warehouse now" in result.output
-    assert "hint: wait until it finishes" in result.output
+def test_run_waits_for_the_writer_lock_then_says_busy(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run launched by the daemon holds the writer lock: `kpi run` (in-process, outside
+    the queue) does not open the warehouse beside it; past KPI_LOCK_TIMEOUT it exits 3."""
+    monkeypatch.setenv("KPI_LOCK_TIMEOUT", "0")
+    with writer_lock_held(env / "warehouse.lock", "run a1b2c3d4 of daily_kpis"):
+        result = CliRunner().invoke(app, ["run", "--date", str(DAY)])
+    assert result.exit_code == 3
+    assert "the warehouse is busy" in result.output
+    assert "run a1b2c3d4 of daily_kpis" in result.output
+    assert "hint: try again later, or raise KPI_LOCK_TIMEOUT" in result.output
     assert not (env / "warehouse.duckdb").exists()

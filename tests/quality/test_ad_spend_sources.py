@@ -47,15 +47,16 @@ def test_platform_exports_alone_publish_and_no_ad_export_blocks(deployment) -> N
     ad_checks = [c for c in manifest["checks"] if c["check"] == "gx_ad_spend_volume"]
     assert [(c["asset"], c["passed"]) for c in ad_checks] == [("marts/fct_kpi_daily", True)]
 
-    # day 2 without any ad export: blocked by the group check, nothing published
+    # day 2 without any ad export: blocked (the day's ad spend did not come), nothing published
     write_day2(deployment.landing)
     (folder(deployment.landing, "ads", DAY2) / "spend.csv").unlink()
     report = deployment.run(DAY2)
     assert not report.success and report.blocked_by_gate
     assert not (deployment.snapshots / DAY2.isoformat()).exists()
     failure = json.loads(report.failure_report.read_text())
-    failed = {(c["asset"], c["check"]) for c in failure["failed_checks"]}
-    assert ("marts/fct_kpi_daily", "gx_ad_spend_volume") in failed
+    failed = {(c["asset"], c["check"]): c for c in failure["failed_checks"]}
+    delivery = failed[("marts/fct_kpi_daily", "extracts_delivered")]
+    assert f"no ads extract for {DAY2} (looked for ads/dt={DAY2}/" in delivery["description"]
 
 
 def test_group_volume_sums_the_tables_of_each_day() -> None:

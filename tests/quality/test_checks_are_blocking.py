@@ -24,4 +24,6 @@ def test_every_check_blocks_and_covers_every_raw_table(tmp_path: Path) -> None:
         "anomalies_fct_kpi_daily",
         # ad spend may come from any ad export, but from at least one
         "gx_ad_spend_volume",
+        # every source the deployment declares delivered a file each day
+        "extracts_delivered",
     }

@@ -21,6 +21,7 @@ KPI_IDS = list(load_catalogue(KPI_CATALOGUE_PATH))
 VALID_BY_REGEX = {"^[0-9]{8}$": "20250303", "^[0-9a-f]{64}$": "ab" * 32}
 SAMPLE_BY_KIND = {
     Kind.TEXT: ["a", "b"],
+    Kind.ID: ["007", "cus_Nf8Xq2"],
     Kind.BOOLEAN: [True, False],
     Kind.INTEGER: [1, 2],
     Kind.DECIMAL: [10.5, 20.0],

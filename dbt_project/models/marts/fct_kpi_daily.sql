@@ -8,9 +8,47 @@
 }}
 
 -- One row per day, KPI, dimension and dimension value, holding the KPI's numerator and
--- denominator so any roll-up re-aggregates them. Every KPI has an `all` row every day.
+-- denominator so any roll-up re-aggregates them. Every KPI has an `all` row every day; on
+-- a day when a source the KPI is measured from delivered no file, that row has no value
+-- (null numerator, denominator and value), never a zero.
 with days as (
     {{ date_spine() }}
+),
+
+delivered as (
+    select distinct
+        _extract_date as kpi_date,
+        source
+    from {{ source('raw', '_ingest_log') }}
+),
+
+source_options as (
+    select * from {{ ref('kpi_sources') }}
+),
+
+-- each KPI's days and source requirements (kpis.yml), and which of them got a file
+requirement_days as (
+    select
+        days.kpi_date,
+        source_options.kpi_id,
+        source_options.requirement,
+        max(case when delivered.source is not null then 1 else 0 end) as is_met
+    from days
+    cross join source_options
+    left join delivered
+        on
+            source_options.source = delivered.source
+            and days.kpi_date = delivered.kpi_date
+    group by days.kpi_date, source_options.kpi_id, source_options.requirement
+),
+
+-- a KPI's days on which one of its source requirements got no file
+without_data as (
+    select distinct
+        kpi_date,
+        kpi_id
+    from requirement_days
+    where is_met = 0
 ),
 
 sessions as (
@@ -426,9 +464,22 @@ select
     components.kpi_id,
     components.dimension,
     components.dimension_value,
-    cast(components.numerator as double precision) as numerator,
-    cast(components.denominator as double precision) as denominator,
-    {{ kpi_value('components.numerator', 'components.denominator') }} as value  -- noqa: RF04
+    case
+        when without_data.kpi_id is null then cast(components.numerator as double precision)
+    end as numerator,
+    case
+        when without_data.kpi_id is null then cast(components.denominator as double precision)
+    end as denominator,
+    case
+        when without_data.kpi_id is null
+            then {{ kpi_value('components.numerator', 'components.denominator') }}
+    end as value  -- noqa: RF04
 from components
 left join {{ ref('kpi_catalogue') }} as catalogue on components.kpi_id = catalogue.kpi_id
-where components.kpi_date in (select days.kpi_date from days)
+left join without_data
+    on
+        components.kpi_date = without_data.kpi_date
+        and components.kpi_id = without_data.kpi_id
+where
+    components.kpi_date in (select days.kpi_date from days)
+    and {{ in_deployment('components.kpi_id') }}

@@ -1,0 +1,81 @@
+"""A failed expectation in the user's words: which table or file, what was found, what was
+expected and what to do, instead of the expectation's name and GX's `observed null`. The
+evidence table (check metadata, Data Docs) keeps the exact expectation for engineers."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from kpi_pipeline.quality.suites import ExpectationOutcome
+
+LAG_PREFIX = "_lag_days__"
+
+
+def _what(suite: str) -> str:
+    """`raw_orders` -> `raw.orders` (the table the suite validates)."""
+    name = suite.removesuffix("_volume")
+    if name.startswith("raw_"):
+        return f"raw.{name[len('raw_') :]}"
+    if name == "ad_spend":
+        return "the ad spend exports (spend.csv, Google Ads, Meta Ads)"
+    return f"marts.{name}"
+
+
+def _kwargs(outcome: ExpectationOutcome) -> dict[str, Any]:
+    try:
+        found = json.loads(outcome.expected or "{}")
+    except ValueError:
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _sample(outcome: ExpectationOutcome) -> str:
+    values = list(dict.fromkeys(str(v) for v in outcome.unexpected_sample))[:5]
+    return ", ".join(values)
+
+
+def plain_words(outcome: ExpectationOutcome, suite: str) -> str:
+    """One sentence for a failed expectation of `suite`."""
+    kwargs = _kwargs(outcome)
+    column = outcome.column or ""
+    table = _what(suite)
+    count = outcome.unexpected_count or 0
+    sample = _sample(outcome)
+    kind = outcome.expectation
+    if kind == "expect_column_values_to_be_in_set" and column == "currency":
+        accepted = ", ".join(str(v) for v in kwargs.get("value_set") or [])
+        return (
+            f"{table} has currency {sample or '?'} but the reporting currency is {accepted}: "
+            f"set KPI_REPORTING_CURRENCY={(sample.split(', ') or ['?'])[0]} or convert the file"
+        )
+    if column == "overall_rows" and suite == "fct_kpi_daily_volume":
+        return (
+            f"marts.fct_kpi_daily has {sample or 0} KPI row(s) for a day instead of "
+            f"{kwargs.get('min_value')} (one per KPI): a source the KPIs need sent nothing "
+            "that day, or the models failed; see the other checks of the run"
+        )
+    if column == "rows" and suite.endswith("_volume"):
+        return (
+            f"{table} has no rows for a day of the run although its file came "
+            f"(at least {kwargs.get('min_value')} expected): check the day's export"
+        )
+    if kind == "expect_column_values_to_be_between" and column.startswith(LAG_PREFIX):
+        field = column[len(LAG_PREFIX) :]
+        return (
+            f"{count} row(s) of {table} have a {field} outside the extract day's window "
+            f"(from {kwargs.get('max_value')} days before it to a day after, in KPI_TIMEZONE), "
+            f"e.g. {sample} day(s) off: check the export's dates and KPI_TIMEZONE"
+        )
+    if kind == "expect_column_values_to_be_between":
+        bounds = f"between {kwargs.get('min_value', '-')} and {kwargs.get('max_value', '-')}"
+        return f"{count} row(s) of {table} have {column} outside {bounds}, e.g. {sample}"
+    if kind == "expect_column_values_to_be_in_set":
+        allowed = ", ".join(str(v) for v in kwargs.get("value_set") or [])
+        return f"{count} row(s) of {table} have {column} not in ({allowed}), e.g. {sample}"
+    if kind == "expect_column_values_to_not_be_null":
+        return f"{count} row(s) of {table} have no {column}"
+    if kind == "expect_column_values_to_be_unique":
+        return f"{count} row(s) of {table} repeat a {column}, e.g. {sample}"
+    observed = json.dumps(outcome.observed, default=str)[:120]
+    return f"{table}: {kind}({column}) failed: observed {observed}, e.g. {sample}"

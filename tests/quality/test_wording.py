@@ -1,0 +1,67 @@
+"""Failed expectations are said in the user's words (issue 19: no `observed null`)."""
+
+from __future__ import annotations
+
+import json
+
+from kpi_pipeline.quality.suites import ExpectationOutcome
+from kpi_pipeline.quality.wording import plain_words
+
+
+def failed(kind: str, column: str, kwargs: dict, sample: list, count: int) -> ExpectationOutcome:
+    return ExpectationOutcome(kind, column, "error", False, None, json.dumps(kwargs), count, sample)
+
+
+def test_a_foreign_currency_says_which_setting_to_change() -> None:
+    said = plain_words(
+        failed(
+            "expect_column_values_to_be_in_set",
+            "currency",
+            {"value_set": ["USD"]},
+            ["EUR", "EUR"],
+            2,
+        ),
+        "raw_ads_spend",
+    )
+    assert said == (
+        "raw.ads_spend has currency EUR but the reporting currency is USD: "
+        "set KPI_REPORTING_CURRENCY=EUR or convert the file"
+    )
+    assert "observed" not in said and "expect_" not in said
+
+
+def test_ranges_sets_nulls_and_timestamps_name_table_column_and_values() -> None:
+    score = plain_words(
+        failed(
+            "expect_column_values_to_be_between",
+            "score",
+            {"min_value": 0, "max_value": 10},
+            [11],
+            1,
+        ),
+        "raw_nps_responses",
+    )
+    lag = plain_words(
+        failed(
+            "expect_column_values_to_be_between",
+            "_lag_days__placed_at",
+            {"min_value": -1, "max_value": 90},
+            [-2],
+            3,
+        ),
+        "raw_orders",
+    )
+    status = plain_words(
+        failed(
+            "expect_column_values_to_be_in_set",
+            "status",
+            {"value_set": ["placed", "fulfilled"]},
+            ["lost"],
+            1,
+        ),
+        "raw_orders",
+    )
+    assert score == "1 row(s) of raw.nps_responses have score outside between 0 and 10, e.g. 11"
+    assert lag.startswith("3 row(s) of raw.orders have a placed_at outside the extract day's")
+    assert "KPI_TIMEZONE" in lag
+    assert status == "1 row(s) of raw.orders have status not in (placed, fulfilled), e.g. lost"
