@@ -10,7 +10,8 @@ class ExitCode(IntEnum):
 
     # the command did what it was asked (a run: its days were published, or already were)
     OK = 0
-    # the quality gate blocked the run: nothing published, nothing sent
+    # the quality gate blocked the run: nothing published, nothing sent (a check command:
+    # what it checks is not in order, e.g. `kpi inspect` found an extract missing)
     BLOCKED = 1
     # bad input, a refused query, a failed step or any other error: nothing published
     ERROR = 2

@@ -24,7 +24,8 @@ def list_runs(
     ctx: typer.Context,
     limit: int = typer.Option(20, min=1, help="How many recent runs to list."),
 ) -> None:
-    """The latest runs of the daily job, newest first; for a run in progress, whether its
+    """The latest runs of the daily job, newest first (ids shortened to 8 characters, which
+    `mark-failed` accepts); for a run in progress, whether its
     process is still alive. Changes nothing.
 
     Examples:
@@ -48,7 +49,7 @@ def list_runs(
     for row in rows:
         started = row.started.strftime("%Y-%m-%d %H:%M") if row.started else ""
         process = PROCESS_NOTE.get(row.process, "")
-        table.add_row(row.run_id, row.status, row.days_text, started, process)
+        table.add_row(row.run_id[:8], row.status, row.days_text, started, process)
     console.print(table)
 
 
