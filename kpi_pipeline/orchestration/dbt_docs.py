@@ -23,6 +23,7 @@ from dagster import (
 
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_environment
 from kpi_pipeline.transform.project import DBT_EXECUTABLE
+from kpi_pipeline.warehouse import WarehouseResource
 
 DOCS_JOB = "dbt_docs"
 PENDING_STATUSES = [
@@ -74,7 +75,9 @@ def generate_dbt_docs(settings: Settings) -> Path:
 
 def build_docs_job(settings: Settings) -> JobDefinition:
     @op(description="dbt docs generate --static into <data>/dbt_docs/")
-    def generate_docs(context: OpExecutionContext) -> None:
+    def generate_docs(context: OpExecutionContext, warehouse: WarehouseResource) -> None:
+        # `warehouse` holds the writer lock for the run: dbt opens the DuckDB file, so a
+        # `kpi run` (outside Dagster's queue) waits for it instead of colliding
         folder = generate_dbt_docs(settings)
         context.log.info("dbt docs: %s", folder / "static_index.html")
 
