@@ -96,3 +96,50 @@ def test_records_count_on_their_paris_day_and_a_day_of_skew_never_blocks(
     # o1 placed 11:00 Paris D1, fulfilled 00:15 Paris D2: 13.25 hours, on its fulfilment day
     assert day1["avg_order_processing_hours"] is None  # nothing fulfilled on Paris D1
     assert day2["avg_order_processing_hours"] == 13.25
+
+
+def test_a_later_extract_restates_an_earlier_day_as_a_new_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """New York reports 5 h behind the exports' UTC cut: the evening of a New York day
+    arrives in the next UTC day's extract. When that extract is run, the earlier day's
+    facts change, and its snapshot gets a new version (the first one is never touched)."""
+    from tests.conftest import deploy
+
+    monkeypatch.setenv("KPI_TIMEZONE", "America/New_York")
+    monkeypatch.setenv("KPI_SOURCES", "orders")
+    site = deploy(tmp_path, monkeypatch)
+    # UTC day D1: 15:00Z is 10:00 in New York on D1
+    write_csv(
+        site.landing,
+        "orders",
+        "orders.csv",
+        D1,
+        [["o1", 101, "2025-03-03T15:00:00Z", "", "placed", "100.00", "USD"]],
+    )
+    # UTC day D2: 02:00Z is 21:00 in New York on D1; 15:00Z is D2
+    write_csv(
+        site.landing,
+        "orders",
+        "orders.csv",
+        D2,
+        [
+            ["o2", 102, "2025-03-04T02:00:00Z", "", "placed", "40.00", "USD"],
+            ["o3", 103, "2025-03-04T15:00:00Z", "", "placed", "25.00", "USD"],
+        ],
+    )
+
+    first = site.run(D1)
+    assert first.success, first.reason()
+    v1 = (site.snapshots / str(D1) / "v1" / "kpis.csv").read_bytes()
+    assert overall(site.snapshots, D1)["net_revenue"] == 100.0  # o2 not delivered yet
+
+    second = site.run(D2)
+
+    assert second.success, second.reason()
+    day1 = site.snapshots / str(D1)
+    assert sorted(p.name for p in day1.iterdir() if p.name.startswith("v")) == ["v1", "v2"]
+    assert (day1 / "latest").resolve() == day1 / "v2"
+    assert (day1 / "v1" / "kpis.csv").read_bytes() == v1  # a published version never changes
+    assert overall(site.snapshots, D1)["net_revenue"] == 140.0  # o1 + o2, New York's D1
+    assert overall(site.snapshots, D2)["net_revenue"] == 25.0  # o3

@@ -30,6 +30,7 @@ from kpi_pipeline.publish.snapshot import (
     REPORT,
     publish_snapshot,
     remove_leftovers,
+    restated_days,
     snapshot_frame,
     status_table,
 )
@@ -128,7 +129,9 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
             context.log.warning("removed %s, left by an interrupted publish", leftover)
         outcomes, frames, reports, labels_of = [], {}, {}, {}
         with warehouse.connection() as con:
-            for day in days_in(context.partition_keys):
+            run_days = days_in(context.partition_keys)
+            restated = restated_days(settings.snapshot_dir, run_days, settings.lookback_days)
+            for day in restated + run_days:
                 facts = read_facts(con, day)
                 if facts.is_empty():
                     raise RuntimeError(

@@ -225,6 +225,17 @@ def intact(folder: Path) -> bool:
         return False
 
 
+def restated_days(root: Path, days: list[dt.date], lookback_days: int) -> list[dt.date]:
+    """The published days a run over `days` restates: its dbt window starts
+    `lookback_days` before the first day, so a later extract that brought records of
+    those days (a timezone ahead of the exports' cut, a late delivery) changes their facts;
+    they are checked and published again with the run's days (a new version only when
+    their data changed)."""
+    first = min(days)
+    earlier = [first - dt.timedelta(days=n) for n in range(lookback_days, 0, -1)]
+    return [d for d in earlier if d not in days and latest_folder(root / d.isoformat())]
+
+
 def remove_leftovers(root: Path) -> list[Path]:
     """Remove what a killed publish left behind: hidden staging folders and temporary
     `latest` links. Call it only while holding the writer lock (no publish is running)."""

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import polars as pl
 import pytest
 from dagster import DailyPartitionsDefinition, materialize
 
@@ -124,5 +125,11 @@ def test_a_restated_ga4_day_restates_its_facts(deployment) -> None:
     assert report.success, report.reason()
     assert sessions(deployment.warehouse, D2) == (0, 1)
     assert sessions(deployment.warehouse, D1) == (1, 2)  # restated
-    # the published snapshot of D1 is not rewritten by a run of D2
-    assert (deployment.snapshots / D1.isoformat() / "latest" / "kpis.csv").read_bytes() == published
+    # D1's published version is never rewritten: the restated day is published as v2
+    day1 = deployment.snapshots / D1.isoformat()
+    assert (day1 / "v1" / "kpis.csv").read_bytes() == published
+    assert (day1 / "latest").resolve() == day1 / "v2"
+    restated = pl.read_parquet(day1 / "v2" / "kpis.parquet").filter(
+        (pl.col("kpi_id") == "session_conversion_rate") & (pl.col("dimension") == "all")
+    )
+    assert restated.select("numerator", "denominator").row(0) == (1, 2)
