@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
 
@@ -13,6 +14,13 @@ def daily_partitions(settings: Settings) -> DailyPartitionsDefinition:
     return DailyPartitionsDefinition(
         start_date=settings.partitions_start, timezone=settings.timezone, end_offset=0
     )
+
+
+def partition_range(settings: Settings) -> tuple[dt.date, dt.date]:
+    """The first and last day that can be built: from the history's start to the last
+    complete day in the reporting timezone."""
+    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
+    return dt.date.fromisoformat(settings.partitions_start), today - dt.timedelta(days=1)
 
 
 def days_in(partition_keys: list[str] | tuple[str, ...]) -> list[dt.date]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.deployment import Deployment, load_deployment, parse_sources
+from kpi_pipeline.warehouse.lock import lock_path
 from kpi_pipeline.warehouse.postgres import (
     dbt_target_env,
     is_postgres_url,
@@ -88,7 +89,7 @@ class Settings:
     @property
     def lock_file(self) -> Path:
         """The writer lock of this deployment's warehouse (`warehouse/lock.py`)."""
-        return self.artefacts_dir / "warehouse.lock"
+        return lock_path(self.artefacts_dir)
 
     @property
     def dbt_target_dir(self) -> Path:

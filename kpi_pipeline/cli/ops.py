@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from zoneinfo import ZoneInfo
 
 import typer
 from rich.table import Table
@@ -32,16 +31,12 @@ def status(
     from dagster import DagsterInstance
 
     from kpi_pipeline.orchestration.status import collect_status
+    from kpi_pipeline.partitions import partition_range
 
     settings = load_settings()
-    yesterday = (
-        parse_day(end, "--end")
-        if end
-        else dt.datetime.now(ZoneInfo(settings.timezone)).date() - dt.timedelta(days=1)
-    )
-    first = max(
-        yesterday - dt.timedelta(days=days - 1), dt.date.fromisoformat(settings.partitions_start)
-    )
+    start, last_complete = partition_range(settings)
+    yesterday = parse_day(end, "--end") if end else last_complete
+    first = max(yesterday - dt.timedelta(days=days - 1), start)
     with DagsterInstance.get() as instance:
         report = collect_status(instance, settings.snapshot_dir, first, yesterday)
 

@@ -101,17 +101,10 @@ def days_table(results: list[tuple[dt.date, str]], snapshot_dir) -> Table:
     return table
 
 
-def partition_range(settings) -> tuple[dt.date, dt.date]:
-    """The first and last day that can be built: from the history's start to the last
-    complete day in the reporting timezone."""
-    from zoneinfo import ZoneInfo
-
-    today = dt.datetime.now(ZoneInfo(settings.timezone)).date()
-    return dt.date.fromisoformat(settings.partitions_start), today - dt.timedelta(days=1)
-
-
 def refuse_days_outside_partitions(settings, first: dt.date, last: dt.date) -> None:
     """Days the job has no partition for are refused before anything starts."""
+    from kpi_pipeline.partitions import partition_range
+
     start, end = partition_range(settings)
     if first < start:
         raise fail(

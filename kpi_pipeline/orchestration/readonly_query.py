@@ -39,7 +39,7 @@ from kpi_pipeline.orchestration.readonly_postgres import (
 )
 from kpi_pipeline.warehouse import is_postgres_url
 from kpi_pipeline.warehouse.duckdb_file import lock_conflict
-from kpi_pipeline.warehouse.lock import LOCK_FILE, WarehouseBusyError, hold
+from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold, lock_path
 
 __all__ = ["QueryError", "QueryLimits", "read_only_connection", "read_only_query"]
 
@@ -92,7 +92,7 @@ def read_only_connection(
             yield con
         return
     warehouse = Path(warehouse)
-    with hold(warehouse.parent / LOCK_FILE, exclusive=False, on_wait=on_wait):
+    with hold(lock_path(warehouse.parent), exclusive=False, on_wait=on_wait):
         con = _open_duckdb(warehouse, limits or QueryLimits())
         try:
             yield con

@@ -134,6 +134,14 @@ def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:
     return volume_frame([d for d in days if d in came], counts, "rows")
 
 
+def checked_days(partition_keys: Sequence[str], settings: Settings) -> list[dt.date]:
+    """The days the facts' checks cover: the run's, and the published days it restates,
+    which are published again (a failure on one of those names a day outside the run, so
+    every day of the run fails: `failed_partitions`)."""
+    run_days = days_in(partition_keys)
+    return restated_days(settings.snapshot_dir, run_days, settings.lookback_days) + run_days
+
+
 def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
     first, last = _window(days)
     rows = con.execute(
@@ -248,10 +256,7 @@ def build_facts_check(
     def _check(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
-        run_days = days_in(context.partition_keys)
-        # the published days the run restates are published again: checked with them (a
-        # failure there names a day outside the run, so every day of the run fails)
-        days = restated_days(settings.snapshot_dir, run_days, settings.lookback_days) + run_days
+        days = checked_days(context.partition_keys, settings)
         with warehouse.connection() as con:
             rows, volume = facts_partition_frames(con, days)
         parameters = {"kpi_ids": kpi_ids, "kpi_count": len(kpi_ids)}
@@ -304,8 +309,7 @@ def build_cross_check(
     def _check(
         context: AssetCheckExecutionContext, warehouse: WarehouseResource
     ) -> AssetCheckResult:
-        run_days = days_in(context.partition_keys)
-        days = restated_days(settings.snapshot_dir, run_days, settings.lookback_days) + run_days
+        days = checked_days(context.partition_keys, settings)
         first, last = _window(days)
         with warehouse.connection() as con:
             outcomes = cross_check_outcomes(

@@ -48,6 +48,7 @@ class Holder:
 
 
 def lock_path(artefacts_dir: Path) -> Path:
+    """The deployment's lock file, beside the DuckDB warehouse (`Settings.lock_file`)."""
     return artefacts_dir / LOCK_FILE
 
 

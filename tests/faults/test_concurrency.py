@@ -4,9 +4,6 @@ DuckDB's raw lock error (issue 13)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 import duckdb
 import pytest
 from dagster import DagsterInstance, RunsFilter
@@ -20,13 +17,6 @@ from tests.lock_holder import writer_lock_held
 
 pytestmark = pytest.mark.faults
 RAW_LOCK_ERROR = "Could not set lock"
-
-
-@contextmanager
-def writer_lock_held_in(site: Site) -> Iterator[None]:
-    """Another process holds the deployment's writer lock until the block ends."""
-    with writer_lock_held(site.root / "warehouse.lock"):
-        yield
 
 
 def read_until(stream, text: str) -> str:
@@ -66,7 +56,7 @@ def test_two_runs_started_together_take_turns_and_publish_once(site: Site) -> No
 
 
 def test_a_run_gives_up_as_busy_after_the_lock_timeout(site: Site) -> None:
-    with writer_lock_held_in(site):
+    with writer_lock_held(site.root / "warehouse.lock"):
         busy = site.kpi("run", "--date", str(DAY), KPI_LOCK_TIMEOUT="0")
 
     assert busy.returncode == ExitCode.BUSY == 3
@@ -77,7 +67,7 @@ def test_a_run_gives_up_as_busy_after_the_lock_timeout(site: Site) -> None:
 
 
 def test_a_run_waits_for_another_writer_then_runs(site: Site) -> None:
-    with writer_lock_held_in(site):
+    with writer_lock_held(site.root / "warehouse.lock"):
         waiting = site.start("run", "--date", str(DAY), KPI_LOCK_TIMEOUT="600")
         said = read_until(waiting.stderr, "waiting up to 600 s")
         assert "the test's holder" in said
