@@ -84,6 +84,38 @@ def test_a_day_without_files_is_blocked_in_plain_words_without_a_traceback(env: 
     assert not (env / "snapshots" / str(NEXT)).exists()
 
 
+@pytest.mark.e2e
+def test_spend_in_another_currency_says_which_setting_to_change(
+    env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An ad spend file in EUR while the reporting currency is USD blocks the day with the
+    setting to change, not GX's `expect_column_values_to_be_in_set: observed null`."""
+    monkeypatch.setenv("KPI_SOURCES", "ga4,ads")
+    runner = CliRunner()
+    sampled = runner.invoke(
+        app, ["sample", "--start", str(DAY), "--end", str(DAY), "--scale", "0.02"]
+    )
+    assert sampled.exit_code == 0, sampled.output
+    spend = env / "landing" / "ads" / f"dt={DAY}" / "spend.csv"
+    header, *lines = spend.read_text().splitlines()
+    at = header.split(",").index("currency")
+    lines = [
+        ",".join(v if i != at else "EUR" for i, v in enumerate(line.split(","))) for line in lines
+    ]
+    spend.write_text("\n".join([header, *lines]) + "\n")
+
+    result = runner.invoke(app, ["run", "--date", str(DAY)])
+
+    said = " ".join(result.output.split())
+    assert result.exit_code == 1, result.output
+    assert (
+        "ads/spend.csv (raw.ads_spend) has currency EUR but the reporting currency is USD: "
+        "set KPI_REPORTING_CURRENCY=EUR or convert the file"
+    ) in said
+    assert "Traceback" not in said and "observed null" not in said and "expect_" not in said
+    assert not (env / "snapshots" / str(DAY)).exists()
+
+
 def test_a_bad_date_is_one_line_with_a_hint(env: Path) -> None:
     result = CliRunner().invoke(app, ["run", "--date", "2025-13-01"])
     assert result.exit_code == 2

@@ -4,6 +4,7 @@ ingested, checked and required; KPIs of other sources are left out, not zero (is
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 from pathlib import Path
 
@@ -162,3 +163,48 @@ def test_a_salesforce_only_deployment_counts_lost_and_open_deals(
         }
         assert rows["deal_win_rate"] == DAILY_WIN_RATE[day]  # lost deals counted: not 100 %
         assert rows["lead_to_customer_rate"] == DAILY_LEAD_CONVERSION[day]
+
+
+@pytest.mark.e2e
+def test_a_missing_extract_set_to_warn_publishes_the_day_with_no_data_not_zero(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """quality.yml `missing_extract: {sources: {nps: warn}}`: the day without an NPS file
+    publishes, marked with the warning; NPS is there as no_data (no value), the GA4 KPIs
+    keep their values."""
+    import yaml
+
+    from kpi_pipeline.quality import deliveries
+    from kpi_pipeline.quality.config import QUALITY_CONFIG_PATH, parse_quality_config
+    from tests.conftest import deploy
+
+    raw = yaml.safe_load(QUALITY_CONFIG_PATH.read_text())
+    raw["missing_extract"] = {"default": "error", "sources": {"nps": "warn"}}
+    monkeypatch.setattr(
+        deliveries, "load_quality_config", lambda: parse_quality_config(raw, QUALITY_CONFIG_PATH)
+    )
+    monkeypatch.setenv("KPI_SOURCES", "ga4,nps")
+    site = deploy(tmp_path, monkeypatch)
+    generate_sample(DAYS[0], DAYS[-1], site.landing, scale=0.05)
+    only(site.landing, {"ga4", "nps"})
+    shutil.rmtree(site.landing / "nps" / f"dt={DAYS[-1]}")
+
+    report = site.run(DAYS[0], DAYS[-1])
+
+    assert report.success, report.reason()
+    latest = site.snapshots / str(DAYS[-1]) / "latest"
+    manifest = json.loads((latest / "manifest.json").read_text())
+    assert manifest["status"] == "published_with_warnings"
+    said = json.dumps(manifest["warnings"])
+    assert "extracts_delivered" in said and f"no nps extract for {DAYS[-1]}" in said
+    frame = pl.read_parquet(latest / "kpis.parquet").filter(pl.col("dimension") == "all")
+    nps = frame.filter(pl.col("kpi_id") == "nps").row(0, named=True)
+    assert nps["value"] is None and nps["status"] == "no_data"  # missing is never a zero
+    assert set(frame["kpi_id"]) == GA4_KPIS | {"nps"}
+    organic = frame.filter(pl.col("kpi_id") == "organic_traffic")["value"][0]
+    sessions = oracle.build_sessions(site.landing, DAYS[-1])
+    expected = oracle.organic_traffic(sessions, DAYS[-1], dt.UTC, oracle.load_source_categories())
+    assert organic == expected[("organic_traffic", "all", "all")].value
+    # the day before had its file: a real NPS, published without warnings
+    before = json.loads((site.snapshots / str(DAYS[0]) / "latest" / "manifest.json").read_text())
+    assert before["status"] == "published"

@@ -6,6 +6,7 @@ import datetime as dt
 import sys
 
 import typer
+from rich.padding import Padding
 from rich.table import Table
 
 from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
@@ -74,15 +75,12 @@ def status(
         console.print(f"no snapshot published yet in {settings.snapshot_dir}")
 
     if report.failing_checks:
-        checks = Table(title="Failing checks (latest run of each day above)")
-        for column in ("run", "check", "severity", "why"):
-            checks.add_column(column, overflow="fold")
+        # a list, not a table: long check names and reasons wrap at words in any terminal
+        console.print("Failing checks (latest run of each day above):")
         for row in report.failing_checks:
             style = "red" if row.severity == "ERROR" else "yellow"
-            checks.add_row(
-                row.run_id[:8], row.check, f"[{style}]{row.severity}[/]", row.description[:300]
-            )
-        console.print(checks)
+            console.print(f"  [{style}]{row.severity}[/] {row.check} (run {row.run_id[:8]})")
+            console.print(Padding(row.description[:300], (0, 0, 0, 4)))
     else:
         console.print("no failing checks in those runs")
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 
 import typer
+from rich.box import SIMPLE_HEAVY
 from rich.table import Table
 
 from kpi_pipeline.cli.common import (
@@ -101,19 +103,30 @@ def show(
         console.print(f"no facts in this range; {kpi.id} has facts from {has_from} to {has_to}")
 
 
+def period_label(grain: str, start: dt.date) -> str:
+    """2025-03-03 (a day, or the Monday of a week), 2025-03, 2025-Q1, 2025."""
+    if grain == "month":
+        return f"{start:%Y-%m}"
+    if grain == "quarter":
+        return f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    if grain == "year":
+        return str(start.year)
+    return str(start)
+
+
 def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | None) -> Table:
     from kpi_pipeline.publish.report import format_value
 
-    table = Table(title=f"{kpi.name} ({kpi.id}) by {grain}, {first} .. {last}")
-    table.add_column("day" if grain == "day" else grain)
+    # no side borders and periods named briefly (2025-03, 2025-Q1, week of 2025-03-03):
+    # the table stays whole in an 80-column terminal
+    table = Table(title=f"{kpi.name} ({kpi.id}) by {grain}, {first} .. {last}", box=SIMPLE_HEAVY)
+    table.add_column({"day": "day", "week": "week of"}.get(grain, grain), no_wrap=True)
     if by:
         table.add_column(by)
     for column in ("value", "target", "status", "last year"):
         table.add_column(column, justify="left" if column == "status" else "right")
     for row in frame.iter_rows(named=True):
-        period = str(row["period_start"])
-        if grain != "day":
-            period = f"{row['period_start']} .. {row['period_end']}"
+        period = period_label(grain, row["period_start"])
         overall = row["dimension"] == "all"
         cells = [period] + ([row["dimension_value"] if not overall else "(all)"] if by else [])
         cells += [

@@ -7,16 +7,20 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
 from kpi_pipeline.quality.suites import ExpectationOutcome
 
 LAG_PREFIX = "_lag_days__"
 
 
 def _what(suite: str) -> str:
-    """`raw_orders` -> `raw.orders` (the table the suite validates)."""
+    """`raw_orders` -> `orders.csv (raw.orders)`: the file a user delivers, then the table the
+    suite validates."""
     name = suite.removesuffix("_volume")
     if name.startswith("raw_"):
-        return f"raw.{name[len('raw_') :]}"
+        table = name[len("raw_") :]
+        files = {e.table: f"{e.source}/{e.file_name}" for e in CSV_EXTRACTS}
+        return f"{files[table]} (raw.{table})" if table in files else f"raw.{table}"
     if name == "ad_spend":
         return "the ad spend exports (spend.csv, Google Ads, Meta Ads)"
     return f"marts.{name}"
@@ -68,7 +72,7 @@ def plain_words(outcome: ExpectationOutcome, suite: str) -> str:
             f"e.g. {sample} day(s) off: check the export's dates and KPI_TIMEZONE"
         )
     if kind == "expect_column_values_to_be_between":
-        bounds = f"between {kwargs.get('min_value', '-')} and {kwargs.get('max_value', '-')}"
+        bounds = f"the range {kwargs.get('min_value', '-')} to {kwargs.get('max_value', '-')}"
         return f"{count} row(s) of {table} have {column} outside {bounds}, e.g. {sample}"
     if kind == "expect_column_values_to_be_in_set":
         allowed = ", ".join(str(v) for v in kwargs.get("value_set") or [])

@@ -215,6 +215,21 @@ def test_backfill_then_a_blocked_day_then_status_and_query(env: Path) -> None:
     assert any(
         "raw/nps_responses:gx_raw_nps_responses" in line and "ERROR" in line for line in lines
     )
+    from kpi_pipeline.cli import common
+
+    with pytest.MonkeyPatch.context() as narrow:  # the same status in an 80-column terminal
+        narrow.setattr(common.console, "width", 80)
+        status_80 = runner.invoke(app, ["status", "--end", str(NEXT), "--days", "2"])
+    assert max(len(line) for line in status_80.output.splitlines()) <= 80
+    assert "…" not in status_80.output
+    for word in (
+        str(DAY),
+        str(NEXT),
+        "SUCCESS",
+        "FAILURE",
+        "raw/nps_responses:gx_raw_nps_responses",
+    ):
+        assert word in status_80.output.split(), word  # whole, on one line
 
     query = runner.invoke(
         app,

@@ -24,7 +24,7 @@ def test_a_foreign_currency_says_which_setting_to_change() -> None:
         "raw_ads_spend",
     )
     assert said == (
-        "raw.ads_spend has currency EUR but the reporting currency is USD: "
+        "ads/spend.csv (raw.ads_spend) has currency EUR but the reporting currency is USD: "
         "set KPI_REPORTING_CURRENCY=EUR or convert the file"
     )
     assert "observed" not in said and "expect_" not in said
@@ -61,7 +61,16 @@ def test_ranges_sets_nulls_and_timestamps_name_table_column_and_values() -> None
         ),
         "raw_orders",
     )
-    assert score == "1 row(s) of raw.nps_responses have score outside between 0 and 10, e.g. 11"
-    assert lag.startswith("3 row(s) of raw.orders have a placed_at outside the extract day's")
+    assert score == (
+        "1 row(s) of nps/responses.csv (raw.nps_responses) have score outside the range 0 to 10, "
+        "e.g. 11"
+    )
+    assert lag.startswith(
+        "3 row(s) of orders/orders.csv (raw.orders) have a placed_at outside the extract day's"
+    )
     assert "KPI_TIMEZONE" in lag
-    assert status == "1 row(s) of raw.orders have status not in (placed, fulfilled), e.g. lost"
+    assert (
+        status
+        == "1 row(s) of orders/orders.csv (raw.orders) have status not in (placed, fulfilled), "
+        "e.g. lost"
+    )
