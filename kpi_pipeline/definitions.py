@@ -10,6 +10,7 @@ from kpi_pipeline.ingest.assets import ingest_assets
 from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.availability import deployment_availability
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.derive import sync as derive_from_catalogue
 from kpi_pipeline.notify.failures import build_failure_sensor
 from kpi_pipeline.orchestration.asset_metadata import quality_tables, with_kpi_metadata
 from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
@@ -32,6 +33,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 
 def build_definitions(settings: Settings) -> Definitions:
     prepare_environment(settings)
+    derive_from_catalogue(settings.kpi_catalogue_path)  # kpis.yml -> dbt's macros, seeds, metrics
     ensure_manifest(dbt_project, DBT_EXECUTABLE)
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)

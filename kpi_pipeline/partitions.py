@@ -56,7 +56,7 @@ def dbt_window_env(window: dict[str, str]) -> dict[str, str]:
 
 
 def dbt_kpis_env(available: tuple[str, ...] | None) -> dict[str, str | None]:
-    """The KPIs the models compute (`in_deployment` macro); None: every KPI."""
+    """The KPIs the models compute (`deployed_kpis` macro); None: every KPI."""
     return {"KPI_DBT_KPIS": ",".join(available) if available is not None else None}
 
 

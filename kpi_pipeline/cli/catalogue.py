@@ -10,11 +10,7 @@ from rich import box
 from rich.table import Table
 
 from kpi_pipeline.cli.common import console, fail, styled_status
-from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
-
-SEED_PATH = DBT_PROJECT_DIR / "seeds" / "kpi_catalogue.csv"
-SOURCES_SEED_PATH = DBT_PROJECT_DIR / "seeds" / "kpi_sources.csv"
-METRICS_PATH = DBT_PROJECT_DIR / "models" / "marts" / "semantic" / "_kpi_metrics.yml"
+from kpi_pipeline.settings import Settings
 
 
 def _catalogue_path(path: Path | None) -> Path:
@@ -35,34 +31,36 @@ def validate(
     write_seed: bool = typer.Option(
         False,
         "--write-seed",
-        help="Also write dbt's kpi_catalogue seed (dim_kpi) and the MetricFlow KPI metrics.",
+        help="Also write what follows from the catalogue (dbt's seeds and catalogue macro, "
+        "the MetricFlow metrics); the pipeline does it itself when it loads.",
     ),
 ) -> None:
-    """Check the KPI catalogue: every KPI SMART, every formula made of defined metrics.
+    """Check the KPI catalogue: every KPI SMART, every formula made of defined metrics,
+    every metric on a declared semantic model, every breakdown declared by its model.
 
     Example: kpi validate --path kpis.yml --write-seed
     """
-    from kpi_pipeline.kpis.seed import seed_csv, sources_csv
-    from kpi_pipeline.kpis.semantic import semantic_yaml
+    from kpi_pipeline.kpis.catalogue import CatalogueError, load_full_catalogue
+    from kpi_pipeline.kpis.derive import stale, sync
 
     catalogue_path = _catalogue_path(path)
-    metrics, kpis = _load(catalogue_path)
-    generated = {
-        SEED_PATH: seed_csv(kpis),
-        SOURCES_SEED_PATH: sources_csv(kpis, metrics),
-        METRICS_PATH: semantic_yaml(kpis),
-    }
-    for target, text in generated.items():
+    try:
+        catalogue = load_full_catalogue(catalogue_path)
         if write_seed:
-            target.write_text(text)
-            console.print(f"wrote {target}")
-        elif not target.is_file() or target.read_text() != text:
+            for written in sync(catalogue_path):
+                console.print(f"wrote {written}")
+        elif behind := stale(catalogue_path):
             raise fail(
-                f"{target} does not match {catalogue_path}",
-                "run `kpi validate --write-seed` so dim_kpi and the metrics follow the catalogue",
+                f"{', '.join(str(p) for p in behind)} do(es) not match {catalogue_path}",
+                "run `kpi validate --write-seed` (or any `kpi run`) so they follow the catalogue",
                 code=1,
             )
-    console.print(f"{catalogue_path}: {len(kpis)} KPIs, {len(metrics)} metrics, all valid")
+    except CatalogueError as err:
+        raise fail(str(err), "fix the field named above; docs/kpis.md lists every field") from err
+    console.print(
+        f"{catalogue_path}: {len(catalogue.kpis)} KPIs, {len(catalogue.metrics)} metrics on "
+        f"{len(catalogue.models)} semantic models, all valid"
+    )
 
 
 def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | None, float | None]]:

@@ -1,7 +1,12 @@
 """Load and validate the KPI catalogue: a KPI that is not SMART is refused, by name.
 
-The file has two lists: `metrics` (plain measures: sessions, ad spend...) and `kpis` (a
+The file has three lists, the way MetricFlow declares a semantic layer:
+`semantic_models` (an entity-grain dbt model: its key, its date, the sources it is built
+from and the dimensions it can be broken down by), `metrics` (an aggregation over one
+semantic model: count, sum or count distinct, with an optional filter) and `kpis` (a
 metric or a ratio of metrics, with an objective, an owner, a review cadence and a target).
+Everything else (the daily facts' SQL, roll-ups, dbt seeds, MetricFlow metrics) is derived
+from it: kpi_pipeline/kpis/derive.py.
 """
 
 from __future__ import annotations
@@ -18,7 +23,6 @@ from kpi_pipeline.deployment import GROUPS, SOURCES
 FAMILIES = ("marketing", "financial", "customer_satisfaction", "process")
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 CADENCES = ("daily", "weekly", "monthly", "quarterly")
-DIMENSIONS = ("channel", "campaign", "source", "country")
 UNITS = (
     "ratio",
     "currency",
@@ -49,7 +53,10 @@ REQUIRED_FIELDS = (
     "review_cadence",
     "target",
 )
-METRIC_FIELDS = ("id", "description", "unit")
+METRIC_FIELDS = ("id", "description", "unit", "semantic_model", "agg")
+SEMANTIC_MODEL_FIELDS = ("id", "model", "description", "key", "date")
+AGGREGATIONS = ("count", "sum", "count_distinct")
+_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _EXPRESSION = re.compile(r"^\s*[a-z_][a-z0-9_]*(\s*[+-]\s*[a-z_][a-z0-9_]*)*\s*$")
 _METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 
@@ -59,12 +66,44 @@ class CatalogueError(ValueError):
 
 
 @dataclass(frozen=True)
+class SemanticModel:
+    """An entity-grain dbt model metrics are measured on: one row per `key`, dated by
+    `date`; `dimensions` maps a breakdown's name to its column."""
+
+    id: str
+    model: str
+    description: str
+    key: str
+    date: str
+    # the landing-zone sources (or groups, `crm`) it is built from; none: a seed
+    sources: tuple[str, ...] = ()
+    dimensions: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def dimension_columns(self) -> dict[str, str]:
+        return dict(self.dimensions)
+
+
+@dataclass(frozen=True)
 class Metric:
+    """`agg` of `expr` over the rows of semantic model `on` (kpis.yml: `semantic_model`)
+    that pass `filter` (SQL over the model's columns), per day of `date` (default: the
+    model's date)."""
+
     id: str
     description: str
     unit: str
-    # the landing-zone sources (or groups, `crm`) it is measured from; none: a seed
     sources: tuple[str, ...] = ()
+    on: str = ""
+    agg: str = "count"
+    expr: str | None = None
+    filter: str | None = None
+    date: str | None = None
+
+    @property
+    def is_additive(self) -> bool:
+        """Daily amounts add up to a period's; a distinct count must be recounted."""
+        return self.agg != "count_distinct"
 
 
 @dataclass(frozen=True)
@@ -83,6 +122,12 @@ class Formula:
     def metrics(self) -> tuple[str, ...]:
         text = f"{self.numerator} {self.denominator or ''}"
         return tuple(dict.fromkeys(_METRIC_NAME.findall(text)))
+
+
+def terms(expression: str | None) -> list[tuple[int, str]]:
+    """`a - b + c` -> [(1, 'a'), (-1, 'b'), (1, 'c')]; None -> []."""
+    found = re.findall(r"([+-]?)\s*([a-z_][a-z0-9_]*)", expression or "")
+    return [(-1 if sign == "-" else 1, name) for sign, name in found]
 
 
 @dataclass(frozen=True)
@@ -192,17 +237,75 @@ def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formu
     return Formula(parts["numerator"].strip(), (parts["denominator"] or "").strip() or None, scale)
 
 
-def parse_metric(entry: Any, where: str) -> Metric:
+def _dimensions(value: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """`[channel, country]` (the column has the breakdown's name) or `{source: platform}`."""
+    if value is None:
+        return ()
+    pairs = value.items() if isinstance(value, dict) else ((v, v) for v in value or [])
+    if not isinstance(value, (dict, list)):
+        raise CatalogueError(f"{where}: field 'dimensions' must be a list or a mapping")
+    found = []
+    for name, column in pairs:
+        for text, field in ((name, "dimensions"), (column, f"dimensions.{name}")):
+            if not isinstance(text, str) or not _IDENTIFIER.match(text):
+                raise CatalogueError(
+                    f"{where}: field '{field}' is {text!r}, expected a lower-case name"
+                )
+        found.append((name, column))
+    return tuple(found)
+
+
+def parse_semantic_model(entry: Any, where: str) -> SemanticModel:
     if not isinstance(entry, dict):
-        raise CatalogueError(f"{where}: a metric must be a mapping with id, description, unit")
-    _require(entry, METRIC_FIELDS, where)
+        raise CatalogueError(f"{where}: a semantic model must be a mapping with id, model, ...")
+    _require(entry, SEMANTIC_MODEL_FIELDS, where)
     sources = entry.get("sources") or []
-    known = (*SOURCES, *GROUPS)
     if not isinstance(sources, list):
         raise CatalogueError(f"{where}: field 'sources' must be a list, e.g. [ga4]")
     for source in sources:
-        _choice(source, known, where, "sources")
-    return Metric(str(entry["id"]), str(entry["description"]), str(entry["unit"]), tuple(sources))
+        _choice(source, (*SOURCES, *GROUPS), where, "sources")
+    for field in ("model", "key", "date"):
+        if not _IDENTIFIER.match(str(entry[field])):
+            raise CatalogueError(f"{where}: field '{field}' must be a dbt model or column name")
+    return SemanticModel(
+        id=str(entry["id"]),
+        model=str(entry["model"]),
+        description=str(entry["description"]),
+        key=str(entry["key"]),
+        date=str(entry["date"]),
+        sources=tuple(sources),
+        dimensions=_dimensions(entry.get("dimensions"), where),
+    )
+
+
+def parse_metric(entry: Any, where: str, models: dict[str, SemanticModel]) -> Metric:
+    if not isinstance(entry, dict):
+        raise CatalogueError(f"{where}: a metric must be a mapping with id, description, unit")
+    _require(entry, METRIC_FIELDS, where)
+    model = models.get(str(entry["semantic_model"]))
+    if model is None:
+        raise CatalogueError(
+            f"{where}: field 'semantic_model' is '{entry['semantic_model']}', not one of the "
+            "semantic models: " + ", ".join(models)
+        )
+    agg = _choice(entry["agg"], AGGREGATIONS, where, "agg")
+    expr = entry.get("expr")
+    if agg != "count" and _missing(expr):
+        raise CatalogueError(f"{where}: agg '{agg}' needs field 'expr' (a column or SQL)")
+    date = entry.get("date")
+    if date is not None and not _IDENTIFIER.match(str(date)):
+        raise CatalogueError(f"{where}: field 'date' must be a column name of {model.model}")
+    return Metric(
+        id=str(entry["id"]),
+        description=str(entry["description"]),
+        unit=str(entry["unit"]),
+        sources=model.sources,
+        on=model.id,
+        agg=agg,
+        expr=None if _missing(expr) else str(expr),
+        filter=None if _missing(entry.get("filter")) else str(entry["filter"]),
+        date=None if date is None else str(date),
+    )
 
 
 def kpi_sources(kpi: Kpi, metrics: dict[str, Metric]) -> tuple[str, ...]:
@@ -210,17 +313,45 @@ def kpi_sources(kpi: Kpi, metrics: dict[str, Metric]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(s for m in kpi.formula.metrics() for s in metrics[m].sources))
 
 
+def _check_dimensions(
+    dimensions: list[Any],
+    formula: Formula,
+    metrics: dict[str, Metric],
+    models: dict[str, SemanticModel],
+    where: str,
+) -> None:
+    """Every breakdown of a KPI is declared by the semantic model of each of its metrics."""
+    for dimension in dimensions:
+        for name in formula.metrics():
+            model = models[metrics[name].on]
+            if dimension not in model.dimension_columns:
+                declared = ", ".join(model.dimension_columns) or "none"
+                raise CatalogueError(
+                    f"{where}: field 'dimensions' has '{dimension}', but metric '{name}' is "
+                    f"measured on '{model.id}', which declares no such dimension "
+                    f"(it has: {declared}); add it to that semantic model's 'dimensions'"
+                )
+
+
 def parse_kpi(
-    entry: dict[str, Any], path: Path, index: int, metrics: dict[str, Metric], line: int = 0
+    entry: dict[str, Any],
+    path: Path,
+    index: int,
+    metrics: dict[str, Metric],
+    line: int = 0,
+    models: dict[str, SemanticModel] | None = None,
 ) -> Kpi:
     at = f"{path}:{line}" if line else str(path)
     where = f"{at}: KPI '{entry.get('id', f'#{index + 1}')}'"
     _require(entry, REQUIRED_FIELDS, where)
+    if not isinstance(entry["id"], str) or not _IDENTIFIER.match(entry["id"]):
+        raise CatalogueError(f"{where}: field 'id' must be lower-case letters, digits and _")
     dimensions = entry.get("dimensions") or []
     if not isinstance(dimensions, list):
         raise CatalogueError(f"{where}: field 'dimensions' must be a list")
-    for dimension in dimensions:
-        _choice(dimension, DIMENSIONS, where, "dimensions")
+    formula = parse_formula(entry["formula"], metrics, where)
+    if models is not None:
+        _check_dimensions(dimensions, formula, metrics, models, where)
     return Kpi(
         id=str(entry["id"]),
         name=str(entry["name"]),
@@ -233,7 +364,7 @@ def parse_kpi(
         owner=str(entry["owner"]),
         review_cadence=_choice(entry["review_cadence"], CADENCES, where, "review_cadence"),
         target=parse_target(entry["target"], where),
-        formula=parse_formula(entry["formula"], metrics, where),
+        formula=formula,
     )
 
 
@@ -251,24 +382,57 @@ def _item_lines(text: str, key: str) -> list[int]:
     return []
 
 
-def load_metrics(document: dict[str, Any], path: Path, text: str) -> dict[str, Metric]:
-    entries = document.get("metrics")
+def _entries(document: dict[str, Any], path: Path, text: str, key: str, what: str):
+    """(where, entry) of each item of the top-level list `key`, `where` naming its line."""
+    entries = document.get(key)
     if not entries or not isinstance(entries, list):
-        raise CatalogueError(f"{path}: no 'metrics' list (the measures KPI formulas use)")
-    lines = _item_lines(text, "metrics")
-    metrics: dict[str, Metric] = {}
+        raise CatalogueError(f"{path}: no '{key}' list ({what})")
+    lines = _item_lines(text, key)
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
         ident = entry.get("id", f"#{index + 1}") if isinstance(entry, dict) else f"#{index + 1}"
-        metric = parse_metric(entry, f"{path}:{line}: metric '{ident}'")
+        yield f"{path}:{line}", ident, entry
+
+
+def load_semantic_models(
+    document: dict[str, Any], path: Path, text: str
+) -> dict[str, SemanticModel]:
+    models: dict[str, SemanticModel] = {}
+    for at, ident, entry in _entries(
+        document, path, text, "semantic_models", "the dbt models metrics are measured on"
+    ):
+        model = parse_semantic_model(entry, f"{at}: semantic model '{ident}'")
+        if model.id in models:
+            raise CatalogueError(f"{at}: semantic model '{model.id}' is defined twice")
+        models[model.id] = model
+    return models
+
+
+def load_metrics(
+    document: dict[str, Any], path: Path, text: str, models: dict[str, SemanticModel]
+) -> dict[str, Metric]:
+    metrics: dict[str, Metric] = {}
+    for at, ident, entry in _entries(
+        document, path, text, "metrics", "the measures KPI formulas use"
+    ):
+        metric = parse_metric(entry, f"{at}: metric '{ident}'", models)
         if metric.id in metrics:
-            raise CatalogueError(f"{path}:{line}: metric '{metric.id}' is defined twice")
+            raise CatalogueError(f"{at}: metric '{metric.id}' is defined twice")
         metrics[metric.id] = metric
     return metrics
 
 
-def load_catalogue_with_metrics(path: Path) -> tuple[dict[str, Metric], dict[str, Kpi]]:
-    """Metrics and KPIs of `path` by id, in file order; raises CatalogueError on the first
+@dataclass(frozen=True)
+class Catalogue:
+    """kpis.yml, parsed: semantic models, metrics and KPIs by id, in file order."""
+
+    models: dict[str, SemanticModel]
+    metrics: dict[str, Metric]
+    kpis: dict[str, Kpi]
+
+
+def load_full_catalogue(path: Path) -> Catalogue:
+    """Semantic models, metrics and KPIs of `path`; raises CatalogueError on the first
     problem, naming the file, the line, the KPI and the field."""
     try:
         text = Path(path).read_text()
@@ -278,8 +442,11 @@ def load_catalogue_with_metrics(path: Path) -> tuple[dict[str, Metric], dict[str
     except yaml.YAMLError as err:
         raise CatalogueError(f"{path}: not valid YAML ({err})") from err
     if not isinstance(document, dict):
-        raise CatalogueError(f"{path}: expected a mapping with 'metrics' and 'kpis'")
-    metrics = load_metrics(document, path, text)
+        raise CatalogueError(
+            f"{path}: expected a mapping with 'semantic_models', 'metrics' and 'kpis'"
+        )
+    models = load_semantic_models(document, path, text)
+    metrics = load_metrics(document, path, text, models)
     entries = document.get("kpis")
     if not entries or not isinstance(entries, list):
         raise CatalogueError(f"{path}: no 'kpis' list")
@@ -289,11 +456,17 @@ def load_catalogue_with_metrics(path: Path) -> tuple[dict[str, Metric], dict[str
         line = lines[index] if index < len(lines) else 0
         if not isinstance(entry, dict):
             raise CatalogueError(f"{path}:{line}: KPI #{index + 1} must be a mapping")
-        kpi = parse_kpi(entry, path, index, metrics, line)
+        kpi = parse_kpi(entry, path, index, metrics, line, models)
         if kpi.id in kpis:
             raise CatalogueError(f"{path}:{line}: KPI '{kpi.id}' is defined twice")
         kpis[kpi.id] = kpi
-    return metrics, kpis
+    return Catalogue(models, metrics, kpis)
+
+
+def load_catalogue_with_metrics(path: Path) -> tuple[dict[str, Metric], dict[str, Kpi]]:
+    """Metrics and KPIs of `path` by id, in file order (see load_full_catalogue)."""
+    catalogue = load_full_catalogue(path)
+    return catalogue.metrics, catalogue.kpis
 
 
 def load_catalogue(path: Path) -> dict[str, Kpi]:

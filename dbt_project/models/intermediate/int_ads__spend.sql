@@ -8,11 +8,14 @@ with versions as (
 )
 
 select
+    cast(spend_date as varchar) || '|' || coalesce(channel, '') || '|' || coalesce(campaign, '')
+        as spend_key,
     spend_date,
     channel,
     campaign,
     spend,
     currency,
+    currency = '{{ var("reporting_currency") }}' as is_reporting_currency,
     impressions,
     clicks
 from versions

@@ -13,6 +13,7 @@ select
     {{ local_date('placed_at') }} as placed_date,
     fulfilled_at,
     {{ local_date('fulfilled_at') }} as fulfilled_date,
+    {{ microseconds_between('placed_at', 'fulfilled_at') }} / 3600000000.0 as processing_hours,
     order_status,
     order_status = 'cancelled' as is_cancelled,
     net_amount,

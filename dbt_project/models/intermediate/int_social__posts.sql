@@ -11,6 +11,7 @@ select
     post_date,
     platform,
     post_id,
+    platform || ':' || post_id as post_key,
     coalesce(impressions, 0) as impressions,
     coalesce(likes, 0) + coalesce(comments, 0) + coalesce(shares, 0) as engagements
 from versions

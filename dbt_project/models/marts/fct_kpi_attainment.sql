@@ -1,9 +1,14 @@
+-- sqlfluff:exclude_rules:LT02,LT05
+-- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
+-- checked on the hand-written models)
 -- Each KPI's overall value per period against its target: the previous-year value is
 -- recomputed from last year's daily components over the same days (shifted by a year, by
 -- 52 weeks for weeks so weekdays line up), never from an average of daily values; a
 -- target relative to last year is that value times (1 + change). The target of a plain
 -- sum (net revenue, organic traffic) given as an absolute value is per day, so a period's
--- target is it times the days covered. Status follows kpi_pipeline/kpis/status.py.
+-- target is it times the days covered. A KPI with a distinct count is recounted over last
+-- year's window from its semantic model (macros/kpi_facts.sql). Status follows
+-- kpi_pipeline/kpis/status.py.
 with periods as (
     select * from {{ ref('fct_kpi_period') }}
     where dimension = 'all'
@@ -64,17 +69,50 @@ last_year_additive as (
     group by last_year_window.period_grain, last_year_window.period_start, last_year_window.kpi_id
 ),
 
-last_year_users as (
+{%- set recounted_kpis = [] %}
+{%- for kpi in deployed_kpis() if not kpi.additive %}{% do recounted_kpis.append(kpi) %}{% endfor %}
+{%- for kpi in recounted_kpis %}
+
+-- {{ kpi.id }} counts distinct entities: recounted over last year's window
+last_year_days__{{ kpi.id }} as (
+    select kpi_date from daily
+    where kpi_id = '{{ kpi.id }}' and numerator is not null
+),
+
+last_year_windows__{{ kpi.id }} as (
     select
-        last_year_window.period_grain,
-        last_year_window.period_start,
-        count(distinct sessions.user_pseudo_id) filter (where sessions.is_converted) as numerator,
-        count(distinct sessions.user_pseudo_id) as denominator
+        period_grain,
+        period_start,
+        first_day,
+        last_day,
+        'all' as dimension,
+        'all' as dimension_value
     from last_year_window
-    inner join {{ ref('int_ga4__sessions') }} as sessions
-        on sessions.session_date between last_year_window.first_day and last_year_window.last_day
-    where last_year_window.kpi_id = 'user_conversion_rate'
-    group by last_year_window.period_grain, last_year_window.period_start
+    where kpi_id = '{{ kpi.id }}'
+),
+{%- for term in kpi.numerator + kpi.denominator %}
+
+last_year__{{ kpi.id }}__{{ term[1] }} as (
+    {{ metric_over_windows(term[1], [], 'last_year_windows__' ~ kpi.id, ['period_grain', 'period_start'], 'last_year_days__' ~ kpi.id) }}
+),
+{%- endfor %}
+{%- endfor %}
+
+last_year_recounted as (
+    {%- for kpi in recounted_kpis %}
+    {{ 'union all' if not loop.first }}
+    {{ kpi_components(kpi, 'last_year_windows__' ~ kpi.id, ['period_grain', 'period_start', 'dimension', 'dimension_value'], 'last_year__' ~ kpi.id ~ '__') }}
+    {%- else %}
+    select
+        cast(null as varchar) as period_grain,
+        cast(null as date) as period_start,
+        cast(null as varchar) as dimension,
+        cast(null as varchar) as dimension_value,
+        cast(null as varchar) as kpi_id,
+        cast(null as decimal(38, 9)) as numerator,
+        cast(null as decimal(38, 9)) as denominator
+    where false
+    {%- endfor %}
 ),
 
 last_year as (
@@ -86,13 +124,11 @@ last_year as (
         last_year_additive.days_covered
         = {{ days_between('last_year_window.first_day', 'last_year_window.last_day') }} + 1 as is_complete,
         case
-            when last_year_additive.kpi_id = 'user_conversion_rate'
-                then coalesce(last_year_users.numerator, 0)
+            when last_year_recounted.kpi_id is not null then last_year_recounted.numerator
             else last_year_additive.numerator
         end as numerator,
         case
-            when last_year_additive.kpi_id = 'user_conversion_rate'
-                then coalesce(last_year_users.denominator, 0)
+            when last_year_recounted.kpi_id is not null then last_year_recounted.denominator
             else last_year_additive.denominator
         end as denominator
     from last_year_additive
@@ -101,10 +137,11 @@ last_year as (
             last_year_additive.period_grain = last_year_window.period_grain
             and last_year_additive.period_start = last_year_window.period_start
             and last_year_additive.kpi_id = last_year_window.kpi_id
-    left join last_year_users
+    left join last_year_recounted
         on
-            last_year_additive.period_grain = last_year_users.period_grain
-            and last_year_additive.period_start = last_year_users.period_start
+            last_year_additive.period_grain = last_year_recounted.period_grain
+            and last_year_additive.period_start = last_year_recounted.period_start
+            and last_year_additive.kpi_id = last_year_recounted.kpi_id
 ),
 
 valued as (

@@ -1,0 +1,146 @@
+-- sqlfluff:exclude_rules:LT02,LT05
+-- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
+-- checked on the hand-written models)
+{#- The KPI facts' SQL, generated from the catalogue (kpis.yml, as data in
+    macros/generated/kpi_catalogue.sql): a metric is an aggregation over a semantic
+    model's rows, a KPI's numerator and denominator are sums and differences of metrics.
+    No KPI is written by hand in a model. -#}
+
+{#- The KPIs this deployment computes (deployment.yml / KPI_SOURCES), read when the model
+    runs from KPI_DBT_KPIS (comma-separated ids, set by Dagster); unset, and while dbt
+    parses (so every ref is seen), every KPI of the catalogue. -#}
+{% macro deployed_kpis() -%}
+    {%- set listed = env_var('KPI_DBT_KPIS', '') if execute else '' -%}
+    {%- set wanted = listed.split(',') | map('trim') | list if listed else [] -%}
+    {%- set found = [] -%}
+    {%- for kpi in kpi_catalogue().kpis if not wanted or kpi.id in wanted -%}
+        {%- do found.append(kpi) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- The metrics the KPIs use, each with the breakdowns any of them asks for:
+    {metric_id: [dimension, ...]}, in catalogue order. -#}
+{% macro metric_dimensions(kpis) -%}
+    {%- set needed = {} -%}
+    {%- for kpi in kpis -%}
+        {%- for term in kpi.numerator + kpi.denominator -%}
+            {%- set dims = needed.get(term[1], []) -%}
+            {%- for dimension in kpi.dimensions if dimension not in dims -%}
+                {%- do dims.append(dimension) -%}
+            {%- endfor -%}
+            {%- do needed.update({term[1]: dims}) -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {{ return(needed) }}
+{%- endmacro %}
+
+{#- A metric's aggregate over the rows of a group (rows its filter keeps, see
+    metric_rows_kept: a breakdown value with no such row gets no row, not a zero). -#}
+{% macro metric_amount(metric) -%}
+    {%- if metric.agg == 'count' -%}
+        count(*)
+    {%- elif metric.agg == 'sum' -%}
+        sum({{ metric.expr }})
+    {%- else -%}
+        count(distinct {{ metric.expr }})
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro metric_rows_kept(metric) -%}
+    {{- ' and (' ~ metric.filter ~ ')' if metric.filter else '' -}}
+{%- endmacro %}
+
+{#- A breakdown's value: text, '(not set)' when missing. -#}
+{% macro dimension_value(metric, dimension) -%}
+    {%- set model = kpi_catalogue().semantic_models[metric.semantic_model] -%}
+    coalesce(cast(entity.{{ model.dimensions[dimension] }} as varchar), '(not set)')
+{%- endmacro %}
+
+{#- One metric per day of the window: (kpi_date, dimension, dimension_value, amount), the
+    `all` rows and one row per value of each breakdown in `dimensions`. -#}
+{% macro metric_by_day(metric_id, dimensions) -%}
+    {%- set metric = kpi_catalogue().metrics[metric_id] -%}
+    {%- set model = kpi_catalogue().semantic_models[metric.semantic_model] -%}
+    select
+        entity.{{ metric.date }} as kpi_date,
+        'all' as dimension,
+        'all' as dimension_value,
+        {{ metric_amount(metric) }} as amount
+    from {{ ref(model.relation) }} as entity
+    where {{ in_window('entity.' ~ metric.date) }}{{ metric_rows_kept(metric) }}
+    group by entity.{{ metric.date }}
+    {%- for dimension in dimensions %}
+    union all
+    select
+        entity.{{ metric.date }} as kpi_date,
+        '{{ dimension }}' as dimension,
+        {{ dimension_value(metric, dimension) }} as dimension_value,
+        {{ metric_amount(metric) }} as amount
+    from {{ ref(model.relation) }} as entity
+    where {{ in_window('entity.' ~ metric.date) }}{{ metric_rows_kept(metric) }}
+    group by entity.{{ metric.date }}, {{ dimension_value(metric, dimension) }}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- One metric recounted over windows of days (a distinct count is not additive over
+    days): `windows` is a relation with `keys` columns plus first_day and last_day;
+    `days` a relation of the days (kpi_date) a window may count. Rows: the keys,
+    dimension, dimension_value, amount. -#}
+{% macro metric_over_windows(metric_id, dimensions, windows, keys, days) -%}
+    {%- set metric = kpi_catalogue().metrics[metric_id] -%}
+    {%- set model = kpi_catalogue().semantic_models[metric.semantic_model] -%}
+    {%- set key_list = [] -%}
+    {%- for key in keys -%}{%- do key_list.append('windows.' ~ key) -%}{%- endfor -%}
+    {%- for dimension in ['all'] + dimensions %}
+    {{ 'union all' if not loop.first }}
+    select
+        {{ key_list | join(', ') }},
+        '{{ dimension }}' as dimension,
+        {{ "'all'" if dimension == 'all' else dimension_value(metric, dimension) }}
+            as dimension_value,
+        {{ metric_amount(metric) }} as amount
+    from {{ windows }} as windows
+    inner join {{ ref(model.relation) }} as entity
+        on entity.{{ metric.date }} between windows.first_day and windows.last_day
+    where
+        entity.{{ metric.date }} in (select counted.kpi_date from {{ days }} as counted)
+        {{- metric_rows_kept(metric) }}
+    group by {{ key_list | join(', ') }}
+        {%- if dimension != 'all' %}, {{ dimension_value(metric, dimension) }}{% endif %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- A KPI's numerator or denominator: its metrics' amounts joined on `keys` to `cells`,
+    added or subtracted; none (a plain sum's denominator) is null. -#}
+{% macro formula_sum(terms, keys) -%}
+    {%- if not terms -%}
+        cast(null as double precision)
+    {%- else -%}
+        {%- for term in terms -%}
+            {{ ' - ' if term[0] < 0 else (' + ' if not loop.first) }}coalesce(m_{{ term[1] }}.amount, 0)
+        {%- endfor -%}
+    {%- endif -%}
+{%- endmacro %}
+
+{#- One KPI's components on every cell: `cells` holds `keys`; each metric of the KPI is a
+    relation named `<prefix><metric_id>` holding `keys` and `amount`. -#}
+{% macro kpi_components(kpi, cells, keys, prefix) -%}
+    select
+        {%- for key in keys %}
+        cells.{{ key }},
+        {%- endfor %}
+        '{{ kpi.id }}' as kpi_id,
+        {{ formula_sum(kpi.numerator, keys) }} as numerator,
+        {{ formula_sum(kpi.denominator, keys) }} as denominator
+    from {{ cells }} as cells
+    {%- set joined = [] -%}
+    {%- for term in kpi.numerator + kpi.denominator if term[1] not in joined -%}
+        {%- do joined.append(term[1]) %}
+    left join {{ prefix }}{{ term[1] }} as m_{{ term[1] }}
+        on
+        {%- for key in keys %}
+            {{ 'and ' if not loop.first }}cells.{{ key }} = m_{{ term[1] }}.{{ key }}
+        {%- endfor %}
+    {%- endfor %}
+{%- endmacro %}

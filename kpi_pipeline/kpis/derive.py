@@ -1,0 +1,115 @@
+"""Everything that follows from kpis.yml, derived: nobody edits these files by hand.
+
+- `dbt_project/macros/generated/kpi_catalogue.sql`: the catalogue as data for dbt's Jinja
+  (semantic models, metrics, KPI formulas). The macros in `macros/kpi_facts.sql` generate
+  the daily facts, the roll-ups and the attainment's last-year recount from it, so no KPI
+  is written by hand in SQL.
+- `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`) and `kpi_sources.csv`.
+- `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics.
+
+`sync` writes the files whose text differs (the pipeline calls it when its definitions
+load, `kpi validate --write-seed` on demand); `stale` lists them without writing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
+from kpi_pipeline.kpis.seed import seed_csv, sources_csv
+from kpi_pipeline.kpis.semantic import semantic_yaml
+from kpi_pipeline.settings import DBT_PROJECT_DIR
+
+CATALOGUE_MACRO = Path("macros") / "generated" / "kpi_catalogue.sql"
+CATALOGUE_SEED = Path("seeds") / "kpi_catalogue.csv"
+SOURCES_SEED = Path("seeds") / "kpi_sources.csv"
+METRICS_YAML = Path("models") / "marts" / "semantic" / "_kpi_metrics.yml"
+
+
+def catalogue_data(catalogue: Catalogue) -> dict:
+    """What the dbt macros need, as plain data."""
+    return {
+        "semantic_models": {
+            m.id: {"relation": m.model, "date": m.date, "dimensions": m.dimension_columns}
+            for m in catalogue.models.values()
+        },
+        "metrics": {
+            m.id: {
+                "semantic_model": m.on,
+                "agg": m.agg,
+                "expr": m.expr,
+                "filter": m.filter,
+                "date": m.date or catalogue.models[m.on].date,
+                "additive": m.is_additive,
+            }
+            for m in catalogue.metrics.values()
+        },
+        "kpis": [
+            {
+                "id": k.id,
+                "numerator": [[sign, name] for sign, name in terms(k.formula.numerator)],
+                "denominator": [[sign, name] for sign, name in terms(k.formula.denominator)],
+                "dimensions": list(k.dimensions),
+                "additive": all(catalogue.metrics[m].is_additive for m in k.formula.metrics()),
+            }
+            for k in catalogue.kpis.values()
+        ],
+    }
+
+
+def _jinja_string(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def catalogue_macro(catalogue: Catalogue) -> str:
+    """The generated macro file's exact text."""
+    data = json.dumps(catalogue_data(catalogue), indent=1, sort_keys=False)
+    return (
+        "{#- Generated from kpis.yml by kpi_pipeline/kpis/derive.py; do not edit by hand.\n"
+        "    The KPI catalogue as data for the macros of macros/kpi_facts.sql. -#}\n"
+        "{% macro kpi_catalogue() -%}\n"
+        f"    {{{{ return(fromjson({_jinja_string(data)})) }}}}\n"
+        "{%- endmacro %}\n"
+    )
+
+
+def derived_files(catalogue: Catalogue) -> dict[Path, str]:
+    """Each derived file (relative to the dbt project) and its exact text."""
+    return {
+        CATALOGUE_MACRO: catalogue_macro(catalogue),
+        CATALOGUE_SEED: seed_csv(catalogue.kpis),
+        SOURCES_SEED: sources_csv(catalogue.kpis, catalogue.metrics),
+        METRICS_YAML: semantic_yaml(catalogue.kpis),
+    }
+
+
+def stale(catalogue_path: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """The derived files that do not match `catalogue_path` (raises CatalogueError)."""
+    files = derived_files(load_full_catalogue(catalogue_path))
+    return [
+        project_dir / relative
+        for relative, text in files.items()
+        if not (project_dir / relative).is_file() or (project_dir / relative).read_text() != text
+    ]
+
+
+def sync(catalogue_path: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+    """Write the derived files that differ; the paths written (raises CatalogueError)."""
+    files = derived_files(load_full_catalogue(catalogue_path))
+    written = []
+    for relative, text in files.items():
+        path = project_dir / relative
+        if path.is_file() and path.read_text() == text:
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # another process may sync at the same time: each writes its own file, then
+        # renames it into place (the same text either way)
+        handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w") as out:
+            out.write(text)
+        os.replace(tmp, path)
+        written.append(path)
+    return written
