@@ -102,9 +102,11 @@ components as (
 
 select
     components.kpi_date,
-    components.kpi_id,
-    components.dimension,
-    components.dimension_value,
+    -- text, whatever the generated branches' literals are (PostgreSQL types a bare
+    -- literal as text, a cast column as varchar; the incremental table must not change)
+    cast(components.kpi_id as varchar) as kpi_id,
+    cast(components.dimension as varchar) as dimension,
+    cast(components.dimension_value as varchar) as dimension_value,
     case
         when without_data.kpi_id is null then cast(components.numerator as double precision)
     end as numerator,
