@@ -41,7 +41,9 @@
     {%- if metric.agg == 'count' -%}
         count(*)
     {%- elif metric.agg == 'sum' -%}
-        sum({{ metric.expr }})
+        {#- on decimals: a sum of doubles depends on the order rows arrive in, and a
+            rerun must give bit-identical facts (or it would publish a new version) -#}
+        sum(cast({{ metric.expr }} as decimal(38, 9)))
     {%- else -%}
         count(distinct {{ metric.expr }})
     {%- endif -%}

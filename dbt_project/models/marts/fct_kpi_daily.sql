@@ -102,11 +102,11 @@ components as (
 
 select
     components.kpi_date,
-    -- text, whatever the generated branches' literals are (PostgreSQL types a bare
-    -- literal as text, a cast column as varchar; the incremental table must not change)
-    cast(components.kpi_id as varchar) as kpi_id,
-    cast(components.dimension as varchar) as dimension,
-    cast(components.dimension_value as varchar) as dimension_value,
+    -- text, as the contract says, whatever the generated branches give (on PostgreSQL a
+    -- cast breakdown column is varchar, which an incremental run refuses as a new type)
+    cast(components.kpi_id as text) as kpi_id,
+    cast(components.dimension as text) as dimension,
+    cast(components.dimension_value as text) as dimension_value,
     case
         when without_data.kpi_id is null then cast(components.numerator as double precision)
     end as numerator,
