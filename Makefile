@@ -28,12 +28,12 @@ test: install lint
 
 lint: install
 	$(VENV)/bin/ruff check kpi_pipeline tests
-	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros --disable-progress-bar
+	$(VENV)/bin/sqlfluff lint dbt_project/models dbt_project/macros dbt_project/tests --disable-progress-bar
 
 # dagster.yaml (run queue of one, telemetry off) must exist before Dagster starts.
 dev: install
 	export DAGSTER_HOME=$${DAGSTER_HOME:-$(CURDIR)/data/dagster_home}; \
-	$(VENV)/bin/python -c "from kpi_pipeline.settings import Settings, prepare_environment as p; p(Settings.from_env())" && \
+	$(VENV)/bin/python -c "from kpi_pipeline.settings import Settings, prepare_deployment as p; p(Settings.from_env())" && \
 	$(VENV)/bin/dagster dev -w workspace.yaml
 
 docs: install

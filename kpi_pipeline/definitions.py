@@ -19,7 +19,7 @@ from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
 from kpi_pipeline.quality.checks import quality_checks
-from kpi_pipeline.settings import Settings, prepare_environment
+from kpi_pipeline.settings import Settings, prepare_deployment
 from kpi_pipeline.transform.assets import build_dbt_assets
 from kpi_pipeline.transform.manifest import ensure_manifest
 from kpi_pipeline.transform.project import DBT_EXECUTABLE, dbt_project
@@ -32,9 +32,9 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 
 
 def build_definitions(settings: Settings) -> Definitions:
-    prepare_environment(settings)
+    prepare_deployment(settings)
     derive_from_catalogue(settings.kpi_catalogue_path)  # kpis.yml -> dbt's macros, seeds, metrics
-    ensure_manifest(dbt_project, DBT_EXECUTABLE)
+    ensure_manifest(dbt_project, DBT_EXECUTABLE, settings.dbt_env())
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)
     kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)

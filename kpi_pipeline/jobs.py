@@ -7,14 +7,10 @@ import re
 from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
-    JobDefinition,
     ScheduleDefinition,
     build_schedule_from_partitioned_job,
     define_asset_job,
     in_process_executor,
-)
-from dagster._core.definitions.unresolved_asset_job_definition import (
-    UnresolvedAssetJobDefinition,
 )
 
 DAILY_JOB = "daily_kpis"
@@ -36,8 +32,10 @@ def parse_schedule_time(text: str) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-def daily_kpi_job() -> UnresolvedAssetJobDefinition:
-    """Every asset; partitioned like them (Dagster infers the daily partitions).
+def daily_kpi_job():
+    """Every asset; partitioned like them (Dagster infers the daily partitions). What
+    `define_asset_job` returns: a job Dagster resolves against the Definitions' assets (its
+    class, `UnresolvedAssetJobDefinition`, is not part of Dagster's public API).
 
     Steps run one after the other in the run's process: DuckDB takes one writer process
     at a time, so the multiprocess executor's parallel ingest steps would lock each other.
@@ -51,12 +49,13 @@ def daily_kpi_job() -> UnresolvedAssetJobDefinition:
 
 
 def daily_kpi_schedule(
-    job: UnresolvedAssetJobDefinition | JobDefinition,
+    job,
     schedule_time: str = "06:00",
     running: bool = True,
 ) -> ScheduleDefinition:
-    """Yesterday's partition, every day at `schedule_time` in the partitions' (reporting)
-    timezone: the schedule's cron runs in that timezone, and a day ends at its midnight."""
+    """Yesterday's partition of `job` (`daily_kpi_job()`, or a `JobDefinition`), every day
+    at `schedule_time` in the partitions' (reporting) timezone: the schedule's cron runs in
+    that timezone, and a day ends at its midnight."""
     hour, minute = parse_schedule_time(schedule_time)
     return build_schedule_from_partitioned_job(
         job,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from dagster import DailyPartitionsDefinition
@@ -60,6 +61,14 @@ def dbt_kpis_env(available: tuple[str, ...] | None) -> dict[str, str | None]:
     return {"KPI_DBT_KPIS": ",".join(available) if available is not None else None}
 
 
-def dbt_deployment_vars(timezone: str, currency: str) -> dict[str, str]:
-    """The dbt vars that stay the same from run to run of a deployment."""
-    return {"timezone": timezone, "reporting_currency": currency}
+def dbt_deployment_vars(timezone: str, currency: str) -> dict[str, Any]:
+    """The dbt vars that stay the same from run to run of a deployment: the reporting
+    timezone and currency, and `cross_checks`, the severities and tolerance of the
+    cross-checks (quality.yml), which the dbt tests under dbt_project/tests/ read."""
+    from kpi_pipeline.quality import config  # (the gate's configuration imports pandas)
+
+    return {
+        "timezone": timezone,
+        "reporting_currency": currency,
+        **config.load_quality_config().dbt_vars(),
+    }

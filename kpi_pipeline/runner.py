@@ -10,6 +10,7 @@ from dagster import AssetCheckSeverity, DagsterInstance, Definitions
 
 from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.jobs import DAILY_JOB
+from kpi_pipeline.quality.dbt_failures import describe, failed_dbt_tests
 from kpi_pipeline.scoped_env import scoped_environ
 
 RANGE_START_TAG = "dagster/asset_partition_range_start"
@@ -122,7 +123,8 @@ def notify_failure(instance: DagsterInstance, run) -> tuple[Path, list[str]]:
     try:
         return handle_failed_run(instance, run, settings)
     except NotificationError as err:
-        path = write_failure_report(failures_dir(settings), failure_summary(instance, run))
+        summary = failure_summary(instance, run, settings.warehouse_location)
+        path = write_failure_report(failures_dir(settings), summary)
         return path, [f"notification failed: {err}"]
 
 
@@ -167,11 +169,16 @@ def run_days(
             instance.dispose()
     report = RunReport(result.run_id, first_day, last_day, result.success)
     report.failure_report, report.notified = failure or (None, [])
-    for evaluation in result.get_asset_check_evaluations():
+    evaluations = result.get_asset_check_evaluations()
+    # a failed dbt test (a cross-check, say) is said from the failing rows dbt kept
+    warehouse = (getattr(defs, "resources", None) or {}).get("warehouse")
+    failed_tests = failed_dbt_tests(evaluations, location=getattr(warehouse, "path", None))
+    for evaluation in evaluations:
         if evaluation.passed:
             continue
+        description = describe(evaluation, failed_tests)
         label = f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}" + (
-            f" ({evaluation.description})" if evaluation.description else ""
+            f" ({description})" if description else ""
         )
         if evaluation.severity == AssetCheckSeverity.ERROR:
             report.failed_checks.append(label)

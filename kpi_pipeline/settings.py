@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,6 +25,8 @@ KPI_CATALOGUE_PATH = PROJECT_ROOT / "kpis.yml"
 DEPLOYMENT_PATH = PROJECT_ROOT / "deployment.yml"
 DEFAULT_DATA_DIR = Path("data")
 DEFAULT_PARTITIONS_START = "2024-01-01"
+# dbt's telemetry, off in every dbt process the pipeline starts (Dagster's: DAGSTER_YAML)
+DBT_TELEMETRY_OFF = {"DBT_SEND_ANONYMOUS_USAGE_STATS": "false", "DO_NOT_TRACK": "1"}
 # The Dagster instance of a new deployment (written once; an existing file is left alone).
 DAGSTER_YAML = """telemetry:
   enabled: false
@@ -69,6 +72,9 @@ class Settings:
     warehouse_url: str = ""
     # the landing-zone sources this deployment has (deployment.yml / KPI_SOURCES)
     deployment: Deployment = field(default_factory=lambda: parse_sources(None, "default"))
+    # the password the `KPI_WAREHOUSE` URL carried, handed to dbt's process only (`dbt_env`);
+    # never shown (repr) nor compared. None: libpq's own `PGPASSWORD`, if any, applies.
+    warehouse_password: str | None = field(default=None, repr=False, compare=False)
 
     @property
     def warehouse_backend(self) -> str:
@@ -96,6 +102,21 @@ class Settings:
         """dbt's artefacts of the latest run (run results, partial parse), beside the warehouse."""
         return self.artefacts_dir / "dbt_target"
 
+    def dbt_env(self) -> dict[str, str]:
+        """The environment variables a dbt process of this deployment is given (profiles.yml
+        reads them): the output (`KPI_DBT_TARGET`), the DuckDB file (`KPI_WAREHOUSE`) or the
+        PostgreSQL connection (`KPI_PG_*`, `PGTZ`, and `PGPASSWORD` when the URL carried the
+        password), telemetry off. Passed to the dbt subprocess only: this process's own
+        environment is never written."""
+        env = {
+            **DBT_TELEMETRY_OFF,
+            "KPI_WAREHOUSE": self.warehouse_location,
+            **dbt_target_env(self.warehouse_url),
+        }
+        if self.warehouse_password is not None:  # libpq (dbt-postgres) reads it from here
+            env["PGPASSWORD"] = self.warehouse_password
+        return env
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ
@@ -108,7 +129,7 @@ class Settings:
             landing_dir=local_landing,
             warehouse_path=Path(data / "postgres" if postgres else warehouse).absolute(),
             snapshot_dir=Path(env.get("KPI_SNAPSHOT_DIR", str(data / "snapshots"))).absolute(),
-            dagster_home=Path(env.get("DAGSTER_HOME", str(data / "dagster_home"))).absolute(),
+            dagster_home=dagster_home_of(env),
             timezone=env.get("KPI_TIMEZONE", "UTC"),
             reporting_currency=env.get("KPI_REPORTING_CURRENCY", "USD"),
             partitions_start=env.get("KPI_PARTITIONS_START")
@@ -126,10 +147,18 @@ class Settings:
             ),
             ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
             warehouse_url=url_without_password(warehouse) if postgres else "",
+            warehouse_password=url_password(warehouse),
             deployment=load_deployment(
                 Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env
             ),
         )
+
+
+def dagster_home_of(env: Mapping[str, str]) -> Path:
+    """The Dagster home of the deployment `env` describes: `DAGSTER_HOME`, else
+    `$KPI_DATA_DIR/dagster_home`."""
+    data = Path(env.get("KPI_DATA_DIR", str(DEFAULT_DATA_DIR)))
+    return Path(env.get("DAGSTER_HOME", str(data / "dagster_home"))).absolute()
 
 
 _DAY_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
@@ -177,25 +206,16 @@ def _non_negative_int(text: str, name: str) -> int:
     return value
 
 
-def prepare_environment(settings: Settings) -> None:
-    """Create the data folders and switch telemetry off before Dagster or dbt start.
+def prepare_deployment(settings: Settings) -> None:
+    """Create the data folders and the Dagster instance's `dagster.yaml` (telemetry off, one
+    run at a time, the pooled event log) before Dagster or dbt start.
 
-    Sets `DAGSTER_HOME`, `KPI_WAREHOUSE` and the dbt target (`KPI_DBT_TARGET`, and for
-    PostgreSQL `KPI_PG_*` and `PGPASSWORD`, all read by the dbt profile) and the telemetry
-    switches in this process's environment so every child process inherits them.
+    Writes nothing into this process's environment: dbt's processes get theirs from
+    `Settings.dbt_env`, Dagster's instance is opened from `settings.dagster_home`.
     """
     for folder in (settings.landing_dir, settings.snapshot_dir, settings.dagster_home):
         folder.mkdir(parents=True, exist_ok=True)
     settings.artefacts_dir.mkdir(parents=True, exist_ok=True)
-    os.environ["DAGSTER_HOME"] = str(settings.dagster_home)
-    password = url_password(os.environ.get("KPI_WAREHOUSE", ""))
-    if password is not None:  # libpq (psycopg2, dbt-postgres) reads it from here
-        os.environ["PGPASSWORD"] = password
-    os.environ["KPI_WAREHOUSE"] = settings.warehouse_location
-    # the dbt profile's output and its connection (profiles.yml reads these)
-    os.environ.update(dbt_target_env(settings.warehouse_url))
-    os.environ.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
-    os.environ.setdefault("DO_NOT_TRACK", "1")
     dagster_yaml = settings.dagster_home / "dagster.yaml"
     if not dagster_yaml.exists():
         dagster_yaml.write_text(DAGSTER_YAML)

@@ -32,10 +32,6 @@ def deploy(root: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None = 
     monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(root / "snapshots"))
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
-    # the dbt target's variables prepare_environment sets: restored after the test
-    for name in ("KPI_DBT_TARGET", "PGTZ", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("KPI_PG_DBNAME", raising=False)
 
     from kpi_pipeline.definitions import build_definitions
     from kpi_pipeline.runner import run_days

@@ -212,12 +212,6 @@ def warehouse_state(target: Target, site: Site) -> dict[str, object]:
 @pytest.fixture
 def kpi(target: Target, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """Run `kpi query ARGS...` through the CLI against `target`; the environment restored."""
-    # load_settings sets these in os.environ: recorded (set, then removed) to be restored
-    for name in ("KPI_DBT_TARGET", "PGTZ", "KPI_PG_HOST", "KPI_PG_PORT", "KPI_PG_USER"):
-        monkeypatch.setenv(name, "")
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("KPI_PG_DBNAME", "")
-    monkeypatch.delenv("KPI_PG_DBNAME")
     monkeypatch.setenv("KPI_DATA_DIR", str(site.data))
     monkeypatch.setenv("KPI_WAREHOUSE", target.location)
     monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(site.snapshots))

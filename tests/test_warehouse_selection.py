@@ -1,5 +1,6 @@
-"""One setting picks the warehouse: KPI_WAREHOUSE as a DuckDB file or a PostgreSQL URL; the
-password never leaves the environment."""
+"""One setting picks the warehouse: KPI_WAREHOUSE as a DuckDB file or a PostgreSQL URL; dbt's
+processes are handed its target and credentials, the environment is never written, and the
+password never leaves it."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 
 import pytest
 
-from kpi_pipeline.settings import Settings, prepare_environment
+from kpi_pipeline.settings import Settings, prepare_deployment
+from kpi_pipeline.warehouse import postgres
 from kpi_pipeline.warehouse.postgres import column_type, to_pyformat
 
 
@@ -30,33 +32,67 @@ def test_a_postgres_url_selects_postgres_without_keeping_the_password(tmp_path) 
     assert settings.dbt_target_dir == tmp_path.absolute() / "dbt_target"
 
 
-def test_prepare_environment_hands_dbt_the_postgres_target(tmp_path, monkeypatch) -> None:
+def test_dbt_is_handed_the_postgres_target_and_the_environment_is_left_alone(
+    tmp_path, monkeypatch
+) -> None:
     url = "postgresql://analyst:s%40cret@db.example:6543/kpis"
     monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
     monkeypatch.setenv("KPI_WAREHOUSE", url)
-    for name in ("PGPASSWORD", "PGTZ", "KPI_DBT_TARGET", "KPI_PG_HOST", "KPI_PG_PORT"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.delenv("KPI_PG_USER", raising=False)
-    monkeypatch.delenv("KPI_PG_DBNAME", raising=False)
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    before = dict(os.environ)
 
-    prepare_environment(Settings.from_env())
+    settings = Settings.from_env()
+    prepare_deployment(settings)
+    env = settings.dbt_env()
 
-    assert os.environ["KPI_DBT_TARGET"] == "postgres"
-    assert (os.environ["KPI_PG_HOST"], os.environ["KPI_PG_PORT"]) == ("db.example", "6543")
-    assert (os.environ["KPI_PG_USER"], os.environ["KPI_PG_DBNAME"]) == ("analyst", "kpis")
-    assert os.environ["PGPASSWORD"] == "s@cret"  # libpq's variable, read by dbt and psycopg2
-    assert os.environ["KPI_WAREHOUSE"] == "postgresql://analyst@db.example:6543/kpis"
+    assert dict(os.environ) == before
+    assert env["KPI_DBT_TARGET"] == "postgres"
+    assert (env["KPI_PG_HOST"], env["KPI_PG_PORT"]) == ("db.example", "6543")
+    assert (env["KPI_PG_USER"], env["KPI_PG_DBNAME"]) == ("analyst", "kpis")
+    assert env["PGPASSWORD"] == "s@cret"  # libpq's variable, read by dbt-postgres
+    assert env["KPI_WAREHOUSE"] == "postgresql://analyst@db.example:6543/kpis"
+    assert env["DO_NOT_TRACK"] == "1"
+    assert "s@cret" not in repr(settings)
     written = "".join(p.read_text() for p in tmp_path.rglob("*") if p.is_file())
     assert "cret" not in written
 
 
-def test_back_on_duckdb_the_dbt_target_follows(tmp_path, monkeypatch) -> None:
+def test_without_a_password_in_the_url_dbt_gets_none_from_the_settings(tmp_path) -> None:
+    env = {"KPI_DATA_DIR": str(tmp_path), "KPI_WAREHOUSE": "postgresql://analyst@db/kpis"}
+    assert "PGPASSWORD" not in Settings.from_env(env).dbt_env()  # libpq's own, if any
+
+
+def test_on_duckdb_dbt_gets_the_duckdb_target_whatever_the_environment(
+    tmp_path, monkeypatch
+) -> None:
     monkeypatch.setenv("KPI_DBT_TARGET", "postgres")
-    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
-    monkeypatch.setenv("KPI_WAREHOUSE", str(tmp_path / "w.duckdb"))
-    prepare_environment(Settings.from_env())
-    assert os.environ["KPI_DBT_TARGET"] == "duckdb"
+    monkeypatch.setenv("KPI_WAREHOUSE", "w.duckdb")
+    monkeypatch.chdir(tmp_path)
+    env = Settings.from_env().dbt_env()
+    assert env["KPI_DBT_TARGET"] == "duckdb"
+    assert env["KPI_WAREHOUSE"] == str(tmp_path / "w.duckdb")  # absolute: dbt runs elsewhere
+    assert os.environ["KPI_DBT_TARGET"] == "postgres"
+
+
+def test_python_connections_take_the_password_of_the_configured_url(monkeypatch) -> None:
+    seen = {}
+
+    def fake_connect(dsn, **kwargs):
+        seen.update(dsn=dsn, **kwargs)
+        raise RuntimeError("no server here")
+
+    monkeypatch.setattr(postgres.psycopg2, "connect", fake_connect)
+    monkeypatch.setenv("KPI_WAREHOUSE", "postgresql://analyst:s%40cret@db.example:6543/kpis")
+    kept = Settings.from_env({"KPI_WAREHOUSE": os.environ["KPI_WAREHOUSE"]}).warehouse_location
+    with pytest.raises(RuntimeError), postgres.connect(kept):
+        pass
+    assert (seen["dsn"], seen["password"]) == (kept, "s@cret")
+    # another database: not its password; libpq's PGPASSWORD applies
+    seen.clear()
+    with pytest.raises(RuntimeError), postgres.connect("postgresql://analyst@db.example/other"):
+        pass
+    assert "password" not in seen
 
 
 @pytest.mark.parametrize(

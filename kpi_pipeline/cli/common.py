@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -59,30 +59,32 @@ def parse_range(start: str, end: str) -> tuple[dt.date, dt.date]:
 
 
 @contextmanager
-def open_instance() -> Iterator:
-    """The Dagster instance (DAGSTER_HOME), or one clear error when its storage is damaged."""
+def open_instance(home: Path) -> Iterator:
+    """The Dagster instance of `home` (the settings' `dagster_home`: DAGSTER_HOME or
+    `$KPI_DATA_DIR/dagster_home`), or one clear error when its storage is damaged."""
     import sqlalchemy.exc
-    from dagster import DagsterInstance
+
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
 
     try:
-        with DagsterInstance.get() as instance:
+        with open_instance_at(home) as instance:
             instance.get_runs_count()  # a damaged store fails here, not mid-run
             yield instance
     except (sqlite3.DatabaseError, sqlalchemy.exc.DatabaseError) as err:
-        home = os.environ.get("DAGSTER_HOME", "DAGSTER_HOME")
         first_line = str(getattr(err, "orig", None) or err).splitlines()[0]
         raise fail(
             f"Dagster's run history in {home} is damaged ({first_line})",
             "it holds only run history, not data: move its history/ folder aside (e.g. "
-            "mv $DAGSTER_HOME/history $DAGSTER_HOME/history.damaged) and run again; the "
+            f"mv {home}/history {home}/history.damaged) and run again; the "
             "warehouse and the snapshots are not affected",
         ) from err
 
 
 def load_settings():
-    """The deployment's settings, with its folders created and telemetry off."""
-    from kpi_pipeline.settings import Settings, prepare_environment
+    """The deployment's settings, with its folders and Dagster instance created (telemetry
+    off); this process's environment is left as it is."""
+    from kpi_pipeline.settings import Settings, prepare_deployment
 
     settings = Settings.from_env()
-    prepare_environment(settings)
+    prepare_deployment(settings)
     return settings

@@ -29,8 +29,7 @@ def status(
       kpi status --days 30 --runs 5
       kpi status --end 2025-03-31 --days 31
     """
-    from dagster import DagsterInstance
-
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
     from kpi_pipeline.orchestration.status import collect_status
     from kpi_pipeline.partitions import partition_range
 
@@ -38,7 +37,7 @@ def status(
     start, last_complete = partition_range(settings)
     yesterday = parse_day(end, "--end") if end else last_complete
     first = max(yesterday - dt.timedelta(days=days - 1), start)
-    with DagsterInstance.get() as instance:
+    with open_instance_at(settings.dagster_home) as instance:
         report = collect_status(instance, settings.snapshot_dir, first, yesterday)
 
     table = Table(title="Last runs of daily_kpis")

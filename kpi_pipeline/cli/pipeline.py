@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import uuid
+from pathlib import Path
 
 import typer
 from rich.markup import escape
@@ -29,14 +30,17 @@ POLL_SECONDS = 0.5
 
 
 def watch_progress(
-    stop: threading.Event, request_id: str, progress: Progress, tasks: dict[str, int]
+    stop: threading.Event,
+    request_id: str,
+    progress: Progress,
+    tasks: dict[str, int],
+    dagster_home: Path,
 ) -> None:
     """Until `stop`, move each stage's bar to the number of its steps finished so far."""
-    from dagster import DagsterInstance
-
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
     from kpi_pipeline.orchestration.progress import find_run, finished_steps
 
-    with DagsterInstance.get() as instance:
+    with open_instance_at(dagster_home) as instance:
         run_id = None
         while True:
             stopping = stop.wait(POLL_SECONDS)
@@ -147,7 +151,7 @@ def _run_locked(settings, first: dt.date, last: dt.date) -> int:
     from kpi_pipeline.runner import run_days
     from kpi_pipeline.warehouse import wait_until_free
 
-    with open_instance() as instance:
+    with open_instance(settings.dagster_home) as instance:
         for notice in recover_stale_runs(instance):
             err_console.print(f"[yellow]notice:[/] {escape(notice)}")
     # an analyst's own DuckDB session, say
@@ -161,11 +165,16 @@ def _run_locked(settings, first: dt.date, last: dt.date) -> int:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with open_instance() as instance, Progress(*columns, console=console) as progress:
+    with (
+        open_instance(settings.dagster_home) as instance,
+        Progress(*columns, console=console) as progress,
+    ):
         tasks = {s: progress.add_task(s, total=totals[s]) for s in STAGES if totals[s]}
         stop = threading.Event()
         watcher = threading.Thread(
-            target=watch_progress, args=(stop, request_id, progress, tasks), daemon=True
+            target=watch_progress,
+            args=(stop, request_id, progress, tasks, settings.dagster_home),
+            daemon=True,
         )
         watcher.start()
         try:

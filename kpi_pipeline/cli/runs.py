@@ -37,8 +37,8 @@ def list_runs(
         return
     from kpi_pipeline.orchestration.status import recent_runs
 
-    load_settings()
-    with open_instance() as instance:
+    settings = load_settings()
+    with open_instance(settings.dagster_home) as instance:
         rows = recent_runs(instance, limit=limit)
     if not rows:
         console.print("no runs yet (kpi run --date D, or make dev)")
@@ -72,8 +72,8 @@ def mark_failed(
         process_state,
     )
 
-    load_settings()
-    with open_instance() as instance:
+    settings = load_settings()
+    with open_instance(settings.dagster_home) as instance:
         matches = [
             r.dagster_run
             for r in instance.get_run_records(RunsFilter(statuses=IN_PROGRESS))

@@ -20,6 +20,7 @@ from kpi_pipeline.ingest.excerpt import excerpt
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import failure_message
 from kpi_pipeline.notify.settings import NotifySettings
+from kpi_pipeline.quality.dbt_failures import FailedTest, check_key, describe, failed_dbt_tests
 from kpi_pipeline.settings import Settings
 
 FAILURE_REPORT = "failure.json"
@@ -48,12 +49,35 @@ def run_partitions(run: DagsterRun) -> str:
     return tags.get("dagster/partition", "")
 
 
-def failure_summary(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any]:
+def dbt_test_failures(test: FailedTest | None) -> list[dict[str, Any]]:
+    """A failed dbt test's evidence in the shape of a failed expectation's."""
+    if test is None:
+        return []
+    return [
+        {
+            "expectation": test.check,
+            "column": None,
+            "observed": test.words,
+            "expected": "no failing row",
+            "unexpected_count": test.count,
+            "sample": [json.dumps(row, default=str) for row in test.rows],
+        }
+    ]
+
+
+def failure_summary(
+    instance: DagsterInstance, run: DagsterRun, warehouse: str | Path | None = None
+) -> dict[str, Any]:
     """The failed checks with their evidence (failing rows' count and sample) and the
-    failed steps of a run, from Dagster's event log."""
+    failed steps of a run, from Dagster's event log; a failed dbt test's rows are read
+    from the warehouse dbt kept them in (`quality/dbt_failures.py`)."""
+    evaluations = [
+        entry.dagster_event.event_specific_data
+        for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION)
+    ]
+    failed_tests = failed_dbt_tests(evaluations, location=warehouse)
     failed_checks = []
-    for entry in instance.all_logs(run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
-        evaluation = entry.dagster_event.event_specific_data
+    for evaluation in evaluations:
         if evaluation.passed:
             continue
         metadata = {k: _metadata_value(v) for k, v in (evaluation.metadata or {}).items()}
@@ -62,8 +86,9 @@ def failure_summary(instance: DagsterInstance, run: DagsterRun) -> dict[str, Any
                 "asset": evaluation.asset_key.to_user_string(),
                 "check": evaluation.check_name,
                 "severity": evaluation.severity.value,
-                "description": evaluation.description,
-                "failures": metadata.get("failures", []),
+                "description": describe(evaluation, failed_tests),
+                "failures": metadata.get("failures")
+                or dbt_test_failures(failed_tests.get(check_key(evaluation))),
             }
         )
     failed_steps = []
@@ -141,7 +166,7 @@ def handle_failed_run(
     the channels used (none when no engineer address is configured)."""
     from kpi_pipeline.quality.suites import build_data_docs
 
-    summary = failure_summary(instance, run)
+    summary = failure_summary(instance, run, settings.warehouse_location)
     docs = build_data_docs(settings.artefacts_dir, run_name=run.run_id)
     summary["gx_data_docs"] = str(docs) if docs.exists() else None
     path = write_failure_report(failures_dir(settings), summary)

@@ -21,7 +21,7 @@ from dagster import (
     run_status_sensor,
 )
 
-from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_environment
+from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_deployment
 from kpi_pipeline.transform.project import DBT_EXECUTABLE
 from kpi_pipeline.warehouse import WarehouseResource
 
@@ -44,8 +44,9 @@ def dbt_docs_dir(settings: Settings) -> Path:
 
 
 def generate_dbt_docs(settings: Settings) -> Path:
-    """`dbt docs generate --static` into `dbt_docs_dir`; returns the folder."""
-    prepare_environment(settings)
+    """`dbt docs generate --static` into `dbt_docs_dir`; returns the folder. dbt's process
+    is given the deployment's warehouse (`Settings.dbt_env`) on top of this environment."""
+    prepare_deployment(settings)
     target = dbt_docs_dir(settings)
     done = subprocess.run(
         [
@@ -62,7 +63,7 @@ def generate_dbt_docs(settings: Settings) -> Path:
         ],
         capture_output=True,
         text=True,
-        env=os.environ.copy(),
+        env={**os.environ, **settings.dbt_env()},
         check=False,
     )
     if done.returncode != 0:

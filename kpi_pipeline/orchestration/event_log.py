@@ -9,22 +9,25 @@ This storage keeps one engine, with its connection, per database file (the index
 latest run shards); everything else is Dagster's. The deployment's `dagster.yaml` selects
 it (`settings.DAGSTER_YAML`).
 
-It overrides `_connect`, a private method of Dagster's storage: dagster is pinned in
-uv.lock and `tests/orchestration/test_event_log.py` checks the storage against Dagster's
-own public API; re-check both on any Dagster upgrade.
+Dagster's storage class is private and offers no hook for its connections: the override
+of its private `_connect` is in `orchestration/dagster_private.py` (checked on upgrade by
+`tests/orchestration/test_dagster_private.py`); this module only says which engine a shard
+uses. `tests/orchestration/test_event_log.py` checks the storage against Dagster's own
+public API.
 """
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 from dagster import Field, StringSource
-from dagster._core.storage.event_log import SqliteEventLogStorage
-from dagster._core.storage.event_log.sqlite.sqlite_event_log import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
+
+from kpi_pipeline.orchestration.dagster_private import (
+    SQLITE_BUSY_TIMEOUT_SECONDS,
+    EngineSqliteEventLogStorage,
+)
 
 # run shards whose engines stay open besides the index: a run writes to its own shard, the
 # webserver reads the few runs on screen
@@ -32,11 +35,18 @@ OPEN_SHARDS = 8
 
 
 def default_base_dir() -> str:
-    """Where Dagster keeps the event log of `$DAGSTER_HOME` by default."""
-    return os.path.join(os.environ["DAGSTER_HOME"], "history", "runs", "")
+    """Where Dagster keeps the event log of the deployment's Dagster home by default: the
+    home of `$DAGSTER_HOME`, else the deployment's (`$KPI_DATA_DIR/dagster_home`, as the
+    `kpi` CLI opens it without `DAGSTER_HOME`)."""
+    home = os.environ.get("DAGSTER_HOME")
+    if not home:
+        from kpi_pipeline.settings import dagster_home_of
+
+        home = str(dagster_home_of(os.environ))
+    return os.path.join(home, "history", "runs", "")
 
 
-class PooledSqliteEventLogStorage(SqliteEventLogStorage):
+class PooledSqliteEventLogStorage(EngineSqliteEventLogStorage):
     """`SqliteEventLogStorage` with one open engine per database file (see the module)."""
 
     def __init__(self, base_dir: str, inst_data=None):
@@ -52,8 +62,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
     def from_config_value(cls, inst_data, config_value):
         return cls(config_value.get("base_dir") or default_base_dir(), inst_data=inst_data)
 
-    def _engine(self, shard: str) -> Engine:
-        """The shard's engine; callers hold `_db_lock`, so one connection each is enough."""
+    def shard_engine(self, shard: str) -> Engine:
+        """The shard's engine; callers hold `storage_lock`, so one connection each is enough."""
         if self._engines_pid != os.getpid():
             # a forked process: its parent's connections are not its to use or close
             self._engines, self._engines_pid = OrderedDict(), os.getpid()
@@ -72,18 +82,8 @@ class PooledSqliteEventLogStorage(SqliteEventLogStorage):
         self._engines.move_to_end(shard)
         return engine
 
-    @contextmanager
-    def _connect(self, shard: str) -> Iterator[Connection]:
-        with self._db_lock:
-            engine = self._engine(shard)
-            if shard not in self._initialized_dbs:
-                self._initdb(engine)
-                self._initialized_dbs.add(shard)
-            with engine.connect() as conn, conn.begin():
-                yield conn
-
     def _dispose_engines(self) -> None:
-        with self._db_lock:
+        with self.storage_lock:
             for engine in self._engines.values():
                 engine.dispose()
             self._engines.clear()

@@ -138,6 +138,9 @@ def recent_runs(instance: DagsterInstance, limit: int = 200) -> list[RunRow]:
 
 
 def failing_checks(instance: DagsterInstance, run_ids: Iterable[str]) -> list[CheckRow]:
+    # a failed dbt test has no description of its own: its count is said
+    from kpi_pipeline.quality.dbt_failures import describe
+
     rows = []
     for run_id in run_ids:
         for entry in instance.all_logs(run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION):
@@ -149,7 +152,7 @@ def failing_checks(instance: DagsterInstance, run_ids: Iterable[str]) -> list[Ch
                     run_id,
                     f"{evaluation.asset_key.to_user_string()}:{evaluation.check_name}",
                     evaluation.severity.value,
-                    evaluation.description or "",
+                    describe(evaluation) or "",
                 )
             )
     return rows

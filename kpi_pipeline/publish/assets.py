@@ -36,6 +36,7 @@ from kpi_pipeline.publish.snapshot import (
 )
 from kpi_pipeline.quality.attribution import FAILING_DAYS, applies_to
 from kpi_pipeline.quality.checks import FACTS_KEY
+from kpi_pipeline.quality.dbt_failures import describe, failed_dbt_tests
 from kpi_pipeline.quality.suites import build_data_docs
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.transform.project import dbt_project
@@ -51,13 +52,19 @@ class DeliveryError(RuntimeError):
 HISTORY_DAYS = 400  # a year back for "same day last year", plus the trend
 
 
-def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
-    """Every asset check evaluated in this run (GX suites and dbt tests), for the manifest."""
+def run_check_results(context: AssetExecutionContext, con=None) -> list[dict[str, Any]]:
+    """Every asset check evaluated in this run (GX suites and dbt tests), for the manifest;
+    a dbt test that warned is described from the failing rows dbt kept, read through `con`
+    (`quality/dbt_failures.py`)."""
+    evaluations = [
+        entry.dagster_event.event_specific_data
+        for entry in context.instance.all_logs(
+            context.run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
+        )
+    ]
+    failed_tests = failed_dbt_tests(evaluations, con=con) if con is not None else {}
     results = []
-    for entry in context.instance.all_logs(
-        context.run.run_id, of_type=DagsterEventType.ASSET_CHECK_EVALUATION
-    ):
-        evaluation = entry.dagster_event.event_specific_data
+    for evaluation in evaluations:
         days = evaluation.metadata.get(FAILING_DAYS)
         results.append(
             {
@@ -65,7 +72,7 @@ def run_check_results(context: AssetExecutionContext) -> list[dict[str, Any]]:
                 "check": evaluation.check_name,
                 "passed": evaluation.passed,
                 "severity": evaluation.severity.value,
-                "description": evaluation.description,
+                "description": describe(evaluation, failed_tests),
                 # a check recorded per day (quality/checks.py per_partition): its day
                 "partition": getattr(evaluation, "partition", None),
                 # the days a failed check is about; None: every day of the run
@@ -113,7 +120,8 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
     )
     def _publish(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:
         catalogue = load_catalogue(settings.kpi_catalogue_path)
-        checks = run_check_results(context)
+        with warehouse.connection() as con:
+            checks = run_check_results(context, con)
         build_data_docs(settings.artefacts_dir, run_name=context.run.run_id)  # the gate's results
         warnings = [c for c in checks if not c["passed"]]
         published_at = dt.datetime.now(dt.UTC).isoformat()

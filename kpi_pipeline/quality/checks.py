@@ -1,4 +1,6 @@
-"""Blocking Dagster asset checks: each raw table and the KPI facts against their GX suites."""
+"""Blocking Dagster asset checks: each raw table and the KPI facts against their GX suites.
+The cross-checks of the facts against staging are dbt tests (dbt_project/tests/), which
+dagster-dbt runs as blocking checks of `marts/fct_kpi_daily` in the dbt step."""
 
 import datetime as dt
 import inspect
@@ -19,19 +21,16 @@ from dagster import (
     PartitionsDefinition,
     asset_check,
 )
-from dagster._core.definitions.asset_checks.asset_check_evaluation import (
-    AssetCheckEvaluationTargetMaterializationData,
-)
 
 from kpi_pipeline.faults import failpoint
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS, GA4_SOURCE, GA4_TABLE, CsvExtract
+from kpi_pipeline.orchestration.dagster_private import AssetCheckEvaluationTargetMaterializationData
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.publish.snapshot import restated_days
 from kpi_pipeline.quality.anomalies import anomaly_outcomes, compare_days, tripped_days
 from kpi_pipeline.quality.attribution import FAILING_DAYS, validate_days, with_days
 from kpi_pipeline.quality.chunks import merge_outcomes, window_chunks
 from kpi_pipeline.quality.config import QualityConfig, load_quality_config
-from kpi_pipeline.quality.cross_checks import cross_check_outcomes
 from kpi_pipeline.quality.deliveries import build_delivery_check, delivered
 from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.source_groups import source_group_checks
@@ -290,41 +289,6 @@ def facts_value_series(
     )
 
 
-def build_cross_check(
-    partitions: PartitionsDefinition, settings: Settings
-) -> AssetChecksDefinition:
-    config = load_quality_config()
-
-    @asset_check(
-        asset=FACTS_KEY,
-        name="cross_checks_fct_kpi_daily",
-        blocking=True,
-        partitions_def=partitions,
-        description=(
-            "The facts recomputed from staging: net revenue = the day's order amounts, "
-            "sessions = distinct GA4 sessions; no KPI row lost or duplicated in "
-            "`marts.fct_kpi_period` (when it exists). Severities in quality.yml."
-        ),
-    )
-    def _check(
-        context: AssetCheckExecutionContext, warehouse: WarehouseResource
-    ) -> AssetCheckResult:
-        days = checked_days(context.partition_keys, settings)
-        first, last = _window(days)
-        with warehouse.connection() as con:
-            outcomes = cross_check_outcomes(
-                con,
-                first,
-                last,
-                settings.timezone,
-                config.cross_checks,
-                config.net_revenue_tolerance,
-            )
-        return check_result([SuiteOutcome("cross_checks", len(outcomes), outcomes)])
-
-    return _check
-
-
 def build_value_anomaly_check(partitions: PartitionsDefinition) -> AssetChecksDefinition:
     config = load_quality_config()
 
@@ -487,7 +451,6 @@ def quality_checks(
     declared = [t for s, t in raw_tables_by_source() if settings.deployment.has(s)]
     checks = [build_raw_check(t, partitions, settings) for t in declared] + [
         build_facts_check(partitions, kpi_ids, settings),
-        build_cross_check(partitions, settings),
         build_value_anomaly_check(partitions),
         build_delivery_check(partitions, settings),
         *source_group_checks(partitions, settings),

@@ -9,9 +9,11 @@ from typing import Any
 import yaml
 
 from kpi_pipeline.quality.suites import ERROR, WARN
-from kpi_pipeline.settings import PROJECT_ROOT
+from kpi_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT
 
 QUALITY_CONFIG_PATH = PROJECT_ROOT / "quality.yml"
+# the cross-checks: dbt singular tests, one file each, named as in quality.yml
+DBT_TESTS_DIR = DBT_PROJECT_DIR / "tests"
 SEVERITIES = (ERROR, WARN)
 MEASURES = ("numerator", "denominator", "value")
 
@@ -74,8 +76,12 @@ class QualityConfig:
     def volume_thresholds(self, table: str) -> Thresholds:
         return self.volume_tables.get(table, self.volume_default)
 
-    def cross_check_severity(self, name: str) -> str:
-        return self.cross_checks.get(name, ERROR)
+    def dbt_vars(self) -> dict[str, Any]:
+        """The dbt var the cross-checks (dbt tests under dbt_project/tests/) read their
+        severity and the net revenue tolerance from: `{cross_checks: {<test>: error|warn,
+        net_revenue_tolerance: <amount>}}`."""
+        tolerance = {"net_revenue_tolerance": self.net_revenue_tolerance}
+        return {"cross_checks": {**self.cross_checks, **tolerance}}
 
 
 def _band(raw: Any, where: str) -> Band:
@@ -109,6 +115,11 @@ def parse_quality_config(raw: dict[str, Any], path: Path) -> QualityConfig:
         if severity not in SEVERITIES:
             raise QualityConfigError(
                 f"{where}: cross_checks.{name} is '{severity}', expected one of error, warn"
+            )
+        if not (DBT_TESTS_DIR / f"{name}.sql").is_file():
+            raise QualityConfigError(
+                f"{where}: cross_checks.{name} names no cross-check: no dbt test "
+                f"dbt_project/tests/{name}.sql"
             )
     anomalies = raw.get("anomalies") or {}
     volume = anomalies.get("volume") or {}

@@ -5,6 +5,7 @@ evidence table (check metadata, Data Docs) keeps the exact expectation for engin
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
@@ -83,3 +84,49 @@ def plain_words(outcome: ExpectationOutcome, suite: str) -> str:
         return f"{count} row(s) of {table} repeat a {column}, e.g. {sample}"
     observed = json.dumps(outcome.observed, default=str)[:120]
     return f"{table}: {kind}({column}) failed: observed {observed}, e.g. {sample}"
+
+
+ROWS_SAID = 3  # failing rows of a dbt test said in words; the rest are counted
+
+
+def _value(value: Any) -> str:
+    """A failing row's value as a person reads it: a date as YYYY-MM-DD, a number without
+    float noise or trailing zeros (40.01, 40, 2)."""
+    if value is None:
+        return "no value"
+    if isinstance(value, bool | int):
+        return str(value)
+    if isinstance(value, float | Decimal):
+        text = f"{float(value):.6f}".rstrip("0").rstrip(".")
+        return "0" if text in ("-0", "") else text
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _row_words(row: dict[str, Any], template: str | None) -> str:
+    values = {k: _value(v) for k, v in row.items()}
+    if template:
+        try:
+            return template.format_map(values)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return ", ".join(f"{k} {v}" for k, v in values.items())
+
+
+def dbt_test_words(
+    check: str, count: int | None, rows: list[dict[str, Any]], template: str | None = None
+) -> str:
+    """A failed dbt test in words: its first failing rows (through the test's own wording,
+    `meta.failing_row`, when it has one), and how many more; without rows, its count."""
+    total = count if count is not None else len(rows)
+    if not rows:
+        found = f"{total} failing row(s)" if total else "failed"
+        return f"dbt test {check}: {found}"
+    said = "; ".join(_row_words(row, template) for row in rows[:ROWS_SAID])
+    more = total - min(len(rows), ROWS_SAID)
+    return (
+        said
+        + (f"; and {more} more" if more > 0 else "")
+        + ("" if template else f" (dbt test {check})")
+    )

@@ -1,7 +1,6 @@
 """dbt models as Dagster assets, built for the partition window as one dbt invocation."""
 
 import json
-import os
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -12,7 +11,7 @@ from dagster import (
     BackfillPolicy,
     PartitionsDefinition,
 )
-from dagster_dbt import DagsterDbtTranslator, DbtCliResource, DbtProject, dbt_assets
+from dagster_dbt import DagsterDbtTranslator, DbtProject, dbt_assets
 
 from kpi_pipeline.faults import failpoint
 from kpi_pipeline.kpis.availability import deployment_availability
@@ -24,9 +23,8 @@ from kpi_pipeline.partitions import (
     dbt_window,
     dbt_window_env,
 )
-from kpi_pipeline.scoped_env import scoped_environ
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.transform.dbt_child import PARENT_ENV
+from kpi_pipeline.transform.resource import KpiDbtCliResource
 from kpi_pipeline.warehouse import WarehouseResource, wait_until_free
 
 TRANSFORM_GROUP = "transform"
@@ -75,22 +73,21 @@ def build_dbt_assets(
         name="dbt_models",
     )
     def _dbt_models(
-        context: AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseResource
+        context: AssetExecutionContext, dbt: KpiDbtCliResource, warehouse: WarehouseResource
     ) -> Iterator[Any]:
         days = days_in(context.partition_keys)
         window = dbt_window(days[0], days[-1], settings.lookback_days)
         context.log.info("dbt window %s", window)
         args = dbt_build_args(dbt_deployment_vars(settings.timezone, settings.reporting_currency))
         # One fixed target folder per deployment: dbt reuses its partial parse (the window
-        # is in the environment, so the parsed project stays the same from day to day), and
-        # runs (one at a time, see dagster.yaml) do not pile up a folder each.
+        # is in dbt's environment, so the parsed project stays the same from day to day),
+        # and runs (one at a time, see dagster.yaml) do not pile up a folder each.
         # an analyst's own DuckDB session, say
         wait_until_free(warehouse.path, on_wait=context.log.warning)
         deployment_env = dbt_kpis_env(None if settings.deployment.everything else kpis)
-        with scoped_environ(
-            dbt_window_env(window) | deployment_env | {PARENT_ENV: str(os.getpid())}
-        ):
-            invocation = dbt.cli(args, context=context, target_path=settings.dbt_target_dir)
+        # the warehouse, the window and the KPIs, given to dbt's process alone
+        env = settings.dbt_env() | dbt_window_env(window) | deployment_env
+        invocation = dbt.cli(args, context=context, target_path=settings.dbt_target_dir, env=env)
         for event in invocation.stream():
             yield event
             failpoint("dbt")

@@ -5,9 +5,12 @@ from __future__ import annotations
 import fcntl
 import os
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
-from dagster_dbt import DbtCliResource, DbtProject
+from dagster_dbt import DbtProject
+
+from kpi_pipeline.transform.resource import KpiDbtCliResource
 
 WATCHED = ("models", "macros", "seeds", "tests", "dbt_project.yml", "profiles.yml")
 
@@ -29,8 +32,11 @@ def manifest_is_stale(project: DbtProject) -> bool:
     return newest_source_mtime(Path(project.project_dir)) > manifest.stat().st_mtime
 
 
-def ensure_manifest(project: DbtProject, dbt_executable: str) -> Path:
-    """Parse the project (`dbt parse`) when the manifest is missing or older than a model.
+def ensure_manifest(
+    project: DbtProject, dbt_executable: str, env: Mapping[str, str] | None = None
+) -> Path:
+    """Parse the project (`dbt parse`, its process given `env`: `Settings.dbt_env`) when the
+    manifest is missing or older than a model.
 
     Safe when several processes load the definitions at once (test workers, `dagster dev`
     beside a CLI run): one parses under a file lock, into a folder of its own, and the
@@ -42,9 +48,8 @@ def ensure_manifest(project: DbtProject, dbt_executable: str) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if manifest_is_stale(project):
             with tempfile.TemporaryDirectory(dir=manifest.parent, prefix=".parse-") as scratch:
-                DbtCliResource(project_dir=project, dbt_executable=dbt_executable).cli(
-                    ["parse", "--quiet"], target_path=Path(scratch)
-                ).wait()
+                dbt = KpiDbtCliResource(project_dir=project, dbt_executable=dbt_executable)
+                dbt.cli(["parse", "--quiet"], target_path=Path(scratch), env=env).wait()
                 # MetricFlow (`mf`) reads the semantic manifest beside the manifest
                 for name in ("semantic_manifest.json", "manifest.json"):
                     if (Path(scratch) / name).exists():

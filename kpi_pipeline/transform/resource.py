@@ -1,27 +1,39 @@
-"""The dbt CLI resource of the pipeline: dagster-dbt's, without its per-run start-up work
-that this project does not use (measured in docs/benchmarks.md)."""
+"""The dbt CLI resource of the pipeline: dagster-dbt's, given dbt's environment explicitly
+and without its per-run start-up work that this project does not use (measured in
+docs/benchmarks.md)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from functools import cached_property
-from importlib.metadata import version as package_version
+import os
+from collections.abc import Mapping, Sequence
+from typing import Any
 
-from dagster_dbt import DbtCliResource
-from packaging import version
+from dagster_dbt import DbtCliInvocation
+
+from kpi_pipeline.orchestration.dagster_private import DbtCliResourceWithoutStartupWork
+from kpi_pipeline.scoped_env import scoped_environ
+from kpi_pipeline.transform.dbt_child import PARENT_ENV
 
 
-class KpiDbtCliResource(DbtCliResource):
-    """dagster-dbt, on every run, asks the dbt executable for its version (`dbt --version`:
-    a subprocess importing dbt, 1.5-3 s of CPU) and builds an in-process dbt adapter (about
-    1 s) that only its opt-in `fetch_row_counts()` / `fetch_column_metadata()` use. Our
-    executable is this environment's (`project.DBT_EXECUTABLE`), so the installed dbt-core
-    package gives the version; and the assets only `.stream()` dbt's events. Call
-    `fetch_row_counts()` one day and it adds nothing until the adapter comes back here."""
+class KpiDbtCliResource(DbtCliResourceWithoutStartupWork):
+    """dagster-dbt's `DbtCliResource` that skips the `dbt --version` subprocess and the
+    in-process dbt adapter of every invocation (`orchestration/dagster_private.py`), and
+    whose `cli` takes the environment variables of the dbt process."""
 
-    @cached_property
-    def _cli_version(self) -> version.Version:
-        return version.parse(package_version("dbt-core"))
+    def cli(
+        self,
+        args: Sequence[str],
+        *,
+        env: Mapping[str, str | None] | None = None,
+        **kwargs: Any,
+    ) -> DbtCliInvocation:
+        """`DbtCliResource.cli`, the dbt process given `env` on top of this process's
+        environment (None: unset for dbt) and this process's id (`kpi-dbt` dies with it).
 
-    def _initialize_dbt_core_adapter(self, args: Sequence[str]) -> None:  # type: ignore[override]
-        return None
+        dagster-dbt 0.29 builds the subprocess's environment from `os.environ` and takes no
+        environment of its own, so `env` is in `os.environ` only while `DbtCliResource.cli`
+        starts dbt (steps run one at a time in a run's process), and `os.environ` is as it
+        was again before `cli` returns: nothing of it stays in this process."""
+        overrides = {**(env or {}), PARENT_ENV: str(os.getpid())}
+        with scoped_environ(overrides):
+            return super().cli(args, **kwargs)

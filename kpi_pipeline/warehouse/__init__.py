@@ -49,7 +49,8 @@ def connect(location: Path | str, read_only: bool = False) -> Iterator:
 
 class WarehouseResource(ConfigurableResource):
     """The warehouse the pipeline writes (`KPI_WAREHOUSE`): a DuckDB file path or a
-    `postgresql://user@host:port/db` URL (its password comes from `PGPASSWORD`).
+    `postgresql://user@host:port/db` URL (its password from the `KPI_WAREHOUSE` URL or
+    `PGPASSWORD`, see `postgres.connect`).
 
     With `lock_file`, a run using it holds the writer lock from its start to its end
     (`orchestration/run_guard.py`): one writer at a time, whoever launched the run."""

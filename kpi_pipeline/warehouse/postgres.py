@@ -1,14 +1,16 @@
 """The PostgreSQL warehouse through psycopg2: `?` placeholders, frames loaded with COPY.
 
-The URL carries no password: libpq (psycopg2 here, dbt-postgres in dbt) reads `PGPASSWORD`,
-so the password is never part of a config, a log line or a file.
+The URL the pipeline keeps carries no password, so it is never part of a config, a log line
+or a file: a connection takes it from the `KPI_WAREHOUSE` URL it was configured with
+(`environment_password`), else libpq (psycopg2 here, dbt-postgres in dbt) reads `PGPASSWORD`.
 """
 
 from __future__ import annotations
 
 import io
+import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -39,6 +41,17 @@ def url_without_password(url: str) -> str:
     host = parts.netloc.rsplit("@", 1)[1]
     user = parts.username or ""
     return urlunsplit(parts._replace(netloc=f"{user}@{host}" if user else host))
+
+
+def environment_password(url: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The password of `url` (a URL kept without one) when the environment's `KPI_WAREHOUSE`
+    is that URL with its password; None otherwise (libpq then reads `PGPASSWORD` itself).
+    Read where a connection is made: the password is never copied into the environment."""
+    configured = (os.environ if environ is None else environ).get("KPI_WAREHOUSE", "")
+    password = url_password(configured)
+    if password is None or url_without_password(configured) != url:
+        return None
+    return password
 
 
 def dbt_target_env(url: str) -> dict[str, str]:
@@ -133,9 +146,12 @@ class PostgresConnection:
 @contextmanager
 def connect(url: str, read_only: bool = False) -> Iterator[PostgresConnection]:
     """A session in UTC; `read_only` makes every transaction of it read-only (the server
-    refuses writes)."""
+    refuses writes). The password: the URL's, else `KPI_WAREHOUSE`'s for this URL, else
+    libpq's `PGPASSWORD`."""
     options = "-c TimeZone=UTC" + (" -c default_transaction_read_only=on" if read_only else "")
-    raw = psycopg2.connect(url, options=options)
+    password = None if url_password(url) is not None else environment_password(url)
+    secret = {"password": password} if password is not None else {}
+    raw = psycopg2.connect(url, options=options, **secret)
     raw.autocommit = True
     try:
         yield PostgresConnection(raw)

@@ -60,7 +60,7 @@ AUTOMATION = """{
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory):
     from kpi_pipeline.sample import generate_sample
-    from kpi_pipeline.settings import Settings, prepare_environment
+    from kpi_pipeline.settings import Settings, prepare_deployment
 
     root = tmp_path_factory.mktemp("deployment")
     env = {
@@ -74,9 +74,7 @@ def server(tmp_path_factory: pytest.TempPathFactory):
     for name in ("KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR"):
         env.pop(name, None)
     settings = Settings.from_env(env)
-    with pytest.MonkeyPatch.context() as patch:  # prepare_environment sets os.environ
-        prepare_environment(settings)
-        patch.undo()
+    prepare_deployment(settings)
     generate_sample(DAYS[0], DAYS[-1], settings.landing_dir, scale=0.02)
     dev = DagsterDev(env=env, log_path=root / "dagster_dev.log")
     dev.start()

@@ -37,7 +37,6 @@ FACTS = ["marts", "fct_kpi_daily"]
 ORDERS = ["raw", "orders"]
 FACTS_CHECKS = {
     "gx_fct_kpi_daily",
-    "cross_checks_fct_kpi_daily",
     "anomalies_fct_kpi_daily",
     "gx_ad_spend_volume",
 }

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psutil
 import pytest
-from dagster import DagsterInstance, DagsterRun, DagsterRunStatus
+from dagster import DagsterRun, DagsterRunStatus
 from typer.testing import CliRunner
 
 from kpi_pipeline.cli import app
@@ -47,9 +47,9 @@ def test_a_process_is_alive_gone_or_unknown() -> None:
 @pytest.fixture
 def instance(cli_env: Path):
     from kpi_pipeline.cli.common import load_settings
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
 
-    load_settings()
-    with DagsterInstance.get() as instance:
+    with open_instance_at(load_settings().dagster_home) as instance:
         yield instance
 
 

@@ -72,6 +72,9 @@ def test_the_configuration_names_the_bad_key(tmp_path: Path) -> None:
     path = tmp_path / "quality.yml"
     with pytest.raises(QualityConfigError, match=r"cross_checks.sessions_equal_staging.*fatal"):
         parse_quality_config({"cross_checks": {"sessions_equal_staging": "fatal"}}, path)
+    # a cross-check is a dbt test: a name without one (a typo) is refused, not ignored
+    with pytest.raises(QualityConfigError, match=r"dbt_project/tests/session_equal_staging.sql"):
+        parse_quality_config({"cross_checks": {"session_equal_staging": "warn"}}, path)
     with pytest.raises(QualityConfigError, match=r"anomalies.values\[0\].measure"):
         parse_quality_config({"anomalies": {"values": [{"kpi": "x", "measure": "avg"}]}}, path)
     with pytest.raises(QualityConfigError, match="warn: thresholds must be numbers"):
@@ -92,3 +95,16 @@ def test_the_configuration_names_the_bad_key(tmp_path: Path) -> None:
     assert override.volume_thresholds("ads_spend").warn.below == 0.9
     assert override.volume_thresholds("ads_spend").error.below == 0.1  # inherited
     assert override.volume_thresholds("orders").warn.below == 0.4
+
+
+def test_the_cross_checks_severities_and_tolerance_reach_dbt_as_one_var() -> None:
+    from kpi_pipeline.partitions import dbt_deployment_vars
+
+    raw = {"cross_checks": {"sessions_equal_staging": "warn", "net_revenue_tolerance": 0.02}}
+    parsed = parse_quality_config(raw, Path("quality.yml"))
+    assert parsed.dbt_vars() == {
+        "cross_checks": {"sessions_equal_staging": "warn", "net_revenue_tolerance": 0.02}
+    }
+    shipped = dbt_deployment_vars("Europe/Paris", "EUR")
+    assert shipped["cross_checks"] == load_quality_config().dbt_vars()["cross_checks"]
+    assert (shipped["timezone"], shipped["reporting_currency"]) == ("Europe/Paris", "EUR")

@@ -74,3 +74,32 @@ def test_ranges_sets_nulls_and_timestamps_name_table_column_and_values() -> None
         == "1 row(s) of orders/orders.csv (raw.orders) have status not in (placed, fulfilled), "
         "e.g. lost"
     )
+
+
+def test_a_failed_dbt_test_is_said_from_its_rows_or_its_count() -> None:
+    import datetime as dt
+
+    from dagster import AssetCheckEvaluation, AssetCheckSeverity, AssetKey
+
+    from kpi_pipeline.quality.dbt_failures import describe
+    from kpi_pipeline.quality.wording import dbt_test_words
+
+    rows = [{"kpi_date": dt.date(2025, 3, 3), "facts": 40.010000001, "orders": 40.0}] * 4
+    template = "{kpi_date}: {facts} against {orders}"
+    assert dbt_test_words("t", 4, rows, template) == (
+        "2025-03-03: 40.01 against 40; 2025-03-03: 40.01 against 40; "
+        "2025-03-03: 40.01 against 40; and 1 more"
+    )
+    # without a wording of its own: the columns, and which test
+    assert dbt_test_words("t", 1, [{"day": dt.date(2025, 3, 3), "n": None}]) == (
+        "day 2025-03-03, n no value (dbt test t)"
+    )
+    # a dbt test whose rows were not kept: its count, never an empty description
+    evaluation = AssetCheckEvaluation(
+        asset_key=AssetKey(["marts", "fct_kpi_daily"]),
+        check_name="unique_combination_fct_kpi_daily",
+        passed=False,
+        severity=AssetCheckSeverity.ERROR,
+        metadata={"unique_id": "test.kpi_pipeline.x", "dagster_dbt/failed_row_count": 2},
+    )
+    assert describe(evaluation) == "dbt test unique_combination_fct_kpi_daily: 2 failing row(s)"
