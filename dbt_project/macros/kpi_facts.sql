@@ -115,7 +115,7 @@
 
 {#- A KPI's numerator or denominator: its metrics' amounts joined on `keys` to `cells`,
     added or subtracted; none (a plain sum's denominator) is null. -#}
-{% macro formula_sum(terms, keys) -%}
+{% macro formula_sum(terms) -%}
     {%- if not terms -%}
         cast(null as double precision)
     {%- else -%}
@@ -133,8 +133,8 @@
         cells.{{ key }},
         {%- endfor %}
         '{{ kpi.id }}' as kpi_id,
-        {{ formula_sum(kpi.numerator, keys) }} as numerator,
-        {{ formula_sum(kpi.denominator, keys) }} as denominator
+        {{ formula_sum(kpi.numerator) }} as numerator,
+        {{ formula_sum(kpi.denominator) }} as denominator
     from {{ cells }} as cells
     {%- set joined = [] -%}
     {%- for term in kpi.numerator + kpi.denominator if term[1] not in joined -%}
@@ -144,5 +144,35 @@
         {%- for key in keys %}
             {{ 'and ' if not loop.first }}cells.{{ key }} = m_{{ term[1] }}.{{ key }}
         {%- endfor %}
+    {%- endfor %}
+{%- endmacro %}
+
+{#- The deployment's KPIs with a distinct count: not additive over days, so their periods
+    are recounted from their semantic model. -#}
+{% macro recounted_kpis() -%}
+    {%- set found = [] -%}
+    {%- for kpi in deployed_kpis() if not kpi.additive -%}
+        {%- do found.append(kpi) -%}
+    {%- endfor -%}
+    {{ return(found) }}
+{%- endmacro %}
+
+{#- The components of every KPI of `kpis` over periods (keys: period_grain, period_start,
+    dimension, dimension_value), each on its cells `<cells_prefix><kpi_id>` from its metrics
+    `<metric_prefix><kpi_id>__<metric_id>`; no KPI: no row, with the same columns. -#}
+{% macro period_components(kpis, cells_prefix, metric_prefix) -%}
+    {%- for kpi in kpis %}
+    {{ 'union all' if not loop.first }}
+    {{ kpi_components(kpi, cells_prefix ~ kpi.id, ['period_grain', 'period_start', 'dimension', 'dimension_value'], metric_prefix ~ kpi.id ~ '__') }}
+    {%- else %}
+    select
+        cast(null as varchar) as period_grain,
+        cast(null as date) as period_start,
+        cast(null as varchar) as dimension,
+        cast(null as varchar) as dimension_value,
+        cast(null as varchar) as kpi_id,
+        cast(null as decimal(38, 9)) as numerator,
+        cast(null as decimal(38, 9)) as denominator
+    where false
     {%- endfor %}
 {%- endmacro %}

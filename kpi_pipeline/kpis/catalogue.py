@@ -241,9 +241,9 @@ def _dimensions(value: Any, where: str) -> tuple[tuple[str, str], ...]:
     """`[channel, country]` (the column has the breakdown's name) or `{source: platform}`."""
     if value is None:
         return ()
-    pairs = value.items() if isinstance(value, dict) else ((v, v) for v in value or [])
     if not isinstance(value, (dict, list)):
         raise CatalogueError(f"{where}: field 'dimensions' must be a list or a mapping")
+    pairs = value.items() if isinstance(value, dict) else ((v, v) for v in value)
     found = []
     for name, column in pairs:
         for text, field in ((name, "dimensions"), (column, f"dimensions.{name}")):

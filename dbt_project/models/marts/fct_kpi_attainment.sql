@@ -69,9 +69,8 @@ last_year_additive as (
     group by last_year_window.period_grain, last_year_window.period_start, last_year_window.kpi_id
 ),
 
-{%- set recounted_kpis = [] %}
-{%- for kpi in deployed_kpis() if not kpi.additive %}{% do recounted_kpis.append(kpi) %}{% endfor %}
-{%- for kpi in recounted_kpis %}
+{%- set distinct_kpis = recounted_kpis() %}
+{%- for kpi in distinct_kpis %}
 
 -- {{ kpi.id }} counts distinct entities: recounted over last year's window
 last_year_days__{{ kpi.id }} as (
@@ -99,20 +98,7 @@ last_year__{{ kpi.id }}__{{ term[1] }} as (
 {%- endfor %}
 
 last_year_recounted as (
-    {%- for kpi in recounted_kpis %}
-    {{ 'union all' if not loop.first }}
-    {{ kpi_components(kpi, 'last_year_windows__' ~ kpi.id, ['period_grain', 'period_start', 'dimension', 'dimension_value'], 'last_year__' ~ kpi.id ~ '__') }}
-    {%- else %}
-    select
-        cast(null as varchar) as period_grain,
-        cast(null as date) as period_start,
-        cast(null as varchar) as dimension,
-        cast(null as varchar) as dimension_value,
-        cast(null as varchar) as kpi_id,
-        cast(null as decimal(38, 9)) as numerator,
-        cast(null as decimal(38, 9)) as denominator
-    where false
-    {%- endfor %}
+    {{ period_components(distinct_kpis, 'last_year_windows__', 'last_year__') }}
 ),
 
 last_year as (

@@ -44,9 +44,8 @@ additive as (
     group by period_grain, period_start, kpi_id, dimension, dimension_value
 ),
 
-{%- set recounted_kpis = [] %}
-{%- for kpi in deployed_kpis() if not kpi.additive %}{% do recounted_kpis.append(kpi) %}{% endfor %}
-{%- for kpi in recounted_kpis %}
+{%- set distinct_kpis = recounted_kpis() %}
+{%- for kpi in distinct_kpis %}
 
 -- {{ kpi.id }} counts distinct entities: recounted over each period's days with data
 days__{{ kpi.id }} as (
@@ -83,20 +82,7 @@ recount__{{ kpi.id }}__{{ term[1] }} as (
 {%- endfor %}
 
 recounted as (
-    {%- for kpi in recounted_kpis %}
-    {{ 'union all' if not loop.first }}
-    {{ kpi_components(kpi, 'cells__' ~ kpi.id, ['period_grain', 'period_start', 'dimension', 'dimension_value'], 'recount__' ~ kpi.id ~ '__') }}
-    {%- else %}
-    select
-        cast(null as varchar) as period_grain,
-        cast(null as date) as period_start,
-        cast(null as varchar) as dimension,
-        cast(null as varchar) as dimension_value,
-        cast(null as varchar) as kpi_id,
-        cast(null as decimal(38, 9)) as numerator,
-        cast(null as decimal(38, 9)) as denominator
-    where false
-    {%- endfor %}
+    {{ period_components(distinct_kpis, 'cells__', 'recount__') }}
 ),
 
 components as (
