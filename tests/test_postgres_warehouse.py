@@ -70,7 +70,8 @@ def backfill_then_daily_run(deployment) -> None:
         assert report.success, report.reason()
 
 
-def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_url) -> None:
+def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_database) -> None:
+    postgres_url = postgres_database  # a database of its own: no other test's tables
     on_duckdb = deploy(tmp_path / "duckdb", monkeypatch)
     backfill_then_daily_run(on_duckdb)
     with duckdb.connect(str(on_duckdb.warehouse), read_only=True) as con:

@@ -67,7 +67,6 @@ TABLES = [
       cross join (values ('net_revenue', 'all', 'all'), ('session_conversion_rate', 'all', 'all'))
       as k(kpi_id, dimension, dimension_value)""",
 ]
-SCHEMAS = ("staging", "marts", "reference", "dbt_test__audit")
 
 
 @dataclass(frozen=True)
@@ -140,13 +139,11 @@ def run_cross_checks(location: str, day: dt.date) -> dict[str, Verdict]:
 
 @pytest.fixture(params=["duckdb", "postgres"])
 def site(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Site]:
-    """The hand-built warehouse (DuckDB file, or the session's PostgreSQL database emptied
-    of these schemas) and the cross-checks run on it."""
+    """The hand-built warehouse (DuckDB file, or a fresh PostgreSQL database) and the
+    cross-checks run on it."""
     if request.param == "postgres":
-        location = request.getfixturevalue("postgres_url")
-        with connect(location) as con:
-            for schema in SCHEMAS:
-                con.execute(f"drop schema if exists {schema} cascade")
+        # a database of its own: its hand-built tables must not meet another test's
+        location = request.getfixturevalue("postgres_database")
     else:
         location = str(tmp_path / "warehouse.duckdb")
     monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path))
