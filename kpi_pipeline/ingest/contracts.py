@@ -70,7 +70,8 @@ class CsvExtract:
     currency_in_label: tuple[str, str] | None = None
     parquet_name: str | None = None  # the same extract may arrive as Parquet under this name
     # an ad platform's own download around the table (title, date range, total rows):
-    # "google_ads" or "meta_ads", see kpi_pipeline/ingest/report_layouts.py
+    # "google_ads" or "meta_ads", see kpi_pipeline/ingest/report_layouts.py; "qualtrics"
+    # (survey_layouts.py)
     report_layout: str | None = None
 
     @property
@@ -250,6 +251,7 @@ NPS_RESPONSES = CsvExtract(
         Column("score", "score", Kind.INTEGER, required=True),
         Column("comment", "comment"),
     ),
+    report_layout="qualtrics",  # a Qualtrics export is read as it is: survey_layouts.py
 )
 
 ORDERS = CsvExtract(

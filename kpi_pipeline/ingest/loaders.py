@@ -88,7 +88,7 @@ def parse_csv_file(
     # an ad platform's own download: title, date range and total lines set aside and counted
     report = report_layouts.recognise(extract, path, content, day)
     table = report.table(reader(report.content, str(path), limits.max_file_rows))
-    parsed = table.set_aside(parse_extract(table.text, extract, path, pii_key, day, limits))
+    parsed = table.set_aside(parse_extract(table.text, report.extract, path, pii_key, day, limits))
     return raw_tables.DayLoad(
         source_file=str(path),
         checksum=content_checksum(content),

@@ -32,6 +32,8 @@ from kpi_pipeline.ingest.csv_reader import ROW_NUMBER, CsvText, ParsedExtract, n
 from kpi_pipeline.ingest.decoding import sniff_delimiter, to_utf8
 from kpi_pipeline.ingest.errors import ExtractError
 from kpi_pipeline.ingest.excerpt import escape, excerpt
+from kpi_pipeline.ingest.survey_layouts import QUALTRICS
+from kpi_pipeline.ingest.survey_layouts import recognise as recognise_survey
 
 GOOGLE_ADS = "google_ads"
 META_ADS = "meta_ads"
@@ -43,6 +45,8 @@ QUOTED_CHARS = 60
 
 _ISO_DAY = "%Y-%m-%d"
 _YEAR = re.compile(r"\b(?:19|20)\d{2}\b")
+# Google writes the preset "All time" as it is, with no dates.
+_ALL_TIME = re.compile(r"(?i)^all\s+time$")
 _RANGE_SEPARATOR = re.compile(r"\s+[-\u2013\u2014]\s+")  # ' - ', en or em dash
 _MONTH_NAMES = (
     "january",
@@ -90,12 +94,20 @@ class ReportLayoutError(ExtractError):
 
 @dataclass(frozen=True)
 class DateRange:
-    """The period a Google Ads UI report says it covers (its second line)."""
+    """The period a Google Ads UI report says it covers (its second line); `All time` has
+    no first nor last day."""
 
-    first: dt.date
-    last: dt.date
+    first: dt.date | None
+    last: dt.date | None
     line: int
     text: str
+
+    @property
+    def bounded(self) -> bool:
+        return self.first is not None and self.last is not None
+
+    def described(self) -> str:
+        return f"{self.first} to {self.last}" if self.bounded else _quoted(self.text)
 
 
 def _date(text: str) -> dt.date | None:
@@ -158,9 +170,10 @@ def _range_of_preamble(
     found = None
     for number, line in enumerate(preamble, start=1):
         text = ", ".join(cell.strip() for cell in _cells(line, delimiter) if cell.strip())
-        if not _YEAR.search(text):
+        all_time = bool(_ALL_TIME.match(text))
+        if not all_time and not _YEAR.search(text):
             continue  # the report's title
-        period = parse_date_range(text)
+        period = (None, None) if all_time else parse_date_range(text)
         if period is None or found is not None:
             problem = (
                 f"cannot read the report's date range {_quoted(text)}"
@@ -175,8 +188,8 @@ def _range_of_preamble(
                 "deliver the API layout (segments.date, metrics.cost_micros, ...).",
             )
         found = DateRange(period[0], period[1], number, text)
-    if found is None:
-        return None
+    if found is None or not found.bounded:
+        return found
     if found.first > found.last or found.last != day:
         folder = f"dt={day.isoformat()}"
         move = (
@@ -238,7 +251,7 @@ class Report:
         on one day (the first such row named by its line)."""
         layout = self.extract.report_layout
         if layout not in (GOOGLE_ADS, META_ADS) or text.encoding == "parquet":
-            return ReportTable(text)
+            return ReportTable(text, self.preamble_lines)
         frame = text.frame
         if layout == GOOGLE_ADS:
             summary = _trailing(_google_totals(frame, self._columns(frame, "spend_date")))
@@ -281,13 +294,17 @@ class Report:
             return
         day_columns = self._columns(rows.frame, "spend_date")
         if not day_columns:
+            whole = "range" if period.bounded else "period"
             raise ReportLayoutError(
                 self.path,
                 period.line + 1,
-                f"the report has no 'Day' column, so each row covers the whole range "
-                f"{period.first} to {period.last} and cannot be put on a day",
-                "Add the segment Time > Day to the report and download it again.",
+                f"the report has no 'Day' column, so each row covers the whole {whole} "
+                f"{period.described()} and cannot be put on a day",
+                "Add the segment Time > Day to the report and download it again"
+                + ("." if period.bounded else f", for a date range ending on {self.day}."),
             )
+        if not period.bounded:
+            return  # every day of the report is restated (see docs/landing_zone.md)
         day = _as_day(day_columns[0])
         outside = day.is_not_null() & ((day < period.first) | (day > period.last))
         found = rows.first(outside)
@@ -477,8 +494,16 @@ def _refuse_unknown_preamble(first: str, extract: CsvExtract, path: Path | str) 
 
 def recognise(extract: CsvExtract, path: Path | str, content: bytes, day: dt.date) -> Report:
     """Find the header of a Google Ads UI download below its title and date-range lines;
-    the date range must end on the folder day. Other files pass through untouched."""
-    if extract.report_layout != GOOGLE_ADS or str(path).endswith(".parquet"):
+    the date range must end on the folder day; a Qualtrics export rewritten to the NPS
+    contract (`survey_layouts`). Other files pass through untouched."""
+    if str(path).endswith(".parquet"):
+        return Report(extract, path, day, content)
+    if extract.report_layout == QUALTRICS:
+        survey = recognise_survey(extract, path, content)
+        if survey is None:
+            return Report(extract, path, day, content)
+        return Report(survey.extract, path, day, survey.content, survey.lines_removed)
+    if extract.report_layout != GOOGLE_ADS:
         return Report(extract, path, day, content)
     text, _ = to_utf8(content)
     lines = [
