@@ -844,7 +844,9 @@ PLAIN_SUMS = {KPI_NET_REVENUE, KPI_ORGANIC_TRAFFIC}
 
 
 def period_start(day: dt.date, grain: str) -> dt.date:
-    """First day of the ISO week (Monday), month, quarter or year holding ``day``."""
+    """First day of the day, ISO week (Monday), month, quarter or year holding ``day``."""
+    if grain == "day":
+        return day
     if grain == "week":
         return day - dt.timedelta(days=day.weekday())
     if grain == "month":

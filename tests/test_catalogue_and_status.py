@@ -2,12 +2,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
+import jinja2
 import pytest
 import yaml
 
 from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
-from kpi_pipeline.kpis.status import kpi_status
-from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH
+
+STATUS_MACRO = DBT_PROJECT_DIR / "macros" / "kpi_status.sql"
 
 
 def test_shipped_catalogue_is_valid_and_covers_every_family() -> None:
@@ -77,7 +80,23 @@ def test_unknown_family_is_refused(tmp_path: Path) -> None:
         ("higher_is_better", None, "no_data"),
     ],
 )
-def test_status_against_target(tmp_path: Path, direction: str, value, status: str) -> None:
-    entry = {**BASE, "direction": direction, "target": {"value": 100, "at_risk_tolerance": 0.1}}
-    kpi = load_catalogue(_write(tmp_path, entry))["x"]
-    assert kpi_status(value, kpi) == status
+def test_status_against_target(direction: str, value, status: str) -> None:
+    """The rule as the pipeline holds it, once: the SQL of macros/kpi_status.sql, run."""
+    assert sql_status(value, 100.0, direction, 0.1) == status
+
+
+def sql_status(value, target, direction: str, tolerance: float) -> str:
+    macros = jinja2.Environment().from_string(STATUS_MACRO.read_text())
+    case = macros.module.kpi_status("value", "target", "direction", "tolerance")
+    [(found,)] = duckdb.sql(
+        f"select {case} from (select ?::double as value, ?::double as target, "
+        "?::text as direction, ?::double as tolerance)",
+        params=[value, target, direction, tolerance],
+    ).fetchall()
+    return found
+
+
+def test_no_target_is_no_target_and_the_tolerance_scales_with_the_target() -> None:
+    assert sql_status(5.0, None, "higher_is_better", 0.1) == "no_target"
+    assert sql_status(-95.0, -100.0, "lower_is_better", 0.1) == "at_risk"  # -100 + 10
+    assert sql_status(-89.0, -100.0, "lower_is_better", 0.1) == "off_track"

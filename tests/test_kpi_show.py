@@ -46,7 +46,15 @@ def warehouse(cli_env: Path) -> Path:
         ("month", D(2025, 1, 1), "net_revenue", 1.0, 16000.0, "off_track", None, None),
         ("month", D(2025, 3, 1), "organic_traffic", 910.0, None, "no_target", None, None),
         ("week", D(2025, 3, 3), "net_revenue", 16600.0, 24000.0, "off_track", None, None),
+        # each day against its own target, as fct_kpi_attainment holds it
+        ("day", D(2025, 3, 3), "net_revenue", 9000.0, 8000.0, "on_track", None, None),
+        ("day", D(2025, 3, 4), "net_revenue", 7500.0, 8000.0, "at_risk", None, None),
+        ("day", D(2025, 3, 5), "net_revenue", 100.0, 8000.0, "off_track", None, None),
+        ("day", D(2024, 3, 4), "organic_traffic", 500.0, None, "no_target", None, None),
+        ("day", D(2025, 3, 4), "organic_traffic", 610.0, 600.0, "on_track", 500.0, 0.22),
+        ("day", D(2025, 3, 5), "organic_traffic", 300.0, None, "no_target", None, None),
     ]
+    attainment = [(*row, None, False) for row in attainment]
     with duckdb.connect(str(path)) as con:
         con.execute("create schema marts")
         con.execute(
@@ -63,10 +71,12 @@ def warehouse(cli_env: Path) -> Path:
         con.execute(
             "create table marts.fct_kpi_attainment (period_grain varchar, period_start date, "
             "kpi_id varchar, value double, target double, status varchar, "
-            "previous_year_value double, change_ratio double)"
+            "previous_year_value double, change_ratio double, target_from date, "
+            "target_changed boolean)"
         )
         con.executemany(
-            "insert into marts.fct_kpi_attainment values (?, ?, ?, ?, ?, ?, ?, ?)", attainment
+            "insert into marts.fct_kpi_attainment values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            attainment,
         )
     return path
 

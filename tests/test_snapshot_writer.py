@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import polars as pl
+import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.snapshot import (
@@ -16,6 +17,7 @@ from kpi_pipeline.publish.snapshot import (
 )
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 from tests.facts import overall_fact
+from tests.status_oracle import day_attainment
 
 DAY = dt.date(2025, 3, 3)
 
@@ -34,6 +36,10 @@ def facts(conversions: float) -> pl.DataFrame:
     )
 
 
+def snapshot(frame: pl.DataFrame, catalogue) -> pl.DataFrame:
+    return snapshot_frame(frame, catalogue, day_attainment(frame, catalogue))
+
+
 def tree(folder: Path) -> dict[str, bytes]:
     return {
         str(p.relative_to(folder)): os.readlink(p).encode() if p.is_symlink() else p.read_bytes()
@@ -44,7 +50,7 @@ def tree(folder: Path) -> dict[str, bytes]:
 
 def test_snapshot_is_written_aside_and_a_change_becomes_a_new_version(tmp_path: Path) -> None:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
-    first = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(3), catalogue), {"run_id": "a"})
+    first = publish_snapshot(tmp_path, DAY, snapshot(facts(3), catalogue), {"run_id": "a"})
     assert (first.outcome, first.version) == ("published", 1)
     day_folder = tmp_path / DAY.isoformat()
     assert sorted(p.name for p in (day_folder / "v1").iterdir()) == [
@@ -57,11 +63,11 @@ def test_snapshot_is_written_aside_and_a_change_becomes_a_new_version(tmp_path: 
     manifest = json.loads(v1["manifest.json"])
     assert (manifest["rows"], manifest["run_id"], manifest["version"]) == (2, "a", 1)
 
-    again = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(3), catalogue), {"run_id": "b"})
+    again = publish_snapshot(tmp_path, DAY, snapshot(facts(3), catalogue), {"run_id": "b"})
     assert (again.outcome, again.version) == ("unchanged", 1)
     assert sorted(p.name for p in day_folder.iterdir()) == ["latest", "v1"]
 
-    changed = publish_snapshot(tmp_path, DAY, snapshot_frame(facts(4), catalogue), {"run_id": "c"})
+    changed = publish_snapshot(tmp_path, DAY, snapshot(facts(4), catalogue), {"run_id": "c"})
     assert (changed.outcome, changed.version) == ("published", 2)
     assert os.readlink(day_folder / "latest") == "v2"
     assert tree(day_folder / "v1") == v1
@@ -71,7 +77,7 @@ def test_snapshot_is_written_aside_and_a_change_becomes_a_new_version(tmp_path: 
 
 
 def test_overall_rows_carry_target_and_status_breakdowns_do_not() -> None:
-    frame = snapshot_frame(facts(3), load_catalogue(KPI_CATALOGUE_PATH))
+    frame = snapshot(facts(3), load_catalogue(KPI_CATALOGUE_PATH))
     overall, channel = frame.sort("dimension").iter_rows(named=True)
     assert (overall["target"], overall["status"]) == (0.02, "on_track")  # 0.03 >= 0.02
     assert (channel["target"], channel["status"]) == (None, None)
@@ -81,25 +87,22 @@ def organic(sessions: float) -> pl.DataFrame:
     return overall_fact(DAY, "organic_traffic", sessions)
 
 
-def test_a_target_relative_to_last_year_uses_the_same_day_last_year() -> None:
-    catalogue = load_catalogue(KPI_CATALOGUE_PATH)  # organic traffic: +20 %, tolerance 10 %
-    # last year 500 sessions -> target 600; at risk down to 600 - 60 = 540
-    by_sessions = {
-        s: snapshot_frame(organic(s), catalogue, {"organic_traffic": 500.0}).row(0, named=True)
-        for s in (610.0, 550.0, 530.0)
-    }
-    assert {s: (r["target"], r["status"]) for s, r in by_sessions.items()} == {
-        610.0: (600.0, "on_track"),
-        550.0: (600.0, "at_risk"),
-        530.0: (600.0, "off_track"),
-    }
-    no_history = snapshot_frame(organic(610.0), catalogue).row(0, named=True)
-    assert (no_history["target"], no_history["status"]) == (None, "no_target")
+def test_targets_and_statuses_are_the_attainments_not_recomputed() -> None:
+    """The snapshot states what fct_kpi_attainment holds for the day (where the status
+    rule lives): a target relative to last year and its status come from there as they
+    are; a KPI the attainment does not hold refuses the snapshot rather than guess."""
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)  # organic traffic: +20 % on last year
+    row = snapshot_frame(organic(550.0), catalogue, {"organic_traffic": (600.0, "at_risk")})
+    assert (row["target"][0], row["status"][0]) == (600.0, "at_risk")
+    no_history = snapshot_frame(organic(610.0), catalogue, {"organic_traffic": (None, "no_target")})
+    assert (no_history["target"][0], no_history["status"][0]) == (None, "no_target")
+    with pytest.raises(ValueError, match="fct_kpi_attainment holds no status of organic_traffic"):
+        snapshot_frame(organic(610.0), catalogue, {})
 
 
 def test_status_table_for_the_ui_lists_overall_rows_only() -> None:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
-    table = status_table(snapshot_frame(facts(3), catalogue), catalogue).splitlines()
+    table = status_table(snapshot(facts(3), catalogue), catalogue).splitlines()
     assert table[2:] == ["| Session conversion rate | marketing | 0.03 | 0.02 | on_track |"]
 
 

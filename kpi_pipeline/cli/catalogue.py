@@ -63,9 +63,9 @@ def validate(
     )
 
 
-def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | None, float | None]]:
-    """Per KPI: its latest day in the facts, the overall value and the value of the same
-    day a year earlier (for targets relative to last year); empty without facts."""
+def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | None, str]]:
+    """Per KPI: its latest day in the facts, the overall value and its status that day
+    (from fct_kpi_attainment, where the status rule lives); empty without facts."""
     from kpi_pipeline.warehouse import WAREHOUSE_ERRORS, connect, is_postgres_url
 
     if not is_postgres_url(str(warehouse)) and not Path(warehouse).is_file():
@@ -75,22 +75,19 @@ def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | Non
             rows = con.execute(
                 """
                 with latest as (
-                    select kpi_id, max(kpi_date) as kpi_date
-                    from marts.fct_kpi_daily where dimension = 'all' group by kpi_id
+                    select kpi_id, max(period_start) as kpi_date
+                    from marts.fct_kpi_attainment where period_grain = 'day' group by kpi_id
                 )
-                select latest.kpi_id, latest.kpi_date, now.value, last_year.value
+                select latest.kpi_id, latest.kpi_date, day.value, day.status
                 from latest
-                join marts.fct_kpi_daily as now
-                    on now.kpi_id = latest.kpi_id and now.kpi_date = latest.kpi_date
-                    and now.dimension = 'all'
-                left join marts.fct_kpi_daily as last_year
-                    on last_year.kpi_id = latest.kpi_id and last_year.dimension = 'all'
-                    and last_year.kpi_date = cast(latest.kpi_date - interval '1 year' as date)
+                join marts.fct_kpi_attainment as day
+                    on day.kpi_id = latest.kpi_id and day.period_start = latest.kpi_date
+                    and day.period_grain = 'day'
                 """
             ).fetchall()
     except WAREHOUSE_ERRORS:
         return {}
-    return {kpi_id: (day, value, last_year) for kpi_id, day, value, last_year in rows}
+    return {kpi_id: (day, value, status) for kpi_id, day, value, status in rows}
 
 
 # columns left out, in this order, when the terminal is too narrow for every one whole
@@ -154,8 +151,6 @@ def catalogue_table(kpis: dict, facts: dict, width: int = 200) -> Table:
     """One row per KPI: family, unit, target, cadence, owner; with facts, the value of the
     KPI's latest day and its status against the target. Columns that would not fit
     `width` whole are left out (cadence, then unit, then owner); words are never broken."""
-    from kpi_pipeline.kpis.status import kpi_status, relative_target
-
     latest = max((day for day, _, _ in facts.values()), default=None)
     title = "KPI catalogue" + (f" (values of {latest})" if latest else "")
     cells: dict[str, list[str]] = {
@@ -169,9 +164,9 @@ def catalogue_table(kpis: dict, facts: dict, width: int = 200) -> Table:
     if facts:
         values, statuses = [], []
         for kpi in kpis.values():
-            _, value, last_year = facts.get(kpi.id, (None, None, None))
+            _, value, status = facts.get(kpi.id, (None, None, None))
             values.append("-" if value is None else f"{value:,.4g}")
-            statuses.append(kpi_status(value, kpi, relative_target(last_year, kpi)) or "")
+            statuses.append(status or "")
         cells |= {"value": values, "status": statuses}
     return fitting_table(title, cells, width)
 

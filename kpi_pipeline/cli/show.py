@@ -50,6 +50,7 @@ def show(
         find_kpi,
         read_days,
         read_periods,
+        targets_in_range,
     )
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
     from kpi_pipeline.warehouse.lock import WarehouseBusyError
@@ -99,6 +100,9 @@ def show(
         sys.stdout.write(frame.write_json() + "\n")
         return
     console.print(rich_table(frame, kpi, grain, settings.reporting_currency, first, last, by))
+    changes = targets_in_range(kpi, first, last)
+    if changes:  # which target applied to which days
+        console.print("targets in this range: " + "; ".join(changes))
     if frame.is_empty():
         console.print(f"no facts in this range; {kpi.id} has facts from {has_from} to {has_to}")
 

@@ -11,6 +11,7 @@ from it: kpi_pipeline/kpis/derive.py.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,7 +52,6 @@ REQUIRED_FIELDS = (
     "direction",
     "owner",
     "review_cadence",
-    "target",
 )
 METRIC_FIELDS = ("id", "description", "unit", "semantic_model", "agg")
 SEMANTIC_MODEL_FIELDS = ("id", "model", "description", "key", "date")
@@ -133,11 +133,13 @@ def terms(expression: str | None) -> list[tuple[int, str]]:
 @dataclass(frozen=True)
 class Target:
     """An absolute `value`, or a change on the same period a year earlier
-    (`relative_to_last_year`: 0.2 means +20 %); exactly one of the two is set."""
+    (`relative_to_last_year`: 0.2 means +20 %); exactly one of the two is set. In force
+    from `effective_from` (None: from the first day) until the next target's day."""
 
     value: float | None
     at_risk_tolerance: float  # share of the target within which a miss is "at risk"
     relative_to_last_year: float | None = None
+    effective_from: dt.date | None = None
 
     @property
     def is_relative(self) -> bool:
@@ -161,8 +163,22 @@ class Kpi:
     dimensions: tuple[str, ...]
     owner: str
     review_cadence: str
-    target: Target
+    # in force one after the other, by `effective_from` (the first may have none)
+    targets: tuple[Target, ...]
     formula: Formula = Formula("")
+
+    @property
+    def target(self) -> Target:
+        """The latest target: the one in force from its day on."""
+        return self.targets[-1]
+
+    def target_on(self, day: dt.date) -> Target | None:
+        """The target in force on `day`; None before the first one's day."""
+        found = None
+        for target in self.targets:
+            if target.effective_from is None or target.effective_from <= day:
+                found = target
+        return found
 
 
 def _missing(value: Any) -> bool:
@@ -192,7 +208,7 @@ def _number(value: Any, where: str, field: str) -> float:
         raise CatalogueError(f"{where}: field '{field}' must be a number, got {value!r}") from err
 
 
-def parse_target(target: Any, where: str) -> Target:
+def parse_target(target: Any, where: str, effective_from: dt.date | None = None) -> Target:
     if not isinstance(target, dict):
         raise CatalogueError(f"{where}: field 'target' must be a mapping with 'value'")
     has_value = target.get("value") is not None
@@ -208,9 +224,65 @@ def parse_target(target: Any, where: str) -> Target:
     if not 0 <= tolerance < 1:
         raise CatalogueError(f"{where}: field 'target.at_risk_tolerance' must be in [0, 1)")
     if has_value:
-        return Target(_number(target["value"], where, "target.value"), tolerance)
+        return Target(
+            _number(target["value"], where, "target.value"), tolerance, None, effective_from
+        )
     relative = _number(target["relative_to_last_year"], where, "target.relative_to_last_year")
-    return Target(None, tolerance, relative)
+    return Target(None, tolerance, relative, effective_from)
+
+
+def _day(value: Any, where: str, field: str) -> dt.date:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date | str):
+        raise CatalogueError(f"{where}: field '{field}' must be a date YYYY-MM-DD, got {value!r}")
+    try:
+        return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
+    except ValueError as err:
+        raise CatalogueError(
+            f"{where}: field '{field}' must be a date YYYY-MM-DD, got {value!r}"
+        ) from err
+
+
+def parse_targets(entry: dict[str, Any], where: str) -> tuple[Target, ...]:
+    """`target: {...}` (in force on every day), or `targets:` a list of the same mappings
+    with `from: YYYY-MM-DD`, each in force from its day until the next one's: a changed
+    target never rewrites the days before its `from`. The first may have no `from`."""
+    if _missing(entry.get("target")) and _missing(entry.get("targets")):
+        raise CatalogueError(
+            f"{where}: missing required field 'target' (one target for every day; or "
+            "'targets', a list of targets, each with 'from: YYYY-MM-DD')"
+        )
+    if not _missing(entry.get("target")) and not _missing(entry.get("targets")):
+        raise CatalogueError(
+            f"{where}: has both 'target' and 'targets'; keep one ('targets' lists every "
+            "target with the day it came into force)"
+        )
+    if not _missing(entry.get("target")):
+        return (parse_target(entry["target"], where),)
+    listed = entry["targets"]
+    if not isinstance(listed, list):
+        raise CatalogueError(f"{where}: field 'targets' must be a list of mappings")
+    found: list[Target] = []
+    for number, item in enumerate(listed, start=1):
+        field = f"targets[{number}]"
+        if not isinstance(item, dict):
+            raise CatalogueError(f"{where}: field '{field}' must be a mapping with 'from'")
+        start = item.get("from")
+        if start is None and number > 1:
+            raise CatalogueError(
+                f"{where}: field '{field}' needs 'from: YYYY-MM-DD', the first day it is in "
+                "force (only the first target may have none)"
+            )
+        day = None if start is None else _day(start, where, f"{field}.from")
+        if found and found[-1].effective_from is not None and day <= found[-1].effective_from:
+            raise CatalogueError(
+                f"{where}: field '{field}.from' is {day}, not after the previous target's "
+                f"{found[-1].effective_from}; list targets in the order they came into force"
+            )
+        rest = {k: v for k, v in item.items() if k != "from"}
+        found.append(parse_target(rest, f"{where} ({field})", day))
+    if not found:
+        raise CatalogueError(f"{where}: field 'targets' is an empty list")
+    return tuple(found)
 
 
 def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formula:
@@ -363,7 +435,7 @@ def parse_kpi(
         dimensions=tuple(dimensions),
         owner=str(entry["owner"]),
         review_cadence=_choice(entry["review_cadence"], CADENCES, where, "review_cadence"),
-        target=parse_target(entry["target"], where),
+        targets=parse_targets(entry, where),
         formula=formula,
     )
 

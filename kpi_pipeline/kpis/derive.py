@@ -4,7 +4,8 @@
   (semantic models, metrics, KPI formulas). The macros in `macros/kpi_facts.sql` generate
   the daily facts, the roll-ups and the attainment's last-year recount from it, so no KPI
   is written by hand in SQL.
-- `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`) and `kpi_sources.csv`.
+- `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`), `kpi_sources.csv` and
+  `kpi_targets.csv` (each target with the days it is in force).
 - `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics.
 
 `sync` writes the files whose text differs (the pipeline calls it when its definitions
@@ -19,13 +20,14 @@ import tempfile
 from pathlib import Path
 
 from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
-from kpi_pipeline.kpis.seed import seed_csv, sources_csv
+from kpi_pipeline.kpis.seed import seed_csv, sources_csv, targets_csv
 from kpi_pipeline.kpis.semantic import semantic_yaml
 from kpi_pipeline.settings import DBT_PROJECT_DIR
 
 CATALOGUE_MACRO = Path("macros") / "generated" / "kpi_catalogue.sql"
 CATALOGUE_SEED = Path("seeds") / "kpi_catalogue.csv"
 SOURCES_SEED = Path("seeds") / "kpi_sources.csv"
+TARGETS_SEED = Path("seeds") / "kpi_targets.csv"
 METRICS_YAML = Path("models") / "marts" / "semantic" / "_kpi_metrics.yml"
 
 
@@ -82,6 +84,7 @@ def derived_files(catalogue: Catalogue) -> dict[Path, str]:
         CATALOGUE_MACRO: catalogue_macro(catalogue),
         CATALOGUE_SEED: seed_csv(catalogue.kpis),
         SOURCES_SEED: sources_csv(catalogue.kpis, catalogue.metrics),
+        TARGETS_SEED: targets_csv(catalogue.kpis),
         METRICS_YAML: semantic_yaml(catalogue.kpis),
     }
 

@@ -10,7 +10,7 @@ import csv
 import io
 
 from kpi_pipeline.deployment import GROUPS
-from kpi_pipeline.kpis.catalogue import Kpi, Metric, kpi_sources
+from kpi_pipeline.kpis.catalogue import Kpi, Metric, Target, kpi_sources
 
 SEED_COLUMNS = (
     "kpi_id",
@@ -34,10 +34,21 @@ SEED_COLUMNS = (
 )
 
 
+def _target_cells(target: Target) -> dict[str, str]:
+    return {
+        "target_kind": "relative_to_last_year" if target.is_relative else "absolute",
+        "target_value": "" if target.value is None else repr(target.value),
+        "target_change_on_last_year": (
+            "" if target.relative_to_last_year is None else repr(target.relative_to_last_year)
+        ),
+        "at_risk_tolerance": repr(target.at_risk_tolerance),
+    }
+
+
 def seed_rows(catalogue: dict[str, Kpi]) -> list[dict[str, str]]:
+    """One row per KPI, with its latest target (the days' targets: `targets_csv`)."""
     rows = []
     for kpi in catalogue.values():
-        target = kpi.target
         rows.append(
             {
                 "kpi_id": kpi.id,
@@ -54,14 +65,7 @@ def seed_rows(catalogue: dict[str, Kpi]) -> list[dict[str, str]]:
                 "dimensions": ",".join(kpi.dimensions),
                 "owner": kpi.owner,
                 "review_cadence": kpi.review_cadence,
-                "target_kind": "relative_to_last_year" if target.is_relative else "absolute",
-                "target_value": "" if target.value is None else repr(target.value),
-                "target_change_on_last_year": (
-                    ""
-                    if target.relative_to_last_year is None
-                    else repr(target.relative_to_last_year)
-                ),
-                "at_risk_tolerance": repr(target.at_risk_tolerance),
+                **_target_cells(kpi.target),
             }
         )
     return rows
@@ -73,6 +77,39 @@ def seed_csv(catalogue: dict[str, Kpi]) -> str:
     writer = csv.DictWriter(buffer, fieldnames=SEED_COLUMNS, lineterminator="\n")
     writer.writeheader()
     writer.writerows(seed_rows(catalogue))
+    return buffer.getvalue()
+
+
+TARGETS_COLUMNS = (
+    "kpi_id",
+    "effective_from",
+    "effective_to",
+    "target_kind",
+    "target_value",
+    "target_change_on_last_year",
+    "at_risk_tolerance",
+)
+
+
+def targets_csv(catalogue: dict[str, Kpi]) -> str:
+    """dbt's `kpi_targets` seed: each KPI's targets with the days they are in force, from
+    `effective_from` (empty: the first day) to the day before `effective_to` (empty: on).
+    `fct_kpi_attainment` holds each day against the target of its day."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=TARGETS_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for kpi in catalogue.values():
+        following = [t.effective_from for t in kpi.targets[1:]] + [None]
+        for target, until in zip(kpi.targets, following, strict=True):
+            start = target.effective_from
+            writer.writerow(
+                {
+                    "kpi_id": kpi.id,
+                    "effective_from": "" if start is None else start.isoformat(),
+                    "effective_to": "" if until is None else until.isoformat(),
+                    **_target_cells(target),
+                }
+            )
     return buffer.getvalue()
 
 

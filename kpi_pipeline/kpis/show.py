@@ -9,7 +9,6 @@ import difflib
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
-from kpi_pipeline.kpis.status import kpi_status, overall_target, same_day_last_year
 from kpi_pipeline.warehouse import query_polars
 
 GRAINS = ("day", "week", "month", "quarter", "year")
@@ -29,6 +28,10 @@ COLUMNS = {
     "status": pl.String,
     "previous_year_value": pl.Float64,
     "change_ratio": pl.Float64,
+    # the first day of the target in force (None: the KPI's first target), and whether the
+    # target changed within the period
+    "target_from": pl.Date,
+    "target_changed": pl.Boolean,
 }
 
 
@@ -84,49 +87,22 @@ def _dimensions(by: str | None) -> list[str]:
 
 
 def read_days(con, kpi: Kpi, first: dt.date, last: dt.date, by: str | None) -> pl.DataFrame:
-    """Daily facts of the range, and the overall values of the same days a year earlier."""
-    facts = query_polars(
+    """Daily values of the range; for the overall row the day's target, status and last
+    year's value from fct_kpi_attainment (as the day's snapshot states them)."""
+    frame = query_polars(
         con,
-        "select kpi_date, dimension, dimension_value, value from marts.fct_kpi_daily "
-        "where kpi_id = ? and kpi_date between ? and ? and dimension in (?, ?)",
+        """select d.kpi_date as period_start, d.kpi_date as period_end, d.kpi_id, d.dimension,
+                  d.dimension_value, cast(1 as bigint) as days_covered, d.value,
+                  a.target, a.status, a.previous_year_value, a.change_ratio,
+                  a.target_from, a.target_changed
+           from marts.fct_kpi_daily as d
+           left join marts.fct_kpi_attainment as a
+             on a.period_grain = 'day' and a.period_start = d.kpi_date
+            and a.kpi_id = d.kpi_id and d.dimension = 'all'
+           where d.kpi_id = ? and d.kpi_date between ? and ? and d.dimension in (?, ?)""",
         [kpi.id, first, last, *_dimensions(by)],
     )
-    previous = query_polars(
-        con,
-        "select kpi_date, value from marts.fct_kpi_daily "
-        "where kpi_id = ? and dimension = 'all' and kpi_date between ? and ?",
-        [kpi.id, same_day_last_year(first), same_day_last_year(last)],
-    )
-    return day_rows(kpi, facts, dict(previous.iter_rows()))
-
-
-def day_rows(kpi: Kpi, facts: pl.DataFrame, last_year: dict[dt.date, float | None]) -> pl.DataFrame:
-    """Daily values with the day's target and status (overall rows only), as the daily
-    snapshot states them: a relative target against the same day last year."""
-    records = []
-    for row in facts.iter_rows(named=True):
-        day, overall = row["kpi_date"], row["dimension"] == OVERALL
-        before = last_year.get(same_day_last_year(day)) if overall else None
-        target = overall_target(kpi, {kpi.id: before}) if overall else None
-        value = row["value"]
-        records.append(
-            {
-                "period_start": day,
-                "period_end": day,
-                "kpi_id": kpi.id,
-                "dimension": row["dimension"],
-                "dimension_value": row["dimension_value"],
-                "days_covered": 1,
-                "value": value,
-                "target": target,
-                "status": kpi_status(value, kpi, target) if overall else None,
-                "previous_year_value": before,
-                "change_ratio": (value - before) / abs(before)
-                if value is not None and before
-                else None,
-            }
-        )
-    return ordered(pl.DataFrame(records, schema=COLUMNS, orient="row"))
+    return ordered(frame.cast(COLUMNS))
 
 
 def read_periods(
@@ -138,7 +114,8 @@ def read_periods(
         con,
         """select p.period_start, p.period_end, p.kpi_id, p.dimension, p.dimension_value,
                   cast(p.days_covered as bigint) as days_covered, p.value,
-                  a.target, a.status, a.previous_year_value, a.change_ratio
+                  a.target, a.status, a.previous_year_value, a.change_ratio,
+                  a.target_from, a.target_changed
            from marts.fct_kpi_period as p
            left join marts.fct_kpi_attainment as a
              on a.period_grain = p.period_grain and a.period_start = p.period_start
@@ -148,6 +125,23 @@ def read_periods(
         [kpi.id, grain, *_dimensions(by), first, last],
     )
     return ordered(frame.cast(COLUMNS))
+
+
+def targets_in_range(kpi: Kpi, first: dt.date, last: dt.date) -> list[str]:
+    """The KPI's targets in force over [first, last], in words, when more than one is:
+    ["8,000 until 2026-06-30", "9,000 from 2026-07-01"]; [] for one target."""
+    shown = []
+    for index, target in enumerate(kpi.targets):
+        start = target.effective_from
+        following = kpi.targets[index + 1].effective_from if index + 1 < len(kpi.targets) else None
+        end = following - dt.timedelta(days=1) if following else None
+        if (start and start > last) or (end and end < first):
+            continue
+        if start is None:
+            shown.append(f"{target.describe()} until {end}" if end else target.describe())
+        else:
+            shown.append(f"{target.describe()} from {start}" + (f" to {end}" if end else ""))
+    return shown if len(shown) > 1 else []
 
 
 def ordered(frame: pl.DataFrame) -> pl.DataFrame:

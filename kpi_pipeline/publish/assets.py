@@ -7,6 +7,7 @@ from typing import Any
 import polars as pl
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     DagsterEventType,
@@ -17,7 +18,6 @@ from dagster import (
 )
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
-from kpi_pipeline.kpis.status import same_day_last_year
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
 from kpi_pipeline.notify.settings import NotifySettings
@@ -86,10 +86,18 @@ def read_facts(con, day: dt.date) -> pl.DataFrame:
     return query_polars(con, "select * from marts.fct_kpi_daily where kpi_date = ?", [day])
 
 
-def values_on(history: pl.DataFrame, day: dt.date) -> dict[str, float | None]:
-    """Overall value of each KPI on `day`, from `read_history`'s rows."""
-    rows = history.filter(pl.col("kpi_date") == day)
-    return dict(zip(rows["kpi_id"].to_list(), rows["value"].to_list(), strict=True))
+# each day's target and status: the snapshot reads them, never recomputes them
+ATTAINMENT_KEY = AssetKey(["marts", "fct_kpi_attainment"])
+
+
+def read_attainment(con, day: dt.date) -> dict[str, tuple[float | None, str]]:
+    """Each KPI's target and status on `day`, as fct_kpi_attainment holds them."""
+    rows = con.execute(
+        "select kpi_id, target, status from marts.fct_kpi_attainment "
+        "where period_grain = 'day' and period_start = ?",
+        [day],
+    ).fetchall()
+    return {kpi_id: (target, status) for kpi_id, target, status in rows}
 
 
 def read_history(con, day: dt.date) -> pl.DataFrame:
@@ -105,7 +113,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
     @asset(
         name="kpi_snapshot",
         group_name=PUBLISH_GROUP,
-        deps=[FACTS_KEY],
+        deps=[FACTS_KEY, ATTAINMENT_KEY],
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         description=(
@@ -146,8 +154,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
                     )
                 history = read_history(con, day)
-                last_year = values_on(history, same_day_last_year(day))
-                frame = snapshot_frame(facts, catalogue, last_year)
+                frame = snapshot_frame(facts, catalogue, read_attainment(con, day))
                 day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
                 manifest = {

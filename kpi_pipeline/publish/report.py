@@ -9,7 +9,7 @@ from dataclasses import dataclass
 import jinja2
 import polars as pl
 
-from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi
+from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi, Target
 from kpi_pipeline.kpis.status import same_day_last_year
 
 TREND_DAYS = 90
@@ -111,6 +111,7 @@ th.kpi { width: 22%; } th.chart { width: 250px; }
 th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #eef1f4;
          vertical-align: middle; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.target-change { font-size: 0.8rem; color: #57606a; }
 .status { color: #fff; border-radius: 0.8rem; padding: 0.1rem 0.6rem; font-size: 0.85rem;
           white-space: nowrap; }
 .breakdown { color: #59636e; font-size: 0.85rem; }
@@ -136,7 +137,8 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 <tr class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}">
 <td>{{ r.name }}</td>
 <td class="num">{{ r.value }}</td>
-<td class="num">{{ r.target }}</td>
+<td class="num">{{ r.target }}{% for note in r.target_changes %}
+<div class="target-change">{{ note }}</div>{% endfor %}</td>
 <td><span class="status" style="background: {{ r.colour }}">{{ r.status_label }}</span></td>
 <td class="num">{{ r.change_day }}</td>
 <td class="num">{{ r.change_year }}</td>
@@ -167,6 +169,26 @@ FAMILY_TITLES = {
     "customer_satisfaction": "Customer satisfaction",
     "process": "Process",
 }
+
+
+def _describe(target: Target, unit: str, currency: str) -> str:
+    if target.is_relative:
+        return target.describe()
+    return format_value(target.value, unit, currency)
+
+
+def target_changes(kpi: Kpi, first: dt.date, last: dt.date, currency: str) -> list[str]:
+    """A sentence per target change within [first, last] (the report's window): "target
+    changed on 2026-07-01 from 8,000 to 9,000"."""
+    notes = []
+    for before, after in zip(kpi.targets, kpi.targets[1:], strict=False):
+        day = after.effective_from
+        if day is not None and first <= day <= last:
+            notes.append(
+                f"target changed on {day} from {_describe(before, kpi.unit, currency)} "
+                f"to {_describe(after, kpi.unit, currency)}"
+            )
+    return notes
 
 
 def _environment() -> jinja2.Environment:
@@ -210,6 +232,7 @@ def render_report(
                 "name": kpi.name,
                 "value": format_value(row["value"], kpi.unit, ctx.currency),
                 "target": format_value(row["target"], kpi.unit, ctx.currency),
+                "target_changes": target_changes(kpi, first, ctx.day, ctx.currency),
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "colour": STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]),

@@ -19,7 +19,6 @@ import polars as pl
 
 from kpi_pipeline.faults import failpoint
 from kpi_pipeline.kpis.catalogue import Kpi
-from kpi_pipeline.kpis.status import kpi_status, overall_target
 
 SNAPSHOT_COLUMNS = (
     "date",
@@ -56,11 +55,11 @@ class PublishOutcome:
 def snapshot_frame(
     facts: pl.DataFrame,
     catalogue: dict[str, Kpi],
-    last_year: Mapping[str, float | None] | None = None,
+    attainment: Mapping[str, tuple[float | None, str]],
 ) -> pl.DataFrame:
-    """The day's facts with family, target and status; targets apply to the overall value.
-    A target relative to last year needs that KPI's overall value of the same day last year
-    in `last_year`; without it the status is no_target."""
+    """The day's facts with family, target and status. Targets apply to the overall value;
+    `attainment` gives each KPI's target and status of the day as fct_kpi_attainment holds
+    them (the status rule lives there, once)."""
     unknown = sorted(set(facts["kpi_id"].to_list()) - set(catalogue))
     if unknown:
         raise ValueError(f"KPI facts hold ids missing from the catalogue: {', '.join(unknown)}")
@@ -68,7 +67,9 @@ def snapshot_frame(
     for row in facts.sort("kpi_id", "dimension", "dimension_value").iter_rows(named=True):
         kpi = catalogue[row["kpi_id"]]
         overall = row["dimension"] == "all"
-        target = overall_target(kpi, last_year or {}) if overall else None
+        target, status = attainment.get(kpi.id, (None, None)) if overall else (None, None)
+        if overall and status is None:
+            raise ValueError(f"fct_kpi_attainment holds no status of {kpi.id} on {row['kpi_date']}")
         records.append(
             {
                 "date": row["kpi_date"],
@@ -80,7 +81,7 @@ def snapshot_frame(
                 "denominator": row["denominator"],
                 "value": row["value"],
                 "target": target,
-                "status": kpi_status(row["value"], kpi, target) if overall else None,
+                "status": status,
             }
         )
     schema = {

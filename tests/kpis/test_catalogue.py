@@ -16,8 +16,7 @@ from kpi_pipeline.cli import app
 from kpi_pipeline.cli.common import console
 from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue, load_catalogue_with_metrics
 from kpi_pipeline.kpis.derive import stale
-from kpi_pipeline.kpis.seed import sources_csv
-from kpi_pipeline.kpis.status import kpi_status, relative_target
+from kpi_pipeline.kpis.seed import sources_csv, targets_csv
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 
 MODELS = [
@@ -193,20 +192,67 @@ def test_formula_with_a_difference_of_metrics(tmp_path: Path) -> None:
     assert kpi.formula.metrics() == ("revenue", "spend")
 
 
-def test_relative_target_resolves_against_last_year(tmp_path: Path) -> None:
+def test_relative_target_is_read_as_a_change_on_last_year(tmp_path: Path) -> None:
+    """Resolved against last year in fct_kpi_attainment (its dbt unit tests)."""
     growth = {**KPI, "target": {"relative_to_last_year": 0.2, "at_risk_tolerance": 0.1}}
     kpi = load_catalogue(write(tmp_path, growth))["conv"]
     assert kpi.target.value is None
-    # last year 100 -> target 120; 110 is within 10 % of 120 (108..120): at risk
-    target = relative_target(100.0, kpi)
-    assert target == pytest.approx(120.0)
-    assert kpi_status(125.0, kpi, target) == "on_track"
-    assert kpi_status(110.0, kpi, target) == "at_risk"
-    assert kpi_status(100.0, kpi, target) == "off_track"
-    # no last year: no target, so no verdict
-    assert relative_target(None, kpi) is None
-    assert kpi_status(110.0, kpi, None) == "no_target"
-    assert kpi_status(None, kpi, None) == "no_data"
+    assert kpi.target.relative_to_last_year == pytest.approx(0.2)
+    assert kpi.target.describe() == "+20% on last year"
+
+
+def test_targets_in_force_from_their_day(tmp_path: Path) -> None:
+    dated = {
+        **{k: v for k, v in KPI.items() if k != "target"},
+        "targets": [
+            {"value": 0.02, "at_risk_tolerance": 0.1},
+            {"from": dt.date(2026, 7, 1), "value": 0.025, "at_risk_tolerance": 0.05},
+            {"from": "2027-01-01", "relative_to_last_year": 0.1, "at_risk_tolerance": 0.1},
+        ],
+    }
+    kpi = load_catalogue(write(tmp_path, dated))["conv"]
+    assert kpi.target_on(dt.date(2026, 6, 30)).value == 0.02
+    assert kpi.target_on(dt.date(2026, 7, 1)).value == 0.025
+    assert kpi.target_on(dt.date(2027, 1, 1)).relative_to_last_year == 0.1
+    assert kpi.target.relative_to_last_year == 0.1  # the latest
+    seed = targets_csv({"conv": kpi}).splitlines()
+    assert seed[1:] == [
+        "conv,,2026-07-01,absolute,0.02,,0.1",
+        "conv,2026-07-01,2027-01-01,absolute,0.025,,0.05",
+        "conv,2027-01-01,,relative_to_last_year,,0.1,0.1",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        (
+            [{"value": 1, "at_risk_tolerance": 0.1}, {"value": 2, "at_risk_tolerance": 0.1}],
+            r"field 'targets\[2\]' needs 'from: YYYY-MM-DD'",
+        ),
+        (
+            [
+                {"from": "2026-07-01", "value": 1, "at_risk_tolerance": 0.1},
+                {"from": "2026-01-01", "value": 2, "at_risk_tolerance": 0.1},
+            ],
+            r"field 'targets\[2\].from' is 2026-01-01, not after the previous target's 2026-07-01",
+        ),
+        (
+            [{"from": "July 2026", "value": 1, "at_risk_tolerance": 0.1}],
+            r"field 'targets\[1\].from' must be a date YYYY-MM-DD, got 'July 2026'",
+        ),
+    ],
+)
+def test_badly_dated_targets_are_refused_by_line(tmp_path: Path, targets, message: str) -> None:
+    entry = {**{k: v for k, v in KPI.items() if k != "target"}, "targets": targets}
+    with pytest.raises(CatalogueError, match=message):
+        load_catalogue(write(tmp_path, entry))
+
+
+def test_target_and_targets_together_are_refused(tmp_path: Path) -> None:
+    entry = {**KPI, "targets": [{"value": 1, "at_risk_tolerance": 0.1}]}
+    with pytest.raises(CatalogueError, match="has both 'target' and 'targets'; keep one"):
+        load_catalogue(write(tmp_path, entry))
 
 
 def test_committed_derived_files_match_kpis_yml() -> None:
@@ -254,26 +300,30 @@ def test_kpi_list_shows_family_target_and_latest_status(
     with duckdb.connect(str(tmp_path / "warehouse.duckdb")) as con:
         con.execute("create schema marts")
         con.execute(
-            "create table marts.fct_kpi_daily (kpi_date date, kpi_id varchar, dimension varchar,"
-            " dimension_value varchar, numerator double, denominator double, value double)"
+            "create table marts.fct_kpi_attainment (period_grain varchar, period_start date,"
+            " kpi_id varchar, value double, status varchar)"
         )
-        rows = [
-            (day, "net_revenue", 9000.0),  # target 8000: on track
-            (day, "nps", 25.0),  # target 30, 20 % tolerance: at risk
-            (day, "organic_traffic", 130.0),  # last year 100 -> target 120: on track
-            (dt.date(2024, 3, 3), "organic_traffic", 100.0),
+        rows = [  # statuses as fct_kpi_attainment holds them (the rule lives there)
+            (day, "net_revenue", 9000.0, "on_track"),
+            (day, "nps", 25.0, "at_risk"),
+            (dt.date(2025, 3, 2), "organic_traffic", 130.0, "on_track"),
+            (day, "organic_traffic", None, "no_data"),
         ]
-        for kpi_date, kpi_id, value in rows:
+        for kpi_date, kpi_id, value, status in rows:
             con.execute(
-                "insert into marts.fct_kpi_daily values (?, ?, 'all', 'all', ?, null, ?)",
-                [kpi_date, kpi_id, value, value],
+                "insert into marts.fct_kpi_attainment values ('day', ?, ?, ?, ?)",
+                [kpi_date, kpi_id, value, status],
             )
+        con.execute(  # a week's row is no day's
+            "insert into marts.fct_kpi_attainment values "
+            "('week', '2025-03-03', 'nps', 40.0, 'on_track')"
+        )
     with_facts = runner.invoke(app, ["list"])
     assert with_facts.exit_code == 0, with_facts.output
     lines = {  # the KPI id starts each row of the table
         line.split()[0]: line for line in with_facts.output.splitlines() if line.strip()
     }
     assert "on_track" in lines["net_revenue"]
-    assert "at_risk" in lines["nps"]
-    assert "on_track" in lines["organic_traffic"]
+    assert "at_risk" in lines["nps"] and "25" in lines["nps"]
+    assert "no_data" in lines["organic_traffic"]  # its latest day, without a value
     assert "values of 2025-03-03" in with_facts.output

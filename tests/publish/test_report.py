@@ -19,6 +19,7 @@ from kpi_pipeline.publish.report import (
 )
 from kpi_pipeline.publish.snapshot import snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+from tests.status_oracle import day_attainment
 
 DAY = dt.date(2025, 3, 3)
 CHROMIUM = "/usr/bin/chromium"
@@ -83,7 +84,8 @@ def history() -> pl.DataFrame:
 def render(warnings: list[str] | None = None) -> str:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
     ctx = ReportContext(DAY, 2, "2025-03-04T06:00:00+00:00", "run-1", "USD", warnings or [])
-    return render_report(ctx, snapshot_frame(facts(), catalogue), history(), catalogue).decode()
+    frame = snapshot_frame(facts(), catalogue, day_attainment(facts(), catalogue))
+    return render_report(ctx, frame, history(), catalogue).decode()
 
 
 def parse(html: str) -> ReportParser:

@@ -13,6 +13,7 @@ from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.snapshot import publish_snapshot, snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 from tests.facts import overall_fact
+from tests.status_oracle import day_attainment
 
 DAY = dt.date(2025, 3, 3)
 
@@ -25,7 +26,9 @@ def env(cli_env: Path) -> Path:
 def publish(root: Path, revenue: float, run: str, warnings: list[dict]) -> None:
     facts = overall_fact(DAY, "net_revenue", revenue)
     manifest = {"run_id": run, "published_at": f"{run}-time", "warnings": warnings}
-    publish_snapshot(root, DAY, snapshot_frame(facts, load_catalogue(KPI_CATALOGUE_PATH)), manifest)
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    frame = snapshot_frame(facts, catalogue, day_attainment(facts, catalogue))
+    publish_snapshot(root, DAY, frame, manifest)
 
 
 def test_list_and_show_versions(env: Path) -> None:

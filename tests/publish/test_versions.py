@@ -15,13 +15,15 @@ from kpi_pipeline.publish.registry import SNAPSHOTS_TABLE, sync_registry
 from kpi_pipeline.publish.snapshot import latest_folder, publish_snapshot, snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 from tests.facts import overall_fact
+from tests.status_oracle import day_attainment
 
 DAY = dt.date(2025, 3, 3)
 
 
 def frame(revenue: float) -> pl.DataFrame:
     facts = overall_fact(DAY, "net_revenue", revenue)
-    return snapshot_frame(facts, load_catalogue(KPI_CATALOGUE_PATH))
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    return snapshot_frame(facts, catalogue, day_attainment(facts, catalogue))
 
 
 def manifest(run: str, warnings: list[dict] | None = None) -> dict:

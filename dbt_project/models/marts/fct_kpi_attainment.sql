@@ -1,26 +1,64 @@
 -- sqlfluff:exclude_rules:LT02,LT05
 -- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
 -- checked on the hand-written models)
--- Each KPI's overall value per period against its target: the previous-year value is
--- recomputed from last year's daily components over the same days (shifted by a year, by
--- 52 weeks for weeks so weekdays line up), never from an average of daily values; a
--- target relative to last year is that value times (1 + change). The target of a plain
--- sum (net revenue, organic traffic) given as an absolute value is per day, so a period's
--- target is it times the days covered. A KPI with a distinct count is recounted over last
--- year's window from its semantic model (macros/kpi_facts.sql). Status follows
--- kpi_pipeline/kpis/status.py.
-with periods as (
-    select * from {{ ref('fct_kpi_period') }}
-    where dimension = 'all'
-),
-
-daily as (
+-- Each KPI's overall value per day and per period against the targets of its days, and
+-- its status: the one place the status rule lives (macros/kpi_status.sql); the snapshots,
+-- `kpi show` and `kpi list` read it from here. The previous-year value is recomputed from
+-- last year's daily components over the same days (shifted by a year, by 52 weeks for
+-- weeks so weekdays line up), never from an average of daily values; a target relative
+-- to last year is that value times (1 + change). Targets are effective-dated (the
+-- kpi_targets seed): a day is held against the target in force on it, so a changed target
+-- never rewrites the days before it. The target of a plain sum (net revenue, organic
+-- traffic) given as an absolute value is per day, so a period's target is the sum of its
+-- days' targets; a ratio's, and a relative one, is the one in force on the period's last
+-- day. A KPI with a distinct count is recounted over last year's window from its semantic
+-- model (macros/kpi_facts.sql).
+with daily as (
     select * from {{ ref('fct_kpi_daily') }}
     where dimension = 'all'
 ),
 
+periods as (
+    select
+        period_grain,
+        period_start,
+        period_end,
+        days_covered,
+        kpi_id,
+        value
+    from {{ ref('fct_kpi_period') }}
+    where dimension = 'all'
+    union all
+    select
+        'day' as period_grain,
+        kpi_date as period_start,
+        kpi_date as period_end,
+        1 as days_covered,
+        kpi_id,
+        value
+    from daily
+),
+
 catalogue as (
     select * from {{ ref('kpi_catalogue') }}
+),
+
+day_targets as (
+    -- the target in force on each day the facts hold
+    select
+        daily.kpi_id,
+        daily.kpi_date,
+        targets.effective_from,
+        targets.target_kind,
+        targets.target_value,
+        targets.target_change_on_last_year,
+        targets.at_risk_tolerance
+    from daily
+    inner join {{ ref('kpi_targets') }} as targets
+        on
+            daily.kpi_id = targets.kpi_id
+            and (targets.effective_from is null or daily.kpi_date >= targets.effective_from)
+            and (targets.effective_to is null or daily.kpi_date < targets.effective_to)
 ),
 
 covered as (
@@ -87,7 +125,7 @@ last_year_windows__{{ kpi.id }} as (
         'all' as dimension,
         'all' as dimension_value
     from last_year_window
-    where kpi_id = '{{ kpi.id }}'
+    where kpi_id = '{{ kpi.id }}' and period_grain != 'day'  -- a day's own count is exact
 ),
 {%- for term in kpi.numerator + kpi.denominator %}
 
@@ -130,6 +168,30 @@ last_year as (
             and last_year_additive.kpi_id = last_year_recounted.kpi_id
 ),
 
+period_targets as (
+    -- per period: the days' absolute targets summed (null unless every day with facts has
+    -- one), and whether more than one target was in force over those days
+    select
+        periods.period_grain,
+        periods.period_start,
+        periods.kpi_id,
+        case
+            when count(day_targets.target_value) = count(*) then sum(day_targets.target_value)
+        end as summed_target,
+        count(distinct coalesce(day_targets.effective_from, date '0001-01-01')) > 1
+            as target_changed
+    from periods
+    inner join daily
+        on
+            periods.kpi_id = daily.kpi_id
+            and daily.kpi_date between periods.period_start and periods.period_end
+    left join day_targets
+        on
+            daily.kpi_id = day_targets.kpi_id
+            and daily.kpi_date = day_targets.kpi_date
+    group by periods.period_grain, periods.period_start, periods.kpi_id
+),
+
 valued as (
     select
         periods.period_grain,
@@ -139,17 +201,35 @@ valued as (
         periods.kpi_id,
         periods.value,
         catalogue.direction,
-        catalogue.at_risk_tolerance,
+        catalogue.is_ratio,
         case
             when last_year.is_complete
                 then {{ kpi_value('last_year.numerator', 'last_year.denominator') }}
         end as previous_year_value,
-        catalogue.target_kind,
-        catalogue.target_value,
-        catalogue.target_change_on_last_year,
-        catalogue.is_ratio
+        -- the target in force on the period's last day with facts
+        in_force.effective_from as target_from,
+        in_force.target_kind,
+        in_force.target_value,
+        in_force.target_change_on_last_year,
+        in_force.at_risk_tolerance,
+        period_targets.summed_target,
+        coalesce(period_targets.target_changed, false) as target_changed
     from periods
     inner join catalogue on periods.kpi_id = catalogue.kpi_id
+    inner join covered
+        on
+            periods.period_grain = covered.period_grain
+            and periods.period_start = covered.period_start
+            and periods.kpi_id = covered.kpi_id
+    left join day_targets as in_force
+        on
+            covered.kpi_id = in_force.kpi_id
+            and covered.last_day = in_force.kpi_date
+    left join period_targets
+        on
+            periods.period_grain = period_targets.period_grain
+            and periods.period_start = period_targets.period_start
+            and periods.kpi_id = period_targets.kpi_id
     left join last_year
         on
             periods.period_grain = last_year.period_grain
@@ -164,7 +244,7 @@ targeted as (
             when target_kind = 'relative_to_last_year'
                 then previous_year_value * (1 + target_change_on_last_year)
             when is_ratio then target_value
-            else target_value * days_covered
+            else summed_target
         end as target  -- noqa: RF04
     from valued
 )
@@ -180,15 +260,7 @@ select
     previous_year_value,
     value - previous_year_value as change,  -- noqa: RF04
     {{ safe_divide('value - previous_year_value', 'abs(previous_year_value)') }} as change_ratio,
-    case
-        when value is null then 'no_data'
-        when target is null then 'no_target'
-        when direction = 'higher_is_better' and value >= target then 'on_track'
-        when direction = 'higher_is_better' and value >= target - abs(target) * at_risk_tolerance
-            then 'at_risk'
-        when direction = 'higher_is_better' then 'off_track'
-        when value <= target then 'on_track'
-        when value <= target + abs(target) * at_risk_tolerance then 'at_risk'
-        else 'off_track'
-    end as status
+    {{ kpi_status('value', 'target', 'direction', 'at_risk_tolerance') }} as status,
+    target_from,
+    target_changed
 from targeted
