@@ -11,6 +11,7 @@ from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.kpis.availability import deployment_availability
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.kpis.derive import sync as derive_from_catalogue
+from kpi_pipeline.kpis.model_columns import refuse_unknown_columns
 from kpi_pipeline.notify.failures import build_failure_sensor
 from kpi_pipeline.orchestration.asset_metadata import quality_tables, with_kpi_metadata
 from kpi_pipeline.orchestration.dbt_docs import build_docs_job, build_docs_sensor
@@ -34,6 +35,7 @@ warnings.filterwarnings("ignore", category=PreviewWarning)
 def build_definitions(settings: Settings) -> Definitions:
     prepare_deployment(settings)
     derive_from_catalogue(settings.kpi_catalogue_path)  # kpis.yml -> dbt's macros, seeds, metrics
+    refuse_unknown_columns(settings.kpi_catalogue_path)  # a typo refused here, not mid-run
     ensure_manifest(dbt_project, DBT_EXECUTABLE, settings.dbt_env())
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)

@@ -26,6 +26,17 @@ def _load(path: Path):
         raise fail(str(err), "fix the field named above; docs/kpis.md lists every field") from err
 
 
+def refuse_an_invalid_catalogue(path: Path) -> None:
+    """What `kpi validate` refuses, refused before a run starts (exit 2, the line named)."""
+    from kpi_pipeline.kpis.catalogue import CatalogueError
+    from kpi_pipeline.kpis.model_columns import refuse_unknown_columns
+
+    try:
+        refuse_unknown_columns(path)
+    except CatalogueError as err:
+        raise fail(str(err), "fix the field named above; docs/kpis.md lists every field") from err
+
+
 def validate(
     path: Path = typer.Option(None, "--path", help="Catalogue file (default: KPI_CATALOGUE)."),
     write_seed: bool = typer.Option(
@@ -36,16 +47,19 @@ def validate(
     ),
 ) -> None:
     """Check the KPI catalogue: every KPI SMART, every formula made of defined metrics,
-    every metric on a declared semantic model, every breakdown declared by its model.
+    every metric on a declared semantic model, every breakdown declared by its model,
+    every dbt model and column it names declared by the dbt project.
 
     Example: kpi validate --path kpis.yml --write-seed
     """
     from kpi_pipeline.kpis.catalogue import CatalogueError, load_full_catalogue
     from kpi_pipeline.kpis.derive import stale, sync
+    from kpi_pipeline.kpis.model_columns import refuse_unknown_columns
 
     catalogue_path = _catalogue_path(path)
     try:
         catalogue = load_full_catalogue(catalogue_path)
+        refuse_unknown_columns(catalogue_path, catalogue)
         if write_seed:
             for written in sync(catalogue_path):
                 console.print(f"wrote {written}")

@@ -13,6 +13,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kpi_pipeline.cli.catalogue import refuse_an_invalid_catalogue
 from kpi_pipeline.cli.common import (
     VERBOSE,
     console,
@@ -131,6 +132,7 @@ def run_range(first: dt.date, last: dt.date) -> int:
 
     settings = load_settings()
     refuse_days_outside_partitions(settings, first, last)
+    refuse_an_invalid_catalogue(settings.kpi_catalogue_path)  # before dbt trips on a typo
     command = f"kpi run {first}" if first == last else f"kpi backfill {first} .. {last}"
     try:
         with hold(settings.lock_file, command=command, on_wait=say_waiting):
