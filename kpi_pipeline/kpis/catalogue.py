@@ -163,6 +163,8 @@ class Kpi:
     review_cadence: str
     target: Target
     formula: Formula = Formula("")
+    # kpis.yml `range: [min, max]` (either may be None); None: derived (fact_expectations.py)
+    range: tuple[float | None, float | None] | None = None
 
 
 def _missing(value: Any) -> bool:
@@ -211,6 +213,18 @@ def parse_target(target: Any, where: str) -> Target:
         return Target(_number(target["value"], where, "target.value"), tolerance)
     relative = _number(target["relative_to_last_year"], where, "target.relative_to_last_year")
     return Target(None, tolerance, relative)
+
+
+def parse_range(value: Any, where: str) -> tuple[float | None, float | None]:
+    """`[0, 1]`, `[0, null]`: the values a KPI's daily facts may take."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise CatalogueError(
+            f"{where}: field 'range' must be [min, max], e.g. [-100, 100] or [0, null]"
+        )
+    low, high = (None if v is None else _number(v, where, "range") for v in value)
+    if low is not None and high is not None and low > high:
+        raise CatalogueError(f"{where}: field 'range' is [{low:g}, {high:g}]: min above max")
+    return low, high
 
 
 def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formula:
@@ -365,6 +379,7 @@ def parse_kpi(
         review_cadence=_choice(entry["review_cadence"], CADENCES, where, "review_cadence"),
         target=parse_target(entry["target"], where),
         formula=formula,
+        range=None if entry.get("range") is None else parse_range(entry["range"], where),
     )
 
 
