@@ -43,7 +43,8 @@ def validate(
         False,
         "--write-seed",
         help="Also write what follows from the catalogue (dbt's seeds and catalogue macro, "
-        "the MetricFlow metrics); the pipeline does it itself when it loads.",
+        "the MetricFlow metrics, the facts' GX suite); the pipeline does it itself when it "
+        "loads.",
     ),
 ) -> None:
     """Check the KPI catalogue: every KPI SMART, every formula made of defined metrics,

@@ -166,6 +166,8 @@ class Kpi:
     # in force one after the other, by `effective_from` (the first may have none)
     targets: tuple[Target, ...]
     formula: Formula = Formula("")
+    # kpis.yml `range: [min, max]` (either may be None); None: derived (fact_expectations.py)
+    range: tuple[float | None, float | None] | None = None
 
     @property
     def target(self) -> Target:
@@ -283,6 +285,18 @@ def parse_targets(entry: dict[str, Any], where: str) -> tuple[Target, ...]:
     if not found:
         raise CatalogueError(f"{where}: field 'targets' is an empty list")
     return tuple(found)
+
+
+def parse_range(value: Any, where: str) -> tuple[float | None, float | None]:
+    """`[0, 1]`, `[0, null]`: the values a KPI's daily facts may take."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise CatalogueError(
+            f"{where}: field 'range' must be [min, max], e.g. [-100, 100] or [0, null]"
+        )
+    low, high = (None if v is None else _number(v, where, "range") for v in value)
+    if low is not None and high is not None and low > high:
+        raise CatalogueError(f"{where}: field 'range' is [{low:g}, {high:g}]: min above max")
+    return low, high
 
 
 def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formula:
@@ -437,6 +451,7 @@ def parse_kpi(
         review_cadence=_choice(entry["review_cadence"], CADENCES, where, "review_cadence"),
         targets=parse_targets(entry, where),
         formula=formula,
+        range=None if entry.get("range") is None else parse_range(entry["range"], where),
     )
 
 

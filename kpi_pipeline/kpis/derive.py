@@ -7,6 +7,8 @@
 - `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`), `kpi_sources.csv` and
   `kpi_targets.csv` (each target with the days it is in force).
 - `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics.
+- `expectations/fct_kpi_daily.json`: the GX suite of the daily facts, each KPI's value
+  range included (`fact_expectations.py`).
 
 `sync` writes the files whose text differs (the pipeline calls it when its definitions
 load, `kpi validate --write-seed` on demand); `stale` lists them without writing.
@@ -20,15 +22,17 @@ import tempfile
 from pathlib import Path
 
 from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
+from kpi_pipeline.kpis.fact_expectations import facts_suite_json
 from kpi_pipeline.kpis.seed import seed_csv, sources_csv, targets_csv
 from kpi_pipeline.kpis.semantic import semantic_yaml
-from kpi_pipeline.settings import DBT_PROJECT_DIR
+from kpi_pipeline.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 CATALOGUE_MACRO = Path("macros") / "generated" / "kpi_catalogue.sql"
 CATALOGUE_SEED = Path("seeds") / "kpi_catalogue.csv"
 SOURCES_SEED = Path("seeds") / "kpi_sources.csv"
 TARGETS_SEED = Path("seeds") / "kpi_targets.csv"
 METRICS_YAML = Path("models") / "marts" / "semantic" / "_kpi_metrics.yml"
+FACTS_SUITE = Path("fct_kpi_daily.json")  # under expectations/, not the dbt project
 
 
 def catalogue_data(catalogue: Catalogue) -> dict:
@@ -89,22 +93,39 @@ def derived_files(catalogue: Catalogue) -> dict[Path, str]:
     }
 
 
-def stale(catalogue_path: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+def derived_suites(catalogue: Catalogue) -> dict[Path, str]:
+    """Each derived GX suite (relative to `expectations/`) and its exact text."""
+    return {FACTS_SUITE: facts_suite_json(catalogue)}
+
+
+def _derived_paths(
+    catalogue_path: Path, project_dir: Path, expectations_dir: Path
+) -> dict[Path, str]:
+    catalogue = load_full_catalogue(catalogue_path)
+    return {
+        **{project_dir / p: text for p, text in derived_files(catalogue).items()},
+        **{expectations_dir / p: text for p, text in derived_suites(catalogue).items()},
+    }
+
+
+def stale(
+    catalogue_path: Path,
+    project_dir: Path = DBT_PROJECT_DIR,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+) -> list[Path]:
     """The derived files that do not match `catalogue_path` (raises CatalogueError)."""
-    files = derived_files(load_full_catalogue(catalogue_path))
-    return [
-        project_dir / relative
-        for relative, text in files.items()
-        if not (project_dir / relative).is_file() or (project_dir / relative).read_text() != text
-    ]
+    files = _derived_paths(catalogue_path, project_dir, expectations_dir)
+    return [path for path, text in files.items() if not path.is_file() or path.read_text() != text]
 
 
-def sync(catalogue_path: Path, project_dir: Path = DBT_PROJECT_DIR) -> list[Path]:
+def sync(
+    catalogue_path: Path,
+    project_dir: Path = DBT_PROJECT_DIR,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+) -> list[Path]:
     """Write the derived files that differ; the paths written (raises CatalogueError)."""
-    files = derived_files(load_full_catalogue(catalogue_path))
     written = []
-    for relative, text in files.items():
-        path = project_dir / relative
+    for path, text in _derived_paths(catalogue_path, project_dir, expectations_dir).items():
         if path.is_file() and path.read_text() == text:
             continue
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -248,8 +248,9 @@ def build_facts_check(
         blocking=True,
         partitions_def=partitions,
         description=(
-            "Great Expectations suites `expectations/fct_kpi_daily.json` (value ranges, ids) "
-            "and `fct_kpi_daily_volume.json` (every KPI present every day)."
+            "Great Expectations suites `expectations/fct_kpi_daily.json` (ids, each KPI's value "
+            "range; derived from kpis.yml) and `fct_kpi_daily_volume.json` (every KPI present "
+            "every day)."
         ),
     )
     def _check(

@@ -40,6 +40,26 @@ def _sample(outcome: ExpectationOutcome) -> str:
     return ", ".join(values)
 
 
+def _condition_words(kwargs: dict[str, Any]) -> str:
+    """` for KPI nps` from the row condition `kpi_id == 'nps'` (GX 1.x); else nothing."""
+    condition = kwargs.get("row_condition")
+    if not isinstance(condition, dict) or condition.get("operator") != "==":
+        return ""
+    column = (condition.get("column") or {}).get("name")
+    return f" for {'KPI' if column == 'kpi_id' else column} {condition.get('parameter')}"
+
+
+def _bounds_words(kwargs: dict[str, Any]) -> str:
+    low, high = kwargs.get("min_value"), kwargs.get("max_value")
+    if low is None and high is None:
+        return "out of its range"
+    if low is None:
+        return f"above {_value(high)}"
+    if high is None:
+        return f"below {_value(low)}"
+    return f"outside the range {_value(low)} to {_value(high)}"
+
+
 def plain_words(outcome: ExpectationOutcome, suite: str) -> str:
     """One sentence for a failed expectation of `suite`."""
     kwargs = _kwargs(outcome)
@@ -73,8 +93,8 @@ def plain_words(outcome: ExpectationOutcome, suite: str) -> str:
             f"e.g. {sample} day(s) off: check the export's dates and KPI_TIMEZONE"
         )
     if kind == "expect_column_values_to_be_between":
-        bounds = f"the range {kwargs.get('min_value', '-')} to {kwargs.get('max_value', '-')}"
-        return f"{count} row(s) of {table} have {column} outside {bounds}, e.g. {sample}"
+        rows = f"{count} row(s) of {table}{_condition_words(kwargs)}"
+        return f"{rows} have {column} {_bounds_words(kwargs)}, e.g. {sample}"
     if kind == "expect_column_values_to_be_in_set":
         allowed = ", ".join(str(v) for v in kwargs.get("value_set") or [])
         return f"{count} row(s) of {table} have {column} not in ({allowed}), e.g. {sample}"

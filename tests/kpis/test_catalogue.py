@@ -256,8 +256,9 @@ def test_target_and_targets_together_are_refused(tmp_path: Path) -> None:
 
 
 def test_committed_derived_files_match_kpis_yml() -> None:
-    """dbt's catalogue macro and seeds and the MetricFlow metrics follow kpis.yml (the
-    pipeline re-derives them when it loads; the committed copies are kept in step)."""
+    """dbt's catalogue macro and seeds, the MetricFlow metrics and the facts' GX suite follow
+    kpis.yml (the pipeline re-derives them when it loads; the committed copies are kept in
+    step)."""
     assert stale(KPI_CATALOGUE_PATH) == [], "run `kpi validate --write-seed`"
 
 

@@ -103,3 +103,39 @@ def test_a_failed_dbt_test_is_said_from_its_rows_or_its_count() -> None:
         metadata={"unique_id": "test.kpi_pipeline.x", "dagster_dbt/failed_row_count": 2},
     )
     assert describe(evaluation) == "dbt test unique_combination_fct_kpi_daily: 2 failing row(s)"
+
+
+def test_a_kpi_outside_its_derived_range_is_named_with_its_range() -> None:
+    """The facts' suite is derived from kpis.yml (kpis/fact_expectations.py): a failed KPI
+    range names the KPI and its bounds as a person writes them, not GX's row condition."""
+    import datetime as dt
+
+    import pandas as pd
+
+    from kpi_pipeline.quality.suites import validate_frame
+
+    rows = [
+        ("session_conversion_rate", 1.7),
+        ("net_revenue", -3.5),
+        ("nps", 40.0),
+    ]
+    frame = pd.DataFrame(
+        [
+            {
+                "kpi_date": dt.date(2026, 3, 1),
+                "kpi_id": kpi_id,
+                "dimension": "all",
+                "dimension_value": "all",
+                "numerator": 1.0,
+                "denominator": 1.0,
+                "value": value,
+            }
+            for kpi_id, value in rows
+        ]
+    )
+    outcome = validate_frame("fct_kpi_daily", frame, {"kpi_ids": [k for k, _ in rows]})
+    assert sorted(plain_words(o, "fct_kpi_daily") for o in outcome.errors) == [
+        "1 row(s) of marts.fct_kpi_daily for KPI net_revenue have value below 0, e.g. -3.5",
+        "1 row(s) of marts.fct_kpi_daily for KPI session_conversion_rate have value outside "
+        "the range 0 to 1, e.g. 1.7",
+    ]
