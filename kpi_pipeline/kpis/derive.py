@@ -5,7 +5,9 @@
   the daily facts, the roll-ups and the attainment's last-year recount from it, so no KPI
   is written by hand in SQL.
 - `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`) and `kpi_sources.csv`.
-- `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics.
+- `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics over the
+  daily facts, and `_kpi_semantic_models.yml`: the semantic models (and metrics) of the
+  KPIs recounted from their entities (a distinct count); see `semantic.py`.
 
 `sync` writes the files whose text differs (the pipeline calls it when its definitions
 load, `kpi validate --write-seed` on demand); `stale` lists them without writing.
@@ -20,13 +22,14 @@ from pathlib import Path
 
 from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
 from kpi_pipeline.kpis.seed import seed_csv, sources_csv
-from kpi_pipeline.kpis.semantic import semantic_yaml
+from kpi_pipeline.kpis.semantic import models_yaml, semantic_yaml
 from kpi_pipeline.settings import DBT_PROJECT_DIR
 
 CATALOGUE_MACRO = Path("macros") / "generated" / "kpi_catalogue.sql"
 CATALOGUE_SEED = Path("seeds") / "kpi_catalogue.csv"
 SOURCES_SEED = Path("seeds") / "kpi_sources.csv"
 METRICS_YAML = Path("models") / "marts" / "semantic" / "_kpi_metrics.yml"
+SEMANTIC_MODELS_YAML = Path("models") / "marts" / "semantic" / "_kpi_semantic_models.yml"
 
 
 def catalogue_data(catalogue: Catalogue) -> dict:
@@ -82,7 +85,8 @@ def derived_files(catalogue: Catalogue) -> dict[Path, str]:
         CATALOGUE_MACRO: catalogue_macro(catalogue),
         CATALOGUE_SEED: seed_csv(catalogue.kpis),
         SOURCES_SEED: sources_csv(catalogue.kpis, catalogue.metrics),
-        METRICS_YAML: semantic_yaml(catalogue.kpis),
+        METRICS_YAML: semantic_yaml(catalogue),
+        SEMANTIC_MODELS_YAML: models_yaml(catalogue),
     }
 
 
