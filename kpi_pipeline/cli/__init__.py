@@ -13,6 +13,7 @@ from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import VERBOSE, err_console
 from kpi_pipeline.cli.demo import demo
 from kpi_pipeline.cli.inspect import inspect
+from kpi_pipeline.cli.metrics import metrics
 from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.quarantine import quarantine
@@ -33,6 +34,15 @@ app.command()(quarantine)
 app.command()(inspect)
 app.command()(validate)
 app.command(name="list")(list_kpis)
+# everything after `kpi metrics` is MetricFlow's (`mf`) own command line
+app.command(
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "allow_interspersed_args": False,
+    },
+    options_metavar="MF_COMMAND [MF_ARGS]...",
+)(metrics)
 app.add_typer(snapshots, name="snapshots")
 app.add_typer(runs, name="runs")
 app.command()(bench)

@@ -1,15 +1,24 @@
-"""`kpi demo`: sample extracts for the last 90 days, a backfill, and yesterday's KPIs."""
+"""`kpi demo`: sample extracts for the last 90 days, a backfill, dbt's docs, and yesterday's
+KPIs."""
 
 from __future__ import annotations
 
 import datetime as dt
 import os
+from pathlib import Path
 
 import polars as pl
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, load_settings, styled_status
+from kpi_pipeline.cli.common import (
+    BUSY_HINT,
+    console,
+    fail,
+    load_settings,
+    say_waiting,
+    styled_status,
+)
 from kpi_pipeline.cli.pipeline import run_range
 
 DEMO_DAYS = 90
@@ -33,12 +42,31 @@ def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
     return table
 
 
+def write_dbt_docs(settings) -> Path:
+    """dbt's docs of the warehouse just built, where `make docs` puts them
+    (`<data>/dbt_docs/`), holding the writer lock as the docs job does (dbt opens the file)."""
+    from kpi_pipeline.exit_codes import ExitCode
+    from kpi_pipeline.orchestration.dbt_docs import DocsError, generate_dbt_docs
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold
+
+    try:
+        with (
+            hold(settings.lock_file, command="kpi demo (dbt docs)", on_wait=say_waiting),
+            console.status("generating dbt docs"),
+        ):
+            return generate_dbt_docs(settings)
+    except DocsError as err:
+        raise fail(str(err), "the KPIs are published; retry the docs with make docs") from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
+
+
 def demo(
     scale: float = typer.Option(DEMO_SCALE, help="Sample volume (1 = ~5,000 sessions/day)."),
     days: int = typer.Option(DEMO_DAYS, help="How many days of history to generate."),
 ) -> None:
-    """Generate sample extracts for the last 90 days, backfill them through Dagster, and show
-    the latest complete day's KPIs."""
+    """Generate sample extracts for the last 90 days, backfill them through Dagster, write
+    dbt's docs (<data>/dbt_docs/) and show the latest complete day's KPIs."""
     from kpi_pipeline.kpis.catalogue import load_catalogue
     from kpi_pipeline.sample import generate_sample
 
@@ -51,9 +79,11 @@ def demo(
     code = run_range(first, last)
     if code:
         raise typer.Exit(code)
+    docs = write_dbt_docs(settings)
     folder = settings.snapshot_dir / last.isoformat() / "latest"
     names = {k.id: k.name for k in load_catalogue(settings.kpi_catalogue_path).values()}
     console.print(kpi_table(pl.read_parquet(folder / "kpis.parquet"), names))
     console.print(f"snapshot of {last}: {folder.resolve()}")
     console.print(f"report of {last}: {(folder / 'report.html').resolve()}")
+    console.print(f"dbt docs (models, columns, tests): {(docs / 'static_index.html').resolve()}")
     console.print("explore the runs and checks: make dev  (then open http://localhost:3000)")

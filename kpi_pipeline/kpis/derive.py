@@ -6,7 +6,9 @@
   is written by hand in SQL.
 - `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`), `kpi_sources.csv` and
   `kpi_targets.csv` (each target with the days it is in force).
-- `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics.
+- `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics over the
+  daily facts, and `_kpi_semantic_models.yml`: the semantic models (and metrics) of the
+  KPIs recounted from their entities (a distinct count); see `semantic.py`.
 - `expectations/fct_kpi_daily.json`: the GX suite of the daily facts, each KPI's value
   range included (`fact_expectations.py`).
 
@@ -24,7 +26,7 @@ from pathlib import Path
 from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
 from kpi_pipeline.kpis.fact_expectations import facts_suite_json
 from kpi_pipeline.kpis.seed import seed_csv, sources_csv, targets_csv
-from kpi_pipeline.kpis.semantic import semantic_yaml
+from kpi_pipeline.kpis.semantic import models_yaml, semantic_yaml
 from kpi_pipeline.settings import DBT_PROJECT_DIR, EXPECTATIONS_DIR
 
 CATALOGUE_MACRO = Path("macros") / "generated" / "kpi_catalogue.sql"
@@ -32,6 +34,7 @@ CATALOGUE_SEED = Path("seeds") / "kpi_catalogue.csv"
 SOURCES_SEED = Path("seeds") / "kpi_sources.csv"
 TARGETS_SEED = Path("seeds") / "kpi_targets.csv"
 METRICS_YAML = Path("models") / "marts" / "semantic" / "_kpi_metrics.yml"
+SEMANTIC_MODELS_YAML = Path("models") / "marts" / "semantic" / "_kpi_semantic_models.yml"
 FACTS_SUITE = Path("fct_kpi_daily.json")  # under expectations/, not the dbt project
 
 
@@ -89,7 +92,8 @@ def derived_files(catalogue: Catalogue) -> dict[Path, str]:
         CATALOGUE_SEED: seed_csv(catalogue.kpis),
         SOURCES_SEED: sources_csv(catalogue.kpis, catalogue.metrics),
         TARGETS_SEED: targets_csv(catalogue.kpis),
-        METRICS_YAML: semantic_yaml(catalogue.kpis),
+        METRICS_YAML: semantic_yaml(catalogue),
+        SEMANTIC_MODELS_YAML: models_yaml(catalogue),
     }
 
 

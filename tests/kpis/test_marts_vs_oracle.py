@@ -20,7 +20,7 @@ import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.sample import generate_sample
-from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH
+from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH, PROJECT_ROOT
 from tests import oracle
 from tests.status_oracle import status
 
@@ -236,11 +236,11 @@ def _mf_query(built: Built, metrics: str, group_by: str, out: Path) -> list[dict
         return list(csv.DictReader(handle))
 
 
-def test_semantic_layer_gives_the_same_numbers_as_fct_kpi_period(built):
+def test_semantic_layer_gives_the_same_numbers_as_fct_kpi_period(built, sessions):
     by_channel = _mf_query(
         built,
-        "session_conversion_rate",
-        "metric_time__month,session__channel",
+        "session_conversion_rate_by_channel",
+        "metric_time__month,kpi_fact__dimension_value",
         built.root / "mf_channel.csv",
     )
     period = {
@@ -253,14 +253,39 @@ def test_semantic_layer_gives_the_same_numbers_as_fct_kpi_period(built):
         )
     }
     semantic = {
-        (dt.date.fromisoformat(r["metric_time__month"][:10]), r["session__channel"]): (
-            float(r["session_conversion_rate"]) if r["session_conversion_rate"] else None
+        (dt.date.fromisoformat(r["metric_time__month"][:10]), r["kpi_fact__dimension_value"]): (
+            float(r["session_conversion_rate_by_channel"])
+            if r["session_conversion_rate_by_channel"]
+            else None
         )
         for r in by_channel
     }
     assert len(period) > 10
     assert set(semantic) == set(period)
     assert all(_close(period[k], semantic[k]) for k in period), (period, semantic)
+
+    # the distinct users, recounted from the generated `sessions` semantic model, by the
+    # channel it declares (`session__channel`): a user counts once a month per channel
+    users = _mf_query(
+        built, "users", "metric_time__month,session__channel", built.root / "mf_users.csv"
+    )
+    categories = oracle.load_source_categories()
+    expected: dict[tuple[dt.date, str], set[str]] = {}
+    for first, last in (LAST_YEAR, THIS_YEAR):
+        for (user, _), session in sessions[last.year].items():
+            day = oracle.local_date(session.first_event, dt.UTC)
+            if first <= day <= last:
+                channel = oracle.channel_group(
+                    session.source, session.medium, session.campaign, categories
+                )
+                expected.setdefault((day.replace(day=1), channel), set()).add(user)
+    got = {
+        (dt.date.fromisoformat(r["metric_time__month"][:10]), r["session__channel"]): int(
+            r["users"]
+        )
+        for r in users
+    }
+    assert got == {key: len(found) for key, found in expected.items()}
 
     overall = _mf_query(
         built,
@@ -284,16 +309,69 @@ def test_semantic_layer_gives_the_same_numbers_as_fct_kpi_period(built):
     assert len(overall) == 4  # June and July of both years
 
 
-def test_every_kpi_metric_of_the_semantic_layer_matches_fct_kpi_period(built):
-    from kpi_pipeline.kpis.semantic import FROM_SESSIONS
+def _readme_metrics_commands() -> list[list[str]]:
+    """The `kpi metrics` commands of the README's semantic-layer block, as argument lists
+    (a trailing backslash continues a command on the next line)."""
+    text = (PROJECT_ROOT / "README.md").read_text()
+    block = text.split("Semantic layer (MetricFlow", 1)[1].split("```sh\n", 1)[1]
+    block = block.split("```", 1)[0].replace("\\\n", " ")
+    return [line.split() for line in block.splitlines() if line.startswith(".venv/bin/kpi metrics")]
 
+
+def test_the_readme_semantic_layer_commands_run_from_the_repository_root(
+    built, expected_daily, sessions
+):
+    commands = _readme_metrics_commands()
+    assert [c[:4] for c in commands] == [[".venv/bin/kpi", "metrics", "query", "--metrics"]] * 2
+    env = {**os.environ, **built.env, "PYTHONPATH": str(PROJECT_ROOT)}
+    env.pop("DBT_PROFILES_DIR", None)
+    env.pop("DBT_PROJECT_DIR", None)
+    results = []
+    for number, command in enumerate(commands):
+        out = built.root / f"readme_{number}.csv"
+        done = subprocess.run(
+            [str(BIN / "kpi"), *command[1:], "--csv", str(out)],
+            cwd=PROJECT_ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        with out.open(newline="") as handle:
+            results.append(list(csv.DictReader(handle)))
+
+    # user conversion rate by month: distinct users of the month (the oracle's roll-up)
+    by_month = {dt.date.fromisoformat(r["metric_time__month"][:10]): r for r in results[0]}
+    months = oracle.days_by_period(expected_daily, "month")
+    assert set(by_month) == set(months)
+    for start, days in months.items():
+        want = oracle.roll_up(expected_daily, days, sessions[start.year])
+        value = want[(oracle.KPI_USER_CONVERSION_RATE, "all", "all")].value
+        assert _close(value, float(by_month[start]["user_conversion_rate"])), start
+
+    # session conversion rate by channel and week: the oracle's daily counts, summed
+    weeks = oracle.days_by_period(expected_daily, "week")
+    checked = 0
+    for row in results[1]:
+        start = dt.date.fromisoformat(row["metric_time__week"][:10])
+        key = (oracle.KPI_SESSION_CONVERSION_RATE, "channel", row["kpi_fact__dimension_value"])
+        want = oracle.roll_up(expected_daily, weeks[start])[key].value
+        assert _close(want, float(row["session_conversion_rate_by_channel"])), (start, key)
+        checked += 1
+    assert checked > 10
+
+
+def test_every_kpi_metric_of_the_semantic_layer_matches_fct_kpi_period(built):
+    from kpi_pipeline.kpis.catalogue import load_full_catalogue
+    from kpi_pipeline.kpis.semantic import recounted_kpis
+
+    recounted = recounted_kpis(load_full_catalogue(KPI_CATALOGUE_PATH))
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
-    overall = [k for k in catalogue if k not in FROM_SESSIONS]
+    # every KPI has its metric: summed from the daily facts, or recounted (distinct users)
+    overall = list(catalogue)
     breakdowns = [
-        f"{k.id}_by_{d}"
-        for k in catalogue.values()
-        if k.id not in FROM_SESSIONS
-        for d in k.dimensions
+        f"{k.id}_by_{d}" for k in catalogue.values() if k.id not in recounted for d in k.dimensions
     ]
     period = {
         (r[0], r[1], r[2], r[3]): r[4]
@@ -327,7 +405,7 @@ def test_every_kpi_metric_of_the_semantic_layer_matches_fct_kpi_period(built):
                 got = float(row[metric]) if row[metric] else None
                 assert _close(period[key], got), key
                 compared += 1
-    expected = sum(1 for k in period if k[2] != "all" and k[1] not in FROM_SESSIONS)
+    expected = sum(1 for k in period if k[2] != "all" and k[1] not in recounted)
     assert compared == expected
 
 
