@@ -10,16 +10,14 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
-from kpi_pipeline.settings import PROJECT_ROOT
 from tests import oracle
-from tests.kpis.test_add_a_kpi import SKIPPED, kpi
+from tests.kpis.walkthrough import copy_project, kpi
 from tests.status_oracle import status
 
 DAYS = (dt.date(2025, 6, 30), dt.date(2025, 7, 1), dt.date(2025, 7, 2))
@@ -43,8 +41,7 @@ def as_float(text: str) -> float | None:
 
 @pytest.mark.e2e
 def test_a_changed_target_keeps_the_days_before_it(tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(PROJECT_ROOT, project, ignore=shutil.ignore_patterns(*SKIPPED))
+    project = copy_project(tmp_path / "project")
     data = tmp_path / "data"
     first, last = str(DAYS[0]), str(DAYS[-1])
     sampled = kpi(project, data, "sample", "--start", first, "--end", last)
