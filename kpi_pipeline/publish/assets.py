@@ -2,6 +2,7 @@
 version (with its report), `kpi_snapshots` records it, and stakeholders receive the report."""
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -22,9 +23,16 @@ from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
 from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
-from kpi_pipeline.publish.manifest import file_sha256, git_commit, raw_row_counts, source_files
-from kpi_pipeline.publish.registry import sync_registry, warning_labels
-from kpi_pipeline.publish.report import ReportContext, render_report
+from kpi_pipeline.publish.manifest import (
+    file_sha256,
+    git_commit,
+    kpi_definitions,
+    raw_row_counts,
+    source_files,
+    window_files,
+)
+from kpi_pipeline.publish.registry import sync_registry, sync_restatements, warning_labels
+from kpi_pipeline.publish.report import ReportContext, change_sentences, render_report
 from kpi_pipeline.publish.snapshot import (
     PUBLISHED,
     REPORT,
@@ -109,6 +117,12 @@ def read_history(con, day: dt.date) -> pl.DataFrame:
     )
 
 
+def compiled_model_sql(settings: Settings, model: str) -> Path:
+    """Where the latest dbt run left a model's compiled SQL (under the deployment's target)."""
+    found = sorted(settings.dbt_target_dir.glob(f"compiled/*/models/**/{model}.sql"))
+    return found[0] if found else settings.dbt_target_dir / "compiled" / f"{model}.sql"
+
+
 def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) -> AssetsDefinition:
     @asset(
         name="kpi_snapshot",
@@ -140,6 +154,10 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
             "dbt_manifest_sha256": file_sha256(dbt_project.manifest_path),
             "timezone": settings.timezone,
             "reporting_currency": settings.reporting_currency,
+            # compared with the next version's by the restatement ledger
+            "definitions": kpi_definitions(
+                settings.kpi_catalogue_path, compiled_model_sql(settings, "fct_kpi_daily")
+            ),
         }
         for leftover in remove_leftovers(settings.snapshot_dir):  # of a killed publish
             context.log.warning("removed %s, left by an interrupted publish", leftover)
@@ -163,13 +181,21 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     "status": "published_with_warnings" if day_warnings else "published",
                     "warnings": day_warnings,
                     "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},
-                    "sources": source_files(con, day),
+                    "sources": {
+                        **source_files(con, day),
+                        "window_files": window_files(con, day, settings.lookback_days),
+                    },
                 }
 
                 labels = labels_of[day] = warning_labels(manifest)
 
                 def report(
-                    version: int, day=day, frame=frame, history=history, labels=labels
+                    version: int,
+                    changes: dict | None,
+                    day=day,
+                    frame=frame,
+                    history=history,
+                    labels=labels,
                 ) -> dict:
                     ctx = ReportContext(
                         day,
@@ -178,12 +204,17 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         context.run.run_id,
                         settings.reporting_currency,
                         labels,
+                        None if changes is None else changes.get("since_version"),
+                        change_sentences(changes, catalogue, settings.reporting_currency),
                     )
                     reports[day] = render_report(ctx, frame, history, catalogue)
                     return {REPORT: reports[day]}
 
                 outcome = publish_snapshot(settings.snapshot_dir, day, frame, manifest, report)
                 sync_registry(con, settings.snapshot_dir, day)
+                restated_rows = sync_restatements(con, settings.snapshot_dir, day)
+                if restated_rows:
+                    context.log.info("%s: %d KPI rows restated", day, restated_rows)
                 context.log.info("%s snapshot %s: %s", outcome.outcome, day, outcome.folder)
                 outcomes.append(outcome)
                 frames[day] = frame

@@ -82,3 +82,41 @@ def raw_row_counts(con, day: dt.date) -> dict[str, int]:
             [day],
         ).fetchall()
     )
+
+
+def window_files(con, day: dt.date, days_around: int) -> list[dict[str, Any]]:
+    """The extract files of the days `days_around` before and after `day` (the day's own
+    included) with their checksums: a late or re-sent one among them can restate the day,
+    and the restatement ledger names it (publish/restatements.py)."""
+    exists = con.execute(
+        "select count(*) from information_schema.tables "
+        "where table_schema = 'raw' and table_name = '_ingest_log'"
+    ).fetchone()[0]
+    if not exists:
+        return []
+    rows = con.execute(
+        """select _extract_date, raw_table, source_file, checksum from raw._ingest_log
+           where _extract_date between ? and ? order by _extract_date, raw_table, source_file""",
+        [day - dt.timedelta(days=days_around), day + dt.timedelta(days=days_around)],
+    ).fetchall()
+    return [
+        {"extract_date": str(r[0]), "raw_table": r[1], "file": r[2], "sha256": r[3]} for r in rows
+    ]
+
+
+def kpi_definitions(catalogue_path: Path, compiled_facts_sql: Path) -> dict[str, Any]:
+    """What the restatement ledger compares between versions: per KPI the digests of its
+    definition and of its target in kpis.yml and the sources it is measured from
+    (restatements.definition_hashes), and the digest of the daily facts' compiled SQL of the
+    latest dbt run (None when dbt left none)."""
+    import yaml
+
+    from kpi_pipeline.kpis.catalogue import load_full_catalogue
+    from kpi_pipeline.publish.restatements import definition_hashes, sql_digest
+
+    document = yaml.safe_load(catalogue_path.read_text())
+    compiled = compiled_facts_sql.read_text() if compiled_facts_sql.is_file() else None
+    return {
+        "fct_kpi_daily_sql": sql_digest(compiled),
+        "kpis": definition_hashes(document, load_full_catalogue(catalogue_path)),
+    }

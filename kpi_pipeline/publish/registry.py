@@ -1,13 +1,33 @@
-"""`publish.kpi_snapshots`: every published version of every day, kept in step with the disk."""
+"""`publish.kpi_snapshots`: every published version of every day, and
+`publish.kpi_restatements`: every KPI row a later version changed and why; both kept in step
+with the disk."""
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
 
+from kpi_pipeline.publish.restatements import ledger_rows
 from kpi_pipeline.publish.snapshot import latest_folder, read_manifest, version_folders
 
 SNAPSHOTS_TABLE = "publish.kpi_snapshots"
+RESTATEMENTS_TABLE = "publish.kpi_restatements"
+LEDGER_COLUMNS = (
+    "day",
+    "from_version",
+    "to_version",
+    "kpi_id",
+    "dimension",
+    "dimension_value",
+    "old_value",
+    "new_value",
+    "old_target",
+    "new_target",
+    "old_status",
+    "new_status",
+    "causes",
+    "recorded_at",
+)
 
 
 def ensure_registry(con) -> None:
@@ -61,4 +81,46 @@ def sync_registry(con, root: Path, day: dt.date) -> int:
         f"update {SNAPSHOTS_TABLE} set is_latest = (folder = ?) where day = ?",
         [str(latest) if latest else "", day],
     )
+    return added
+
+
+def ensure_ledger(con) -> None:
+    con.execute("create schema if not exists publish")
+    con.execute(
+        f"""create table if not exists {RESTATEMENTS_TABLE} (
+            day DATE NOT NULL, from_version INTEGER, to_version INTEGER NOT NULL,
+            kpi_id VARCHAR NOT NULL, dimension VARCHAR NOT NULL, dimension_value VARCHAR NOT NULL,
+            old_value DOUBLE PRECISION, new_value DOUBLE PRECISION,
+            old_target DOUBLE PRECISION, new_target DOUBLE PRECISION,
+            old_status VARCHAR, new_status VARCHAR, causes VARCHAR[] NOT NULL,
+            recorded_at TIMESTAMPTZ NOT NULL,
+            primary key (day, to_version, kpi_id, dimension, dimension_value))"""
+    )
+
+
+def sync_restatements(con, root: Path, day: dt.date) -> int:
+    """Record the changed KPI rows of the day's versions found on disk that the ledger lacks,
+    from each version's manifest `changes` (the disk is the truth, as for the registry): one
+    row per changed KPI row. A rerun that published nothing records nothing. Returns the
+    number of rows added."""
+    ensure_ledger(con)
+    known = {
+        v
+        for (v,) in con.execute(
+            f"select distinct to_version from {RESTATEMENTS_TABLE} where day = ?", [day]
+        ).fetchall()
+    }
+    recorded_at = dt.datetime.now(dt.UTC).isoformat()
+    added = 0
+    for version, folder in sorted(version_folders(root / day.isoformat()).items()):
+        if version in known or version == 1:
+            continue
+        changes = read_manifest(folder).get("changes")
+        for row in ledger_rows(changes or {}, version):
+            con.execute(
+                f"insert into {RESTATEMENTS_TABLE} ({', '.join(LEDGER_COLUMNS)}) "
+                "values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?::TIMESTAMPTZ)",
+                [day, *(row[c] for c in LEDGER_COLUMNS[1:-1]), recorded_at],
+            )
+            added += 1
     return added

@@ -11,6 +11,7 @@ import polars as pl
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi, Target
 from kpi_pipeline.kpis.status import same_day_last_year
+from kpi_pipeline.publish.restatements import row_sentence
 
 TREND_DAYS = 90
 STATUS_COLOURS = {
@@ -38,6 +39,9 @@ class ReportContext:
     run_id: str | None
     currency: str
     warnings: list[str]
+    # the version this one restates, and what changed since, in plain words
+    changes_since: int | None = None
+    changes: tuple[str, ...] = ()
 
 
 def format_value(value: float | None, unit: str, currency: str) -> str:
@@ -126,6 +130,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 (the numbers passed every blocking check; these checks raised a warning):
 <ul>{% for w in ctx.warnings %}<li>{{ w }}</li>{% endfor %}</ul></div>
 {% endif %}
+{% if ctx.changes_since is not none %}
+<section id="changes"><h2>What changed since version {{ ctx.changes_since }}</h2>
+{% if ctx.changes %}<ul>{% for line in ctx.changes %}<li>{{ line }}</li>{% endfor %}</ul>
+{% else %}<p>No KPI value, target or status changed.</p>{% endif %}</section>
+{% endif %}
 {% for family, rows in families %}
 <h2>{{ family_titles[family] }}</h2>
 <table>
@@ -189,6 +198,29 @@ def target_changes(kpi: Kpi, first: dt.date, last: dt.date, currency: str) -> li
                 f"to {_describe(after, kpi.unit, currency)}"
             )
     return notes
+
+
+CHANGES_SHOWN = 20  # the report's list stays short; the manifest holds every row
+
+
+def change_sentences(
+    changes: dict | None, catalogue: dict[str, Kpi], currency: str
+) -> tuple[str, ...]:
+    """The `changes` section of a manifest (publish/restatements.py) in plain words, overall
+    rows first: "Net revenue: 12,340.00 USD → 12,415.50 USD (orders/dt=.../orders.csv was
+    re-sent)"; beyond CHANGES_SHOWN rows, one line saying how many more."""
+    if not changes:
+        return ()
+    if changes.get("unreadable"):
+        return (f"the previous version could not be read ({changes['unreadable']})",)
+    rows = sorted(changes.get("rows") or [], key=lambda r: (r["dimension"] != "all",))
+    lines = [row_sentence(r, catalogue, format_value, currency) for r in rows[:CHANGES_SHOWN]]
+    if len(rows) > CHANGES_SHOWN:
+        lines.append(
+            f"... and {len(rows) - CHANGES_SHOWN} more rows (manifest.json `changes`, or "
+            "kpi snapshots diff)"
+        )
+    return tuple(lines)
 
 
 def _environment() -> jinja2.Environment:

@@ -19,6 +19,7 @@ import polars as pl
 
 from kpi_pipeline.faults import failpoint
 from kpi_pipeline.kpis.catalogue import Kpi
+from kpi_pipeline.publish.restatements import changes_since
 
 SNAPSHOT_COLUMNS = (
     "date",
@@ -268,30 +269,52 @@ def heal_latest(day_folder: Path) -> Path | None:
     return None
 
 
+def _changes(
+    previous: Path, published: dict[str, Any], frame: pl.DataFrame, manifest: dict[str, Any]
+) -> dict[str, Any]:
+    """The `changes` section since the version in `previous` (publish/restatements.py); a
+    previous version whose rows no longer read says so instead of stopping the publish."""
+    try:
+        old = pl.read_parquet(previous / KPIS_PARQUET)
+    except (OSError, pl.exceptions.PolarsError) as err:
+        return {
+            "since_version": published.get("version"),
+            "rows_changed": None,
+            "unreadable": f"{previous / KPIS_PARQUET}: {type(err).__name__}",
+            "files_changed": [],
+            "rows": [],
+        }
+    return changes_since(old, published, frame, manifest)
+
+
 def publish_snapshot(
     root: Path,
     day: dt.date,
     frame: pl.DataFrame,
     manifest: dict[str, Any],
-    render_extra: Callable[[int], dict[str, bytes]] | None = None,
+    render_extra: Callable[[int, dict[str, Any] | None], dict[str, bytes]] | None = None,
 ) -> PublishOutcome:
     """Publish the day's KPIs as a new version `<root>/<day>/v<N>/` unless the latest version
     already holds the same data (then nothing changes).
 
     The version is written into a hidden folder, audited (read back, checksums), renamed into
     place, and only then does `<day>/latest` move to it. A published version is never
-    modified. `render_extra(version)` returns further files of the version (the report)."""
+    modified. The manifest gets `changes`: the rows that differ from the previous version and
+    why (publish/restatements.py; None for a first version). `render_extra(version, changes)`
+    returns further files of the version (the report)."""
     day_folder = root / day.isoformat()
     data = csv_bytes(frame)
     checksum = sha256(data)
     heal_latest(day_folder)
     current = latest_folder(day_folder)
+    changes = None
     if current is not None:
         published = read_manifest(current)
         if published.get("data_checksum") == checksum:
             return PublishOutcome(
                 day, current, UNCHANGED, checksum, frame.height, int(published["version"])
             )
+        changes = _changes(current, published, frame, manifest)
     version = max(version_folders(day_folder), default=0) + 1
     root.mkdir(parents=True, exist_ok=True)
     staging = root / f".staging-{day.isoformat()}-{uuid.uuid4().hex}"
@@ -300,7 +323,7 @@ def publish_snapshot(
     try:
         _write(staging / KPIS_CSV, data)
         frame.write_parquet(staging / KPIS_PARQUET)
-        for name, content in (render_extra(version) if render_extra else {}).items():
+        for name, content in (render_extra(version, changes) if render_extra else {}).items():
             _write(staging / name, content)
         files = {p.name: sha256(p.read_bytes()) for p in sorted(staging.iterdir()) if p.is_file()}
         full_manifest = {
@@ -310,6 +333,7 @@ def publish_snapshot(
             "rows": frame.height,
             "data_checksum": checksum,
             "files": files,
+            "changes": changes,
         }
         _write(staging / MANIFEST, json.dumps(full_manifest, indent=2, default=str).encode())
         audit_staged(staging, frame, checksum)

@@ -39,7 +39,9 @@ def test_republication_writes_v2_moves_latest_and_the_registry_lists_both(
 ) -> None:
     root = tmp_path / "snapshots"
     con = duckdb.connect(str(tmp_path / "w.duckdb"))
-    publish_snapshot(root, DAY, frame(100.0), manifest("r1"), lambda v: {"report.html": b"v%d" % v})
+    publish_snapshot(
+        root, DAY, frame(100.0), manifest("r1"), lambda v, _: {"report.html": b"v%d" % v}
+    )
     assert sync_registry(con, root, DAY) == 1
     v1 = files(root / DAY.isoformat() / "v1")
     assert v1["report.html"] == b"v1"
@@ -64,7 +66,7 @@ def test_a_version_that_fails_while_being_built_is_never_promoted(tmp_path: Path
     publish_snapshot(root, DAY, frame(100.0), manifest("r1"))
     before = files(root / DAY.isoformat() / "v1")
 
-    def broken_report(version: int) -> dict[str, bytes]:
+    def broken_report(version: int, changes: dict | None) -> dict[str, bytes]:
         raise RuntimeError("template error")
 
     with pytest.raises(RuntimeError, match="template error"):
