@@ -12,6 +12,7 @@ from kpi_pipeline.cli.bench import bench
 from kpi_pipeline.cli.catalogue import list_kpis, validate
 from kpi_pipeline.cli.common import VERBOSE, err_console
 from kpi_pipeline.cli.demo import demo
+from kpi_pipeline.cli.explain import explain
 from kpi_pipeline.cli.inspect import inspect
 from kpi_pipeline.cli.metrics import metrics
 from kpi_pipeline.cli.ops import query, status
@@ -28,7 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (demo, sample, run, backfill, status, show, query):
+for command in (demo, sample, run, backfill, status, show, explain, query):
     app.command()(command)
 app.command()(quarantine)
 app.command()(inspect)

@@ -22,6 +22,7 @@ def report_message(
     currency: str,
     warnings: list[str],
     other_days: list[dt.date] | None = None,
+    why: dict[str, str] | None = None,
 ) -> Message:
     """The stakeholders' message: the KPIs of the day in text, the report as HTML body and
     attachment. The text form is what a webhook (Slack) shows."""
@@ -33,6 +34,8 @@ def report_message(
             f"- {kpi.name}: {format_value(row['value'], kpi.unit, currency)} "
             f"(target {format_value(row.get('target'), kpi.unit, currency)}, {status})"
         )
+        if (why or {}).get(kpi.id):  # moved beyond its tolerance: why, in one sentence
+            lines.append(f"  {why[kpi.id]}")
     if warnings:
         lines.append("Published with warnings: " + "; ".join(warnings))
     if other_days:

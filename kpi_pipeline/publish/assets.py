@@ -18,6 +18,7 @@ from dagster import (
     asset,
 )
 
+from kpi_pipeline.explain.movers import day_explanations, why_moved
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
@@ -161,7 +162,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         }
         for leftover in remove_leftovers(settings.snapshot_dir):  # of a killed publish
             context.log.warning("removed %s, left by an interrupted publish", leftover)
-        outcomes, frames, reports, labels_of = [], {}, {}, {}
+        outcomes, frames, reports, labels_of, why_of = [], {}, {}, {}, {}
         with warehouse.connection() as con:
             run_days = days_in(context.partition_keys)
             restated = restated_days(settings.snapshot_dir, run_days, settings.lookback_days)
@@ -172,7 +173,14 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
                     )
                 history = read_history(con, day)
-                frame = snapshot_frame(facts, catalogue, read_attainment(con, day))
+                attainment = read_attainment(con, day)
+                frame = snapshot_frame(facts, catalogue, attainment)
+                why = why_of[day] = why_moved(
+                    day,
+                    catalogue,
+                    day_explanations(con, catalogue, day),
+                    {kpi_id: target for kpi_id, (target, _) in attainment.items()},
+                )
                 day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
                 manifest = {
@@ -196,6 +204,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     frame=frame,
                     history=history,
                     labels=labels,
+                    why=why,
                 ) -> dict:
                     ctx = ReportContext(
                         day,
@@ -206,6 +215,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         labels,
                         None if changes is None else changes.get("since_version"),
                         change_sentences(changes, catalogue, settings.reporting_currency),
+                        why,
                     )
                     reports[day] = render_report(ctx, frame, history, catalogue)
                     return {REPORT: reports[day]}
@@ -233,6 +243,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 settings.reporting_currency,
                 labels_of[last.day],
                 [o.day for o in new[:-1]],
+                why_of[last.day],
             )
             # a delivery failure fails the run (engineers are notified); the snapshot stays
             try:

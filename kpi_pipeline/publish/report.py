@@ -4,7 +4,8 @@ SVG, no script, no external resource). Every text goes through Jinja's autoescap
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 import jinja2
 import polars as pl
@@ -42,6 +43,8 @@ class ReportContext:
     # the version this one restates, and what changed since, in plain words
     changes_since: int | None = None
     changes: tuple[str, ...] = ()
+    # KPI id -> why it moved beyond its tolerance since the previous day, in one sentence
+    why: Mapping[str, str] = field(default_factory=dict)
 
 
 def format_value(value: float | None, unit: str, currency: str) -> str:
@@ -116,6 +119,7 @@ th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #ee
          vertical-align: middle; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .target-change { font-size: 0.8rem; color: #57606a; }
+.why { font-size: 0.85rem; color: #424a53; max-width: 32rem; }
 .status { color: #fff; border-radius: 0.8rem; padding: 0.1rem 0.6rem; font-size: 0.85rem;
           white-space: nowrap; }
 .breakdown { color: #59636e; font-size: 0.85rem; }
@@ -144,7 +148,7 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: now
 <tbody>
 {% for r in rows %}
 <tr class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}">
-<td>{{ r.name }}</td>
+<td>{{ r.name }}{% if r.why %}<div class="why">{{ r.why }}</div>{% endif %}</td>
 <td class="num">{{ r.value }}</td>
 <td class="num">{{ r.target }}{% for note in r.target_changes %}
 <div class="target-change">{{ note }}</div>{% endfor %}</td>
@@ -265,6 +269,7 @@ def render_report(
                 "value": format_value(row["value"], kpi.unit, ctx.currency),
                 "target": format_value(row["target"], kpi.unit, ctx.currency),
                 "target_changes": target_changes(kpi, first, ctx.day, ctx.currency),
+                "why": ctx.why.get(kpi.id),
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "colour": STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]),

@@ -161,3 +161,44 @@ def test_headless_chromium_renders_a_screenshot(tmp_path: Path) -> None:
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
     assert int.from_bytes(png[16:20], "big") == 1200  # width from the IHDR chunk
+
+
+def test_chromium_shows_why_a_kpi_moved_under_it(tmp_path: Path) -> None:
+    """The sentence of a KPI that moved beyond its tolerance, as Chromium renders the
+    report (its DOM after layout, and a screenshot of the same page)."""
+    why = "Net revenue -1,000.00 vs the previous day: Paid Search fell (-800.00)"
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    ctx = ReportContext(
+        DAY, 2, "2025-03-04T06:00:00+00:00", "run-1", "USD", [], why={"net_revenue": why}
+    )
+    frame = snapshot_frame(facts(), catalogue, day_attainment(facts(), catalogue))
+    report = tmp_path / "report.html"
+    report.write_bytes(render_report(ctx, frame, history(), catalogue))
+    common = [
+        CHROMIUM,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'profile'}",
+        "--window-size=1200,900",
+    ]
+    dom = subprocess.run(
+        [*common, "--dump-dom", report.as_uri()],
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
+    row = dom[dom.index('data-kpi="net_revenue"') :]
+    assert f'<div class="why">{why}</div>' in row[: row.index("</tr>")]
+    assert dom.count('class="why"') == 1  # only the KPI that moved
+    screenshot = tmp_path / "report.png"
+    subprocess.run(
+        [*common, f"--screenshot={screenshot}", report.as_uri()],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    assert screenshot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
