@@ -88,3 +88,22 @@ def load_settings():
     settings = Settings.from_env()
     prepare_deployment(settings)
     return settings
+
+
+def named_kpi(settings, text: str):
+    """The catalogue's KPI named by `text` (its id or display name, any case); a bad
+    catalogue or an unknown name ends the command with what to do ("did you mean")."""
+    from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
+    from kpi_pipeline.kpis.show import find_kpi
+
+    try:
+        catalogue = load_catalogue(settings.kpi_catalogue_path)
+    except CatalogueError as err:
+        raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
+    kpi, close = find_kpi(catalogue, text)
+    if kpi is None:
+        raise fail(
+            f"no KPI '{text}' in {settings.kpi_catalogue_path}",
+            (f"did you mean {' or '.join(close)}? " if close else "") + "kpi list shows the ids",
+        )
+    return kpi

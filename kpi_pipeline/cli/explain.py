@@ -9,7 +9,15 @@ import typer
 from rich.box import SIMPLE_HEAVY
 from rich.table import Table
 
-from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
+from kpi_pipeline.cli.common import (
+    BUSY_HINT,
+    console,
+    fail,
+    load_settings,
+    named_kpi,
+    parse_day,
+    say_waiting,
+)
 from kpi_pipeline.exit_codes import ExitCode
 
 GRAINS = ("day", "week", "month", "quarter")
@@ -39,8 +47,7 @@ def explain(
     from kpi_pipeline.explain.periods import COMPARISONS, compared_periods, vs_label
     from kpi_pipeline.explain.read import read_breakdowns
     from kpi_pipeline.explain.wording import format_change, sentence
-    from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
-    from kpi_pipeline.kpis.show import facts_range, find_kpi
+    from kpi_pipeline.kpis.show import facts_range
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
     from kpi_pipeline.publish.report import format_value
     from kpi_pipeline.warehouse.lock import WarehouseBusyError
@@ -52,16 +59,7 @@ def explain(
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
     settings = load_settings()
-    try:
-        catalogue = load_catalogue(settings.kpi_catalogue_path)
-    except CatalogueError as err:
-        raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
-    kpi, close = find_kpi(catalogue, kpi_id)
-    if kpi is None:
-        raise fail(
-            f"no KPI '{kpi_id}' in {settings.kpi_catalogue_path}",
-            (f"did you mean {' or '.join(close)}? " if close else "") + "kpi list shows the ids",
-        )
+    kpi = named_kpi(settings, kpi_id)
     if not kpi.dimensions:
         raise fail(
             f"{kpi.id} has no breakdown to split its change over",

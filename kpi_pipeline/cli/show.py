@@ -14,6 +14,7 @@ from kpi_pipeline.cli.common import (
     console,
     fail,
     load_settings,
+    named_kpi,
     parse_day,
     say_waiting,
     styled_status,
@@ -42,12 +43,10 @@ def show(
       kpi show session_conversion_rate --grain week --by channel --format csv
       kpi show nps --grain quarter --format json
     """
-    from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
     from kpi_pipeline.kpis.show import (
         GRAINS,
         default_first,
         facts_range,
-        find_kpi,
         read_days,
         read_periods,
         targets_in_range,
@@ -60,16 +59,7 @@ def show(
     if fmt not in {"table", "csv", "json"}:
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
     settings = load_settings()
-    try:
-        catalogue = load_catalogue(settings.kpi_catalogue_path)
-    except CatalogueError as err:
-        raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
-    kpi, close = find_kpi(catalogue, kpi_id)
-    if kpi is None:
-        raise fail(
-            f"no KPI '{kpi_id}' in {settings.kpi_catalogue_path}",
-            (f"did you mean {' or '.join(close)}? " if close else "") + "kpi list shows the ids",
-        )
+    kpi = named_kpi(settings, kpi_id)
     if by is not None and by not in kpi.dimensions:
         has = ", ".join(kpi.dimensions) or "none"
         raise fail(f"{kpi.id} has no breakdown by '{by}'", f"its breakdowns: {has}")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from kpi_pipeline.cli.common import console, err_console, fail, load_settings, parse_day
 from kpi_pipeline.exit_codes import ExitCode
+from kpi_pipeline.publish.registry import LEDGER_COLUMNS
 
 snapshots = typer.Typer(
     help="Published KPI snapshots: every day, its versions and which one is latest.",
@@ -26,21 +27,7 @@ snapshots = typer.Typer(
 
 FORMATS = ("table", "csv", "json")
 # the columns of `diff --format csv|json`: the ledger's (publish.kpi_restatements)
-DIFF_COLUMNS = (
-    "day",
-    "from_version",
-    "to_version",
-    "kpi_id",
-    "dimension",
-    "dimension_value",
-    "old_value",
-    "new_value",
-    "old_target",
-    "new_target",
-    "old_status",
-    "new_status",
-    "causes",
-)
+DIFF_COLUMNS = LEDGER_COLUMNS[:-1]  # without recorded_at
 
 
 @snapshots.callback()
