@@ -10,6 +10,7 @@ import pytest
 
 from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.publish.snapshot import (
+    TEXT_COLUMNS,
     publish_snapshot,
     snapshot_frame,
     spreadsheet_safe,
@@ -110,7 +111,7 @@ def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
     frame = pl.DataFrame(
         {
             c: ["=1+1", "+x", "-y", "@z", "ok"]
-            for c in ("kpi_id", "family", "dimension", "dimension_value", "status")
+            for c in TEXT_COLUMNS  # every text column of a snapshot
         }
     )
     safe = spreadsheet_safe(frame)["dimension_value"].to_list()

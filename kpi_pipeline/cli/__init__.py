@@ -16,6 +16,7 @@ from kpi_pipeline.cli.explain import explain
 from kpi_pipeline.cli.inspect import inspect
 from kpi_pipeline.cli.metrics import metrics
 from kpi_pipeline.cli.ops import query, status
+from kpi_pipeline.cli.pace import pace
 from kpi_pipeline.cli.pipeline import backfill, run
 from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.runs import runs
@@ -29,7 +30,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (demo, sample, run, backfill, status, show, explain, query):
+for command in (demo, sample, run, backfill, status, show, explain, pace, query):
     app.command()(command)
 app.command()(quarantine)
 app.command()(inspect)

@@ -20,6 +20,7 @@ from dagster import (
 
 from kpi_pipeline.explain.movers import day_explanations, why_moved
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.pace import pace_by_kpi, read_pace
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
 from kpi_pipeline.notify.settings import NotifySettings
@@ -97,6 +98,8 @@ def read_facts(con, day: dt.date) -> pl.DataFrame:
 
 # each day's target and status: the snapshot reads them, never recomputes them
 ATTAINMENT_KEY = AssetKey(["marts", "fct_kpi_attainment"])
+# each day's period to date and projection, likewise
+PACE_KEY = AssetKey(["marts", "fct_kpi_pace"])
 
 
 def read_attainment(con, day: dt.date) -> dict[str, tuple[float | None, str]]:
@@ -128,7 +131,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
     @asset(
         name="kpi_snapshot",
         group_name=PUBLISH_GROUP,
-        deps=[FACTS_KEY, ATTAINMENT_KEY],
+        deps=[FACTS_KEY, ATTAINMENT_KEY, PACE_KEY],
         partitions_def=partitions,
         backfill_policy=BackfillPolicy.single_run(),
         description=(
@@ -174,7 +177,9 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     )
                 history = read_history(con, day)
                 attainment = read_attainment(con, day)
-                frame = snapshot_frame(facts, catalogue, attainment)
+                frame = snapshot_frame(
+                    facts, catalogue, attainment, pace_by_kpi(read_pace(con, day))
+                )
                 why = why_of[day] = why_moved(
                     day,
                     catalogue,

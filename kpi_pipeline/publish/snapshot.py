@@ -21,19 +21,33 @@ from kpi_pipeline.faults import failpoint
 from kpi_pipeline.kpis.catalogue import Kpi
 from kpi_pipeline.publish.restatements import changes_since
 
-SNAPSHOT_COLUMNS = (
-    "date",
-    "kpi_id",
-    "family",
-    "dimension",
-    "dimension_value",
-    "numerator",
-    "denominator",
-    "value",
-    "target",
-    "status",
-)
-TEXT_COLUMNS = ("kpi_id", "family", "dimension", "dimension_value", "status")
+# where each KPI is heading in its period (fct_kpi_pace), on its overall row
+PACE_COLUMNS = {
+    "period_grain": pl.String,
+    "period_to_date_value": pl.Float64,
+    "period_target": pl.Float64,
+    "projected_value": pl.Float64,
+    "projected_low": pl.Float64,
+    "projected_high": pl.Float64,
+    "projected_status": pl.String,
+}
+SCHEMA = {
+    "date": pl.Date,
+    "kpi_id": pl.String,
+    "kpi_name": pl.String,
+    "family": pl.String,
+    "unit": pl.String,
+    "dimension": pl.String,
+    "dimension_value": pl.String,
+    "numerator": pl.Float64,
+    "denominator": pl.Float64,
+    "value": pl.Float64,
+    "target": pl.Float64,
+    "status": pl.String,
+    **PACE_COLUMNS,
+}
+SNAPSHOT_COLUMNS = tuple(SCHEMA)
+TEXT_COLUMNS = tuple(name for name, kind in SCHEMA.items() if kind == pl.String)
 KPIS_PARQUET = "kpis.parquet"
 KPIS_CSV = "kpis.csv"
 MANIFEST = "manifest.json"
@@ -57,10 +71,12 @@ def snapshot_frame(
     facts: pl.DataFrame,
     catalogue: dict[str, Kpi],
     attainment: Mapping[str, tuple[float | None, str]],
+    pace: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> pl.DataFrame:
-    """The day's facts with family, target and status. Targets apply to the overall value;
-    `attainment` gives each KPI's target and status of the day as fct_kpi_attainment holds
-    them (the status rule lives there, once)."""
+    """The day's facts with the KPI's name, family, unit, target and status. Targets apply
+    to the overall value; `attainment` gives each KPI's target and status of the day as
+    fct_kpi_attainment holds them (the status rule lives there, once); `pace` each KPI's
+    period to date and projection (fct_kpi_pace: PACE_COLUMNS), on its overall row."""
     unknown = sorted(set(facts["kpi_id"].to_list()) - set(catalogue))
     if unknown:
         raise ValueError(f"KPI facts hold ids missing from the catalogue: {', '.join(unknown)}")
@@ -71,11 +87,14 @@ def snapshot_frame(
         target, status = attainment.get(kpi.id, (None, None)) if overall else (None, None)
         if overall and status is None:
             raise ValueError(f"fct_kpi_attainment holds no status of {kpi.id} on {row['kpi_date']}")
+        heading = (pace or {}).get(kpi.id, {}) if overall else {}
         records.append(
             {
                 "date": row["kpi_date"],
                 "kpi_id": kpi.id,
+                "kpi_name": kpi.name,
                 "family": kpi.family,
+                "unit": kpi.unit,
                 "dimension": row["dimension"],
                 "dimension_value": row["dimension_value"],
                 "numerator": row["numerator"],
@@ -83,21 +102,10 @@ def snapshot_frame(
                 "value": row["value"],
                 "target": target,
                 "status": status,
+                **{name: heading.get(name) for name in PACE_COLUMNS},
             }
         )
-    schema = {
-        "date": pl.Date,
-        "kpi_id": pl.String,
-        "family": pl.String,
-        "dimension": pl.String,
-        "dimension_value": pl.String,
-        "numerator": pl.Float64,
-        "denominator": pl.Float64,
-        "value": pl.Float64,
-        "target": pl.Float64,
-        "status": pl.String,
-    }
-    return pl.DataFrame(records, schema=schema, orient="row")
+    return pl.DataFrame(records, schema=SCHEMA, orient="row")
 
 
 def status_table(frame: pl.DataFrame, catalogue: dict[str, Kpi]) -> str:

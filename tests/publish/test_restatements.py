@@ -24,7 +24,7 @@ from kpi_pipeline.publish.restatements import (
     display_file,
     sql_digest,
 )
-from kpi_pipeline.publish.snapshot import SNAPSHOT_COLUMNS, publish_snapshot
+from kpi_pipeline.publish.snapshot import SCHEMA, publish_snapshot
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 
 DAY = dt.date(2025, 3, 3)
@@ -35,10 +35,20 @@ GA4 = "/data/landing/ga4/dt=2025-03-03/events_20250303.json"
 def frame(*rows: tuple) -> pl.DataFrame:
     """Rows of (kpi_id, dimension, dimension_value, value, target, status)."""
     records = [
-        (DAY, k, "financial", d, v, value, None, value, target, status)
+        {
+            "date": DAY,
+            "kpi_id": k,
+            "family": "financial",
+            "dimension": d,
+            "dimension_value": v,
+            "numerator": value,
+            "value": value,
+            "target": target,
+            "status": status,
+        }
         for k, d, v, value, target, status in rows
     ]
-    return pl.DataFrame(records, schema=list(SNAPSHOT_COLUMNS), orient="row")
+    return pl.DataFrame(records, schema=SCHEMA)  # the columns not given: null
 
 
 def manifest(

@@ -1,0 +1,110 @@
+"""`kpi pace`: where every KPI is heading in its period: to date, target to date, the
+projection with its interval, and the projected status."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.box import SIMPLE_HEAVY
+from rich.table import Table
+
+from kpi_pipeline.cli.common import (
+    BUSY_HINT,
+    console,
+    fail,
+    load_settings,
+    parse_day,
+    say_waiting,
+    styled_status,
+)
+from kpi_pipeline.exit_codes import ExitCode
+
+
+def pace(
+    date: str = typer.Option(None, help="The day to see the periods from (default: latest)."),
+    fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+) -> None:
+    """Every KPI's period to date (the week, month or quarter of its review cadence), the
+    target to date, the projected end-of-period value with its 80 % interval, and the
+    projected status against the period's target (docs/kpis.md, "Where a KPI is heading").
+
+    Examples:
+      kpi pace
+      kpi pace --date 2025-03-10 --format csv
+    """
+    from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
+    from kpi_pipeline.kpis.pace import latest_pace_day, read_pace
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
+
+    if fmt not in ("table", "csv", "json"):
+        raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
+    settings = load_settings()
+    try:
+        catalogue = load_catalogue(settings.kpi_catalogue_path)
+    except CatalogueError as err:
+        raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
+    day = parse_day(date, "--date") if date else None
+    try:
+        with read_only_connection(settings.warehouse_location, on_wait=say_waiting) as con:
+            day = day or latest_pace_day(con)
+            if day is None:
+                raise fail("no KPI facts yet", "build some with kpi run / kpi backfill")
+            frame = read_pace(con, day)
+    except QueryError as err:
+        raise fail(str(err), err.hint) from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
+    if frame.is_empty():
+        raise fail(f"no KPI facts on {day}", "kpi status shows the days published")
+    order = {kpi_id: i for i, kpi_id in enumerate(catalogue)}
+    frame = frame.sort(frame["kpi_id"].replace_strict(order, default=len(order)))
+    if fmt == "csv":
+        sys.stdout.write(frame.write_csv())
+        return
+    if fmt == "json":
+        sys.stdout.write(frame.write_json() + "\n")
+        return
+    console.print(pace_table(frame, catalogue, settings.reporting_currency, day))
+
+
+def period_words(row: dict) -> str:
+    """ "2025-03, day 3 of 31" / "week of 2025-03-03, day 2 of 7" / "2025-Q1, day 10 of 90"."""
+    start = row["period_start"]
+    if row["period_grain"] == "month":
+        name = f"{start:%Y-%m}"
+    elif row["period_grain"] == "quarter":
+        name = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
+    else:
+        name = f"week of {start}"
+    return f"{name}, day {row['days_elapsed']} of {row['days_in_period']}"
+
+
+def pace_table(frame, catalogue, currency: str, day) -> Table:
+    from kpi_pipeline.publish.report import format_value
+
+    table = Table(title=f"Where the KPIs are heading, seen from {day}", box=SIMPLE_HEAVY)
+    for column in ("KPI", "period", "to date", "target to date", "projected", "period target"):
+        table.add_column(column, justify="left" if column in ("KPI", "period") else "right")
+    table.add_column("projected status")
+    for row in frame.iter_rows(named=True):
+        kpi = catalogue.get(row["kpi_id"])
+        unit = kpi.unit if kpi else ""
+
+        def value(number, unit=unit) -> str:
+            return format_value(number, unit, currency)
+
+        projected = value(row["projected_value"])
+        if row["projected_low"] is not None and row["projected_high"] is not None:
+            projected += f" ({value(row['projected_low'])} to {value(row['projected_high'])})"
+        table.add_row(
+            kpi.name if kpi else row["kpi_id"],
+            period_words(row),
+            value(row["period_to_date_value"]),
+            value(row["target_to_date"]),
+            projected,
+            value(row["period_target"]),
+            styled_status(row["projected_status"]),
+        )
+    return table
