@@ -9,7 +9,7 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DO_NOT_TRACK := 1
 export UV_PROJECT_ENVIRONMENT := $(VENV)
 
-.PHONY: install demo test lint dev docs clean bench
+.PHONY: install demo test lint dev docs clean bench screenshots
 
 install: $(STAMP)
 
@@ -38,6 +38,10 @@ dev: install
 
 docs: install
 	$(VENV)/bin/python -m kpi_pipeline.orchestration.dbt_docs
+
+# The report at 360, 800 and 1280 px into docs/images/ (docs/snapshots.md); needs Chromium.
+screenshots: install
+	$(VENV)/bin/python -m kpi_pipeline.publish.report_screenshots docs/images
 
 # Benchmark (docs/benchmarks.md): make bench; make bench SCALE=10 DAYS=1;
 # make bench BENCH_ARGS="--history-days 365 --backfill-days 365"

@@ -1,5 +1,7 @@
 """The stakeholder report of a snapshot version: one self-contained HTML file (inline CSS and
-SVG, no script, no external resource). Every text goes through Jinja's autoescape."""
+SVG, no script, no external resource), also the e-mail's HTML body. A summary on top (status
+counts, the biggest movers), then each KPI as a card, by family in catalogue order; the
+layout reflows from 360 px phones to desktops. Every text goes through Jinja's autoescape."""
 
 from __future__ import annotations
 
@@ -12,24 +14,41 @@ import polars as pl
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi, Target
 from kpi_pipeline.kpis.status import same_day_last_year
+from kpi_pipeline.publish.report_chart import CHART_HEIGHT, CHART_WIDTH, Chart, trend_chart
+from kpi_pipeline.publish.report_words import (
+    STATUS_LABELS,
+    Mover,
+    biggest_movers,
+    date_words,
+    format_change,
+    format_value,
+    header_line,
+    period_sentence,
+    published_words,
+    report_title,
+    short_date,
+    status_counts,
+)
 from kpi_pipeline.publish.restatements import row_sentence
+
+__all__ = [
+    "STATUS_LABELS",
+    "ReportContext",
+    "change_sentences",
+    "format_change",
+    "format_value",
+    "render_report",
+    "target_changes",
+]
 
 TREND_DAYS = 90
 STATUS_COLOURS = {
     "on_track": "#1a7f37",
-    "at_risk": "#b58100",
+    "at_risk": "#9a6700",
     "off_track": "#cf222e",
     "no_data": "#6e7781",
     "no_target": "#6e7781",
 }
-STATUS_LABELS = {
-    "on_track": "on track",
-    "at_risk": "at risk",
-    "off_track": "off track",
-    "no_data": "no data",
-    "no_target": "no target",
-}
-CHART_WIDTH, CHART_HEIGHT, CHART_PAD = 240, 60, 4
 
 
 @dataclass(frozen=True)
@@ -47,131 +66,157 @@ class ReportContext:
     why: Mapping[str, str] = field(default_factory=dict)
 
 
-def format_value(value: float | None, unit: str, currency: str) -> str:
-    if value is None:
-        return "-"
-    if unit == "ratio":
-        return f"{value * 100:,.2f} %"
-    if unit == "currency":
-        return f"{value:,.2f} {currency}"
-    if unit == "hours":
-        return f"{value:,.1f} h"
-    return f"{value:,.1f}"
-
-
-def format_change(value: float | None, before: float | None, unit: str) -> str:
-    if value is None or before is None:
-        return "-"
-    delta = value - before
-    text = f"{delta * 100:+,.2f} pt" if unit == "ratio" else f"{delta:+,.2f}"
-    if before:
-        text += f" ({delta / abs(before) * 100:+,.1f} %)"
-    return text
-
-
-def trend_svg_points(
-    series: list[tuple[dt.date, float | None]],
-    target: float | None,
-    first: dt.date,
-    last: dt.date,
-) -> tuple[list[str], float | None]:
-    """Polyline segments (gaps where a value is missing) and the target line's y, in pixels
-    (None without a target)."""
-    values = [v for _, v in series if v is not None] + ([target] if target is not None else [])
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    span = (high - low) or 1.0
-    days = max((last - first).days, 1)
-
-    def x(day: dt.date) -> float:
-        return CHART_PAD + (day - first).days / days * (CHART_WIDTH - 2 * CHART_PAD)
-
-    def y(value: float) -> float:
-        return CHART_HEIGHT - CHART_PAD - (value - low) / span * (CHART_HEIGHT - 2 * CHART_PAD)
-
-    segments, current = [], []
-    for day, value in series:
-        if value is None:
-            if current:
-                segments.append(" ".join(current))
-            current = []
-            continue
-        current.append(f"{x(day):.1f},{y(value):.1f}")
-    if current:
-        segments.append(" ".join(current))
-    return segments, None if target is None else round(y(target), 1)
-
-
+# Mobile first: without grid or media query support (some mail clients) everything stacks.
+# No fixed widths; numbers wrap at their spaces, never over their neighbours.
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>KPIs of {{ ctx.day }} (v{{ ctx.version }})</title>
+<title>{{ title_line }}</title>
 <style>
-body { font-family: system-ui, sans-serif; margin: 2rem; color: #1f2328; }
-h1 { font-size: 1.5rem; margin-bottom: 0.2rem; }
-.meta { color: #59636e; font-size: 0.85rem; margin-bottom: 1.2rem; }
-.warnings { background: #fff8c5; border: 1px solid #d4a72c; padding: 0.6rem 1rem; }
-h2 { font-size: 1.1rem; margin-top: 1.6rem; border-bottom: 1px solid #d1d9e0; }
-table { border-collapse: collapse; width: 100%; table-layout: fixed; }
-th.kpi { width: 22%; } th.chart { width: 250px; }
-th, td { text-align: left; padding: 0.35rem 0.6rem; border-bottom: 1px solid #eef1f4;
-         vertical-align: middle; }
-td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+*, *::before, *::after { box-sizing: border-box; }
+body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; margin: 0;
+       padding: 0.75rem; color: #1f2328; background: #f6f8fa; line-height: 1.45;
+       overflow-wrap: break-word; }
+.page { max-width: 72rem; margin: 0 auto; }
+h1 { font-size: 1.35rem; line-height: 1.3; margin: 0.25rem 0; }
+h2 { font-size: 1.1rem; line-height: 1.3; margin: 1.25rem 0 0.5rem; }
+h3 { font-size: 1.05rem; line-height: 1.3; margin: 0; }
+h4 { font-size: 0.8rem; line-height: 1.4; margin: 0.5rem 0 0.25rem; color: #59636e; }
+p { margin: 0.25rem 0; }
+ul { margin: 0.25rem 0; padding-left: 1.25rem; }
+.published { color: #59636e; font-size: 0.9rem; margin: 0 0 0.75rem; }
+.box { background: #fff; border: 1px solid #d1d9e0; border-radius: 6px;
+       padding: 0.75rem; margin: 0 0 0.75rem; }
+.box > h2 { margin-top: 0; }
+.warnings { background: #fff8c5; border-color: #d4a72c; }
+.counts { list-style: none; padding: 0; margin: 0 0 0.5rem; }
+.counts li { display: inline-block; margin: 0 0.35rem 0.35rem 0; }
+.status { display: inline-block; color: #fff; border-radius: 0.8rem; padding: 0.1rem 0.6rem;
+          font-size: 0.85rem; line-height: 1.4; white-space: nowrap; }
+.summary .names { font-size: 0.9rem; }
+.movers li { margin-bottom: 0.25rem; }
+.kpi { background: #fff; border: 1px solid #d1d9e0; border-left-width: 4px;
+       border-radius: 6px; padding: 0.75rem; margin: 0 0 0.75rem; }
+.kpi-head { display: flex; flex-wrap: wrap; align-items: baseline;
+            justify-content: space-between; gap: 0.25rem 0.75rem; margin-bottom: 0.5rem; }
+.kpi-body { display: grid; grid-template-columns: minmax(0, 1fr); gap: 0.75rem; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(7.5rem, 1fr));
+           gap: 0.5rem 0.75rem; margin: 0; }
+.figures > div { min-width: 0; }
+dt { font-size: 0.75rem; line-height: 1.4; color: #59636e; }
+dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: break-word; }
+dd.value { font-size: 1.2rem; font-weight: 600; line-height: 1.35; }
 .target-change { font-size: 0.8rem; color: #57606a; }
-.why { font-size: 0.85rem; color: #424a53; max-width: 32rem; }
-.status { color: #fff; border-radius: 0.8rem; padding: 0.1rem 0.6rem; font-size: 0.85rem;
-          white-space: nowrap; }
-.breakdown { color: #59636e; font-size: 0.85rem; }
+.why, .period { font-size: 0.9rem; color: #424a53; margin-top: 0.5rem; }
+.period { border-left: 3px solid #d1d9e0; padding-left: 0.5rem; }
+figure.chart { margin: 0; min-width: 0; }
+.chart-title { font-size: 0.75rem; line-height: 1.4; color: #59636e; }
+.plot { display: grid; grid-template-columns: minmax(0, 1fr) auto; gap: 0 0.5rem; }
+.plot svg { display: block; width: 100%; height: {{ chart_height }}px;
+            background: #f6f8fa; border-radius: 3px; }
+.ylabels { display: flex; flex-direction: column; justify-content: space-between;
+           max-width: 6rem; font-size: 0.75rem; line-height: 1.35; color: #59636e;
+           text-align: right; font-variant-numeric: tabular-nums; }
+.xlabels { display: flex; flex-wrap: wrap; justify-content: space-between; gap: 0 0.5rem;
+           font-size: 0.75rem; line-height: 1.4; color: #59636e; }
+.chart-note { font-size: 0.75rem; line-height: 1.4; color: #59636e; }
+.breakdowns { margin-top: 0.5rem; }
+.breakdowns ul { list-style: none; padding: 0; margin: 0; }
+.breakdowns li { display: flex; flex-wrap: wrap; justify-content: space-between;
+                 gap: 0 0.75rem; font-size: 0.85rem; color: #424a53;
+                 border-bottom: 1px solid #eef1f4; padding: 0.15rem 0; }
+.breakdowns li span { min-width: 0; overflow-wrap: anywhere; }
+.breakdowns .num { margin-left: auto; font-variant-numeric: tabular-nums; }
+footer { color: #59636e; font-size: 0.75rem; margin: 1.5rem 0 0.5rem; }
+@media (min-width: 700px) {
+  body { padding: 1.5rem 2rem; }
+  .kpi-body { grid-template-columns: minmax(0, 1fr) minmax(0, 1fr); }
+  .breakdowns .lists { display: grid; grid-template-columns: repeat(auto-fill, minmax(16rem, 1fr));
+                       gap: 0 1.5rem; }
+}
 </style>
 </head>
 <body>
-<h1>KPIs of {{ ctx.day }}</h1>
-<div class="meta">snapshot version {{ ctx.version }} &middot; published {{ ctx.published_at }}
-{%- if ctx.run_id %} &middot; run {{ ctx.run_id }}{% endif %}</div>
+<div class="page">
+<header>
+<h1>{{ title }}</h1>
+<p class="published">{{ published }}</p>
+</header>
 {% if ctx.warnings %}
-<div class="warnings" id="warnings"><strong>Published with warnings</strong>
+<div class="box warnings" id="warnings"><strong>Published with warnings</strong>
 (the numbers passed every blocking check; these checks raised a warning):
 <ul>{% for w in ctx.warnings %}<li>{{ w }}</li>{% endfor %}</ul></div>
 {% endif %}
+<section class="box summary" id="summary">
+<h2>Summary</h2>
+<ul class="counts">{% for status, count in summary.counts %}
+<li><span class="status" style="background: {{ colours.get(status, colours.no_data) }}">
+{{- count }} {{ labels.get(status, status) }}</span></li>
+{%- endfor %}</ul>
+{% for label, names in summary.names %}
+<p class="names"><strong>{{ label }}:</strong> {{ names }}</p>
+{% endfor %}
+<h4>Biggest moves since {{ summary.previous_day }}</h4>
+{% if summary.movers %}<ol class="movers">
+{% for line in summary.movers %}<li>{{ line }}</li>{% endfor %}</ol>
+{% else %}<p>No KPI can be compared with the previous day.</p>{% endif %}
+</section>
 {% if ctx.changes_since is not none %}
-<section id="changes"><h2>What changed since version {{ ctx.changes_since }}</h2>
+<section class="box" id="changes"><h2>What changed since version {{ ctx.changes_since }}</h2>
 {% if ctx.changes %}<ul>{% for line in ctx.changes %}<li>{{ line }}</li>{% endfor %}</ul>
 {% else %}<p>No KPI value, target or status changed.</p>{% endif %}</section>
 {% endif %}
 {% for family, rows in families %}
+<section class="family">
 <h2>{{ family_titles[family] }}</h2>
-<table>
-<thead><tr><th class="kpi">KPI</th><th>value</th><th>target</th><th>status</th>
-<th>vs previous day</th><th>vs same day last year</th>
-<th class="chart">last {{ trend_days }} days</th></tr></thead>
-<tbody>
 {% for r in rows %}
-<tr class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}">
-<td>{{ r.name }}{% if r.why %}<div class="why">{{ r.why }}</div>{% endif %}</td>
-<td class="num">{{ r.value }}</td>
-<td class="num">{{ r.target }}{% for note in r.target_changes %}
-<div class="target-change">{{ note }}</div>{% endfor %}</td>
-<td><span class="status" style="background: {{ r.colour }}">{{ r.status_label }}</span></td>
-<td class="num">{{ r.change_day }}</td>
-<td class="num">{{ r.change_year }}</td>
-<td><svg width="{{ chart_width }}" height="{{ chart_height }}" role="img"
- viewBox="0 0 {{ chart_width }} {{ chart_height }}">
-<title>{{ r.name }}: last {{ trend_days }} days (line) against the target (dashed)</title>
-{% if r.target_y is not none %}<line x1="0" x2="{{ chart_width }}" y1="{{ r.target_y }}"
- y2="{{ r.target_y }}" stroke="#8c959f" stroke-dasharray="4 3" stroke-width="1"/>{% endif %}
-{% for points in r.segments %}<polyline fill="none" stroke="{{ r.colour }}" stroke-width="1.5"
- points="{{ points }}"/>{% endfor %}
-</svg></td>
-</tr>
-{% for b in r.breakdowns %}
-<tr class="breakdown"><td>&nbsp;&nbsp;{{ b.dimension }}: {{ b.dimension_value }}</td>
-<td class="num">{{ b.value }}</td><td colspan="5"></td></tr>
+<article class="kpi" data-kpi="{{ r.kpi_id }}" data-status="{{ r.status }}"
+ style="border-left-color: {{ r.colour }}">
+<div class="kpi-head"><h3>{{ r.name }}</h3>
+<span class="status" style="background: {{ r.colour }}">{{ r.status_label }}</span></div>
+<div class="kpi-body">
+<dl class="figures">
+<div><dt>Value</dt><dd class="value">{{ r.value }}</dd></div>
+<div><dt>Target</dt><dd>{{ r.target }}</dd>{% for note in r.target_changes %}
+<dd class="target-change">{{ note }}</dd>{% endfor %}</div>
+<div><dt>vs previous day</dt><dd>{{ r.change_day }}</dd></div>
+<div><dt>vs same day last year</dt><dd>{{ r.change_year }}</dd></div>
+</dl>
+<figure class="chart">
+<div class="chart-title">Last {{ trend_days }} days</div>
+<div class="plot">
+<svg role="img" viewBox="0 0 {{ chart_width }} {{ chart_height }}" preserveAspectRatio="none">
+<title>{{ r.name }}: last {{ trend_days }} days (line)
+{%- if r.chart.target_y is not none %} against the target (dashed){% endif %}</title>
+{% if r.chart.target_y is not none %}<line x1="0" x2="{{ chart_width }}" y1="{{ r.chart.target_y }}"
+ y2="{{ r.chart.target_y }}" stroke="#8c959f" stroke-dasharray="4 3" stroke-width="1"
+ vector-effect="non-scaling-stroke"/>{% endif %}
+{% for points in r.chart.segments %}<polyline fill="none" stroke="{{ r.colour }}" stroke-width="1.5"
+ vector-effect="non-scaling-stroke" points="{{ points }}"/>{% endfor %}
+</svg>
+<div class="ylabels"><span>high {{ r.high }}</span><span>low {{ r.low }}</span></div>
+<div class="xlabels">{% for d in r.dates %}<span>{{ d }}</span>{% endfor %}</div>
+</div>
+{% if r.target_note %}<div class="chart-note">{{ r.target_note }}</div>{% endif %}
+</figure>
+</div>
+{% if r.why %}<div class="why">{{ r.why }}</div>{% endif %}
+{% if r.period %}<div class="period">{{ r.period }}</div>{% endif %}
+{% if r.breakdowns %}<div class="breakdowns"><div class="lists">
+{% for dimension, items in r.breakdowns %}<div><h4>By {{ dimension }}</h4><ul>
+{% for b in items %}
+<li><span>{{ b.dimension_value }}</span><span class="num">{{ b.value }}</span></li>
+{% endfor %}</ul></div>
+{% endfor %}</div></div>{% endif %}
+</article>
 {% endfor %}
+</section>
 {% endfor %}
-</tbody>
-</table>
-{% endfor %}
+<footer>Snapshot version {{ ctx.version }} of {{ ctx.day }}
+{%- if ctx.run_id %} &middot; run {{ ctx.run_id }}{% endif %}</footer>
+</div>
 </body>
 </html>
 """
@@ -236,6 +281,21 @@ def overall_values(history: pl.DataFrame) -> dict[tuple[str, dt.date], float | N
     return {(r["kpi_id"], r["kpi_date"]): r["value"] for r in history.iter_rows(named=True)}
 
 
+def target_note(chart: Chart, target: float | None, unit: str, currency: str) -> str | None:
+    """Under the chart: what the dashed line is, or where the target lies when it is too
+    far from the series to be drawn without flattening it."""
+    if target is None:
+        return None
+    text = format_value(target, unit, currency)
+    if chart.target_outside == "above":
+        return f"↑ target {text} (above the chart)"
+    if chart.target_outside == "below":
+        return f"↓ target {text} (below the chart)"
+    if chart.target_y is not None:
+        return f"dashed line: target {text}"
+    return f"target {text}"
+
+
 def render_report(
     ctx: ReportContext,
     snapshot: pl.DataFrame,
@@ -243,25 +303,34 @@ def render_report(
     catalogue: dict[str, Kpi],
 ) -> bytes:
     """The report of one snapshot version. `snapshot` is the version's KPI rows (see
-    snapshot_frame); `history` the overall rows (kpi_id, kpi_date, value) of the facts
-    over at least the last year, for the changes and the trend."""
+    snapshot_frame; the period-to-date and projection columns are shown when present);
+    `history` the overall rows (kpi_id, kpi_date, value) of the facts over at least the
+    last year, for the changes, the movers and the trend. KPIs come by family, then in
+    catalogue (kpis.yml) order."""
     values = overall_values(history)
     first = ctx.day - dt.timedelta(days=TREND_DAYS - 1)
+    previous_day = ctx.day - dt.timedelta(days=1)
     trend_days = [first + dt.timedelta(days=i) for i in range(TREND_DAYS)]
-    by_family: dict[str, list[dict]] = {}
-    breakdowns: dict[str, list[dict]] = {}
+    position = {kpi_id: i for i, kpi_id in enumerate(catalogue)}
+    breakdowns: dict[str, dict[str, list[dict]]] = {}
     overall = []
     for row in snapshot.iter_rows(named=True):
         if row["dimension"] == "all":
             overall.append(row)
         else:
-            breakdowns.setdefault(row["kpi_id"], []).append(row)
+            breakdowns.setdefault(row["kpi_id"], {}).setdefault(row["dimension"], []).append(row)
+    overall.sort(key=lambda r: position.get(r["kpi_id"], len(position)))
+    by_family: dict[str, list[dict]] = {}
+    movers = []
     for row in overall:
         kpi = catalogue[row["kpi_id"]]
         status = row["status"] or "no_data"
+        before = values.get((kpi.id, previous_day))
+        if before is not None and row["value"] is not None:
+            movers.append(Mover(kpi.id, kpi.name, before, row["value"], kpi.unit, kpi.direction))
         series = [(d, values.get((kpi.id, d))) for d in trend_days]
         series[-1] = (ctx.day, row["value"])
-        segments, target_y = trend_svg_points(series, row["target"], first, ctx.day)
+        chart = trend_chart(series, row["target"], first, ctx.day)
         by_family.setdefault(kpi.family, []).append(
             {
                 "kpi_id": kpi.id,
@@ -270,34 +339,64 @@ def render_report(
                 "target": format_value(row["target"], kpi.unit, ctx.currency),
                 "target_changes": target_changes(kpi, first, ctx.day, ctx.currency),
                 "why": ctx.why.get(kpi.id),
+                "period": period_sentence(
+                    row, kpi.unit, ctx.currency, is_additive=not kpi.formula.is_ratio
+                ),
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "colour": STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]),
-                "change_day": format_change(
-                    row["value"], values.get((kpi.id, ctx.day - dt.timedelta(days=1))), kpi.unit
-                ),
+                "change_day": format_change(row["value"], before, kpi.unit),
                 "change_year": format_change(
                     row["value"], values.get((kpi.id, same_day_last_year(ctx.day))), kpi.unit
                 ),
-                "segments": segments,
-                "target_y": target_y,
+                "chart": chart,
+                "high": format_value(chart.high, kpi.unit, ctx.currency),
+                "low": format_value(chart.low, kpi.unit, ctx.currency),
+                "dates": [short_date(d) for d in chart.dates],
+                "target_note": target_note(chart, row["target"], kpi.unit, ctx.currency),
                 "breakdowns": [
-                    {
-                        "dimension": b["dimension"],
-                        "dimension_value": b["dimension_value"],
-                        "value": format_value(b["value"], kpi.unit, ctx.currency),
-                    }
-                    for b in breakdowns.get(kpi.id, [])
+                    (
+                        dimension,
+                        [
+                            {
+                                "dimension_value": b["dimension_value"],
+                                "value": format_value(b["value"], kpi.unit, ctx.currency),
+                            }
+                            for b in rows
+                        ],
+                    )
+                    for dimension, rows in breakdowns.get(kpi.id, {}).items()
                 ],
             }
         )
     order = {family: i for i, family in enumerate(FAMILIES)}
     families = sorted(by_family.items(), key=lambda item: order.get(item[0], len(order)))
+    counts = status_counts(r["status"] for r in overall)
+    names = [
+        (
+            STATUS_LABELS[status].capitalize(),
+            ", ".join(catalogue[r["kpi_id"]].name for r in overall if r["status"] == status),
+        )
+        for status in ("off_track", "at_risk")
+        if counts.get(status)
+    ]
+    summary = {
+        "counts": list(counts.items()),
+        "names": names,
+        "previous_day": date_words(previous_day),
+        "movers": [m.sentence(ctx.currency, previous_day) for m in biggest_movers(movers)],
+    }
     html = (
         _environment()
         .from_string(TEMPLATE)
         .render(
             ctx=ctx,
+            title=report_title(ctx.day),
+            published=published_words(ctx.published_at, ctx.version),
+            title_line=header_line(ctx.day, ctx.published_at, ctx.version),
+            summary=summary,
+            colours=STATUS_COLOURS,
+            labels=STATUS_LABELS,
             families=families,
             family_titles={**{f: f for f in by_family}, **FAMILY_TITLES},
             trend_days=TREND_DAYS,

@@ -27,7 +27,7 @@ EVIL = "<script>alert('x')</script>"
 
 
 class ReportParser(HTMLParser):
-    """Collects KPI rows (data-kpi, data-status), every tag, and the visible text."""
+    """Collects KPI cards (data-kpi, data-status), every tag, and the visible text."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -39,7 +39,7 @@ class ReportParser(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self.tags.append(tag)
         values = dict(attrs)
-        if tag == "tr" and "data-kpi" in values:
+        if "data-kpi" in values:
             self.kpis[values["data-kpi"]] = values["data-status"]
 
     def handle_data(self, data: str) -> None:
@@ -192,7 +192,7 @@ def test_chromium_shows_why_a_kpi_moved_under_it(tmp_path: Path) -> None:
         timeout=120,
     ).stdout
     row = dom[dom.index('data-kpi="net_revenue"') :]
-    assert f'<div class="why">{why}</div>' in row[: row.index("</tr>")]
+    assert f'<div class="why">{why}</div>' in row[: row.index("</article>")]
     assert dom.count('class="why"') == 1  # only the KPI that moved
     screenshot = tmp_path / "report.png"
     subprocess.run(
