@@ -89,9 +89,9 @@ def test_the_snapshot_carries_the_pace_on_overall_rows() -> None:
     catalogue = load_catalogue(KPI_CATALOGUE_PATH)
     facts = overall_fact(DAY, "net_revenue", 9000.0)
     pace = {"net_revenue": dict(zip(
-        ("period_grain", "period_to_date_value", "period_target", "projected_value",
-         "projected_low", "projected_high", "projected_status"),
-        ("month", 25981.63, 248000.0, 268476.84, 250000.0, 281000.0, "on_track"),
+        ("period_grain", "period_to_date_value", "target_to_date", "period_target",
+         "projected_value", "projected_low", "projected_high", "projected_status"),
+        ("month", 25981.63, 24000.0, 248000.0, 268476.84, 250000.0, 281000.0, "on_track"),
         strict=True,
     ))}  # fmt: skip
     row = snapshot_frame(facts, catalogue, day_attainment(facts, catalogue), pace).row(

@@ -107,15 +107,16 @@ SAMPLE_PERIODS = {
     ),
     "session_conversion_rate": ("month", 0.0305, 0.02, 0.0301, 0.0288, 0.0314, "on_track"),
 }
-PERIOD_SCHEMA = {
-    "period_grain": pl.String,
-    "period_to_date_value": pl.Float64,
-    "period_target": pl.Float64,
-    "projected_value": pl.Float64,
-    "projected_low": pl.Float64,
-    "projected_high": pl.Float64,
-    "projected_status": pl.String,
-}
+# the order of the values of SAMPLE_PERIODS (snapshot.PACE_COLUMNS; no target to date)
+PERIOD_FIELDS = (
+    "period_grain",
+    "period_to_date_value",
+    "period_target",
+    "projected_value",
+    "projected_low",
+    "projected_high",
+    "projected_status",
+)
 
 
 def sample_history(day: dt.date = SAMPLE_DAY, days: int = 400) -> pl.DataFrame:
@@ -162,15 +163,14 @@ def sample_snapshot(
         ),
         {k: v for k, v in catalogue.items() if k in SAMPLE_KPIS},
         {kpi_id: (target, status) for kpi_id, (_, target, status) in SAMPLE_KPIS.items()},
+        {
+            kpi_id: dict(zip(PERIOD_FIELDS, values, strict=True))
+            for kpi_id, values in SAMPLE_PERIODS.items()
+        }
+        if periods
+        else None,
     )
-    if not periods:
-        return frame
-    period_rows = pl.DataFrame(
-        [(kpi_id, "all", *values) for kpi_id, values in SAMPLE_PERIODS.items()],
-        schema={"kpi_id": pl.String, "dimension": pl.String, **PERIOD_SCHEMA},
-        orient="row",
-    )
-    return frame.join(period_rows, on=["kpi_id", "dimension"], how="left")
+    return frame
 
 
 def sample_report(periods: bool = True) -> bytes:

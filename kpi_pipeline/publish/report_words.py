@@ -41,6 +41,7 @@ PERIOD_NAMES = {
 PERIOD_COLUMNS = (
     "period_grain",
     "period_to_date_value",
+    "target_to_date",
     "period_target",
     "projected_value",
     "projected_low",
@@ -172,6 +173,7 @@ def period_sentence(row: Mapping, unit: str, currency: str, is_additive: bool = 
     grain = _present(row, "period_grain")
     to_date = _present(row, "period_to_date_value")
     target = _present(row, "period_target")
+    target_to_date = _present(row, "target_to_date")
     projected = _present(row, "projected_value")
     low, high = _present(row, "projected_low"), _present(row, "projected_high")
     status = _present(row, "projected_status")
@@ -183,7 +185,10 @@ def period_sentence(row: Mapping, unit: str, currency: str, is_additive: bool = 
     parts = []
     if to_date is not None:
         text = f"{period} to date {value(to_date)}"
-        if target is not None:
+        if target is not None and is_additive and target_to_date is not None:
+            # an amount against its target pro-rated to date, and the period's
+            text += f" against {value(target_to_date)} to date ({value(target)} target)"
+        elif target is not None:
             # an amount is a share of the period's target; a rate is held against it
             text += (
                 f" of {value(target)} target"

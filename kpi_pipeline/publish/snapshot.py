@@ -25,6 +25,7 @@ from kpi_pipeline.publish.restatements import changes_since
 PACE_COLUMNS = {
     "period_grain": pl.String,
     "period_to_date_value": pl.Float64,
+    "target_to_date": pl.Float64,  # the period target pro-rated to date (a plain sum)
     "period_target": pl.Float64,
     "projected_value": pl.Float64,
     "projected_low": pl.Float64,

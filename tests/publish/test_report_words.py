@@ -133,6 +133,12 @@ def test_the_period_to_date_and_projection_sentence() -> None:
         "Month to date 182,400.00 USD of 248,000.00 USD target; projected 241,000.00 USD "
         "(228,000.00 USD to 255,000.00 USD), at risk"
     )
+    # with the target pro-rated to date: the amount against it
+    paced = {**row, "target_to_date": 176_000.0}
+    assert period_sentence(paced, "currency", "USD") == (
+        "Month to date 182,400.00 USD against 176,000.00 USD to date (248,000.00 USD target); "
+        "projected 241,000.00 USD (228,000.00 USD to 255,000.00 USD), at risk"
+    )
     rate = {**row, "period_grain": "quarter", "period_to_date_value": 0.031}
     rate.update(period_target=0.02, projected_value=0.03, projected_low=None)
     assert period_sentence(rate, "ratio", "USD", is_additive=False) == (
