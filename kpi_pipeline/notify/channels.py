@@ -10,6 +10,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
 
 from kpi_pipeline.notify.settings import Audience, SmtpSettings
 
@@ -26,11 +27,23 @@ class Message:
     attachments: dict[str, bytes] = field(default_factory=dict)  # file name -> content
 
 
+def sender_domain(sender: str) -> str:
+    """The domain of the sender's address (`kpi@example.com` -> `example.com`): the
+    Message-ID's right-hand side, so it never names this machine."""
+    domain = parseaddr(sender)[1].rpartition("@")[2].strip()
+    return domain or "localhost"
+
+
 def email_message(smtp: SmtpSettings, to: tuple[str, ...], message: Message) -> EmailMessage:
+    """The email of `message`: the text, the HTML as its alternative (shown inline), the
+    attachments; `Date` (UTC) and a `Message-ID` on the sender's domain, which mail servers
+    and clients expect."""
     mail = EmailMessage()
     mail["Subject"] = message.subject
     mail["From"] = smtp.sender
     mail["To"] = ", ".join(to)
+    mail["Date"] = formatdate(localtime=False)
+    mail["Message-ID"] = make_msgid(domain=sender_domain(smtp.sender))
     mail.set_content(message.text)
     if message.html:
         mail.add_alternative(message.html, subtype="html")

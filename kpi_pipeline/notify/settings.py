@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import os
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 
 def _addresses(text: str | None) -> tuple[str, ...]:
@@ -34,11 +36,65 @@ class Audience:
         return bool(self.emails or self.webhook_url)
 
 
+WEBHOOK_SCHEMES = ("https://", "http://")
+
+
+def owner_contacts(text: str | None) -> tuple[dict[str, Audience], tuple[str, ...]]:
+    """`KPI_OWNER_CONTACTS`: comma-separated `owner=contact` entries, a contact being an email
+    address or a Slack-compatible webhook URL; an owner may be named in several entries (one
+    webhook each). Returns the audience of each owner and what could not be read (named by
+    owner and position, never by value: a webhook's path is its secret)."""
+    emails: dict[str, list[str]] = {}
+    webhooks: dict[str, str] = {}
+    problems: list[str] = []
+    for position, entry in enumerate((text or "").split(","), start=1):
+        if not entry.strip():
+            continue
+        owner, _, contact = (part.strip() for part in entry.partition("="))
+        if not owner or not contact:
+            problems.append(
+                f"KPI_OWNER_CONTACTS entry {position} is not owner=contact "
+                "(e.g. growth-team=growth@example.com)"
+            )
+        elif contact.lower().startswith(WEBHOOK_SCHEMES):
+            if owner in webhooks:
+                problems.append(
+                    f"KPI_OWNER_CONTACTS entry {position}: owner {owner!r} already has a "
+                    "webhook; only the first is used"
+                )
+            else:
+                webhooks[owner] = contact
+        elif "@" in contact:
+            emails.setdefault(owner, []).append(contact)
+        else:
+            problems.append(
+                f"KPI_OWNER_CONTACTS entry {position}: the contact of owner {owner!r} is "
+                "neither an email address nor an http(s) webhook URL"
+            )
+    audiences = {
+        owner: Audience(tuple(emails.get(owner, ())), webhooks.get(owner))
+        for owner in sorted(set(emails) | set(webhooks))
+    }
+    return audiences, tuple(problems)
+
+
 @dataclass(frozen=True)
 class NotifySettings:
     smtp: SmtpSettings | None
     stakeholders: Audience
     engineers: Audience
+    # where published reports are served: a link `<base>/<day>/v<N>/report.html` in messages
+    report_base_url: str | None = None
+    # KPI owners (the catalogue's `owner`) -> where their off-track alerts go
+    owners: Mapping[str, Audience] = field(default_factory=dict)
+    owner_problems: tuple[str, ...] = ()
+
+    def report_url(self, day: dt.date, version: int) -> str | None:
+        """The published report's address, or None when no base URL is configured (a local
+        path would mean nothing to a recipient)."""
+        if not self.report_base_url:
+            return None
+        return f"{self.report_base_url.rstrip('/')}/{day.isoformat()}/v{version}/report.html"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> NotifySettings:
@@ -63,6 +119,7 @@ class NotifySettings:
             if host
             else None
         )
+        owners, owner_problems = owner_contacts(env.get("KPI_OWNER_CONTACTS"))
         return cls(
             smtp=smtp,
             stakeholders=Audience(
@@ -71,4 +128,7 @@ class NotifySettings:
             engineers=Audience(
                 _addresses(env.get("KPI_ALERT_EMAIL_TO")), env.get("KPI_ALERT_WEBHOOK_URL")
             ),
+            report_base_url=env.get("KPI_REPORT_BASE_URL", "").strip() or None,
+            owners=owners,
+            owner_problems=owner_problems,
         )

@@ -23,6 +23,7 @@ from kpi_pipeline.kpis.catalogue import load_catalogue
 from kpi_pipeline.kpis.pace import pace_by_kpi, read_pace
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
+from kpi_pipeline.notify.owner_alerts import alert_owners, previous_snapshot
 from kpi_pipeline.notify.settings import NotifySettings
 from kpi_pipeline.partitions import days_in
 from kpi_pipeline.publish.manifest import (
@@ -233,9 +234,23 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 context.log.info("%s snapshot %s: %s", outcome.outcome, day, outcome.folder)
                 outcomes.append(outcome)
                 frames[day] = frame
+            notify = NotifySettings.from_env()
+            # owners hear of the newest day only (a backfill replays no old alerts); a
+            # failed alert is logged and recorded, and does not fail the run
+            newest = next(o for o in reversed(outcomes) if o.day == max(run_days))
+            alerts = alert_owners(
+                con,
+                newest.day,
+                frames[newest.day],
+                previous_snapshot(settings.snapshot_dir, newest.day),
+                catalogue,
+                notify,
+                settings.reporting_currency,
+                notify.report_url(newest.day, newest.version),
+                context.log,
+            )
         new = [o for o in outcomes if o.outcome == PUBLISHED]
         delivered: list[str] = []
-        notify = NotifySettings.from_env()
         if new and notify.stakeholders.configured:
             last = new[-1]
             message = report_message(
@@ -244,7 +259,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 frames[last.day],
                 catalogue,
                 reports[last.day],
-                last.folder / REPORT,
+                notify.report_url(last.day, last.version),
                 settings.reporting_currency,
                 labels_of[last.day],
                 [o.day for o in new[:-1]],
@@ -276,6 +291,10 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 "latest_folder": MetadataValue.path(str(outcomes[-1].folder)),
                 "report": MetadataValue.path(str(outcomes[-1].folder / REPORT)),
                 "delivered": MetadataValue.text(", ".join(delivered) or "nothing sent"),
+                "owner_alerts": MetadataValue.text(
+                    ", ".join(f"{a.alert.kpi_id} to {a.alert.owner}: {a.outcome}" for a in alerts)
+                    or "none due"
+                ),
                 "kpis": MetadataValue.md(
                     f"KPIs of {outcomes[-1].day}\n\n"
                     + status_table(frames[outcomes[-1].day], catalogue)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import email.utils
+import re
 from pathlib import Path
 
 import polars as pl
@@ -59,7 +61,7 @@ def test_the_report_arrives_by_email_with_the_html_attached(mailbox) -> None:
         snapshot(),
         load_catalogue(KPI_CATALOGUE_PATH),
         html,
-        Path("/snapshots/2025-03-03/v2/report.html"),
+        None,
         "USD",
         ["raw/hubspot_contacts:gx_raw_hubspot_contacts"],
     )
@@ -127,3 +129,105 @@ def test_the_failure_notice_lists_checks_rows_and_the_report(webhook) -> None:
     assert "KPI run failed: 2025-03-05" in text
     assert "raw/nps_responses:gx_raw_nps_responses" in text
     assert "/data/failures/r1/failure.json" in text
+
+
+def published_report(root: Path) -> tuple[pl.DataFrame, bytes, int]:
+    """A real snapshot version with its real report, published under `root` as the publish
+    asset does: its frame, the report's bytes as published and its version."""
+    from kpi_pipeline.publish.report import ReportContext, render_report
+    from kpi_pipeline.publish.snapshot import REPORT, publish_snapshot, snapshot_frame
+    from tests.publish.test_report import facts, history
+    from tests.status_oracle import day_attainment
+
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    frame = snapshot_frame(facts(), catalogue, day_attainment(facts(), catalogue))
+
+    def report(version: int, changes: dict | None) -> dict[str, bytes]:
+        ctx = ReportContext(DAY, version, "2025-03-04T06:00:00+00:00", "run-1", "USD", [])
+        return {REPORT: render_report(ctx, frame, history(), catalogue)}
+
+    outcome = publish_snapshot(root, DAY, frame, {"run_id": "run-1"}, report)
+    return frame, (outcome.folder / REPORT).read_bytes(), outcome.version
+
+
+def decoded_parts(mail) -> str:
+    """Every header and every part's decoded content (base64 or quoted-printable undone)."""
+    texts = [f"{name}: {value}" for name, value in mail.items()]
+    for part in mail.walk():
+        texts += [f"{name}: {value}" for name, value in part.items()]
+        if not part.is_multipart():
+            content = part.get_content()
+            texts.append(content.decode() if isinstance(content, bytes) else content)
+    return "\n".join(texts)
+
+
+@pytest.mark.parametrize("base_url", [None, "https://kpis.example.com/snapshots/"])
+def test_the_report_email_is_dated_identified_inline_attached_and_names_no_local_path(
+    mailbox, tmp_path: Path, base_url: str | None
+) -> None:
+    snapshots = tmp_path / "snapshots"
+    frame, report_html, version = published_report(snapshots)
+    env = smtp_env(
+        mailbox.port, KPI_REPORT_EMAIL_TO="ceo@x.invalid", KPI_SMTP_FROM="KPIs <kpi@corp.example>"
+    )
+    if base_url:
+        env["KPI_REPORT_BASE_URL"] = base_url
+    settings = NotifySettings.from_env(env)
+    message = report_message(
+        DAY,
+        version,
+        frame,
+        load_catalogue(KPI_CATALOGUE_PATH),
+        report_html,
+        settings.report_url(DAY, version),
+        "USD",
+        [],
+    )
+    deliver(settings.stakeholders, settings.smtp, message)
+
+    (_, _, mail) = mailbox.received[0]
+    # RFC 5322 date in UTC ("-0000": formatdate(localtime=False)), the time it was sent
+    assert mail["Date"].endswith(" -0000")
+    date = email.utils.parsedate_to_datetime(mail["Date"]).replace(tzinfo=dt.UTC)
+    assert abs(dt.datetime.now(dt.UTC) - date) < dt.timedelta(minutes=5)
+    assert re.fullmatch(r"<[^<>@\s]+@corp\.example>", mail["Message-ID"])
+    # the report inline (the HTML alternative of the text) and attached, as published
+    inline = mail.get_body(("html",)).get_content()
+    assert '<tr class="kpi" data-kpi="net_revenue"' in inline
+    attachments = list(mail.iter_attachments())
+    assert [a.get_filename() for a in attachments] == ["kpis-2025-03-03-v1.html"]
+    assert attachments[0].get_content().encode() == report_html
+    text = mail.get_body(("plain",)).get_content()
+    link = "https://kpis.example.com/snapshots/2025-03-03/v1/report.html"
+    if base_url:
+        assert f"Report: {link}" in text
+        assert f'<a href="{link}">' in inline
+    else:
+        assert "Report:" not in text and "http" not in text
+        assert "<a " not in inline
+        assert inline.replace("\r\n", "\n").strip() == report_html.decode().strip()
+    # no path of the machine that published it, anywhere: raw or decoded
+    raw = mail.as_string()
+    everything = raw + decoded_parts(mail)
+    for local in (str(snapshots), str(tmp_path), "/tmp", "file://"):
+        assert local not in everything, local
+    assert "/snapshots/2025-03-03" not in everything.replace(link, "")
+
+
+def test_the_webhook_text_names_no_local_path(webhook, tmp_path: Path) -> None:
+    frame, report_html, version = published_report(tmp_path / "snapshots")
+    settings = NotifySettings.from_env({"KPI_REPORT_WEBHOOK_URL": webhook.url})
+    message = report_message(
+        DAY,
+        version,
+        frame,
+        load_catalogue(KPI_CATALOGUE_PATH),
+        report_html,
+        settings.report_url(DAY, version),
+        "USD",
+        [],
+    )
+    deliver(settings.stakeholders, None, message)
+    text = webhook.received[0]["json"]["text"]
+    assert "Net revenue: 7,500.00 USD (target 8,000.00 USD, at risk)" in text
+    assert str(tmp_path) not in text and "/tmp" not in text and "Report:" not in text
