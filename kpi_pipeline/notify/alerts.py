@@ -65,8 +65,7 @@ def alert_kind(
     """What a KPI's owner is to be told, if anything: the KPI turned off track (it is off
     track, and was not on the previous published day, or there was none); else, the hook for
     projections: its period is projected to end off track and was not projected so the day
-    before. Projections are not computed yet, so `projected_status` is None today and only
-    the first alert happens."""
+    before (marts.fct_kpi_pace, through the snapshots' `projected_status`)."""
     if status == OFF_TRACK and previous_status != OFF_TRACK:
         return TURNED_OFF_TRACK
     if (
@@ -87,6 +86,7 @@ def decide_alerts(
     contacts: Collection[str],
     already_sent: Collection[tuple[str, str]],
     projected: Mapping[str, str] | None = None,
+    previous_projected: Mapping[str, str] | None = None,
 ) -> AlertDecision:
     """The alerts due on `day`: one per KPI that turned off track (`alert_kind`), unless one
     of that kind was already sent for that day and KPI (`already_sent`: (kpi_id, kind)
@@ -100,7 +100,12 @@ def decide_alerts(
             continue
         before = previous.get(kpi_id)
         previous_status = before.status if before else None
-        kind = alert_kind(now.status, previous_status, (projected or {}).get(kpi_id))
+        kind = alert_kind(
+            now.status,
+            previous_status,
+            (projected or {}).get(kpi_id),
+            (previous_projected or {}).get(kpi_id),
+        )
         if kind is None or (kpi_id, kind) in already_sent:
             continue
         alert = Alert(

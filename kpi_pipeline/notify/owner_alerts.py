@@ -123,6 +123,16 @@ def previous_snapshot(root: Path, day: dt.date) -> tuple[dt.date, pl.DataFrame] 
     return None
 
 
+def projected_statuses(snapshot: pl.DataFrame) -> dict[str, str]:
+    """Each KPI's projected status for its period, from a snapshot's overall rows (none
+    in a snapshot published before projections)."""
+    if "projected_status" not in snapshot.columns:
+        return {}
+    overall = pl.col("dimension") == "all"
+    rows = snapshot.filter(overall & pl.col("projected_status").is_not_null())
+    return dict(zip(rows["kpi_id"].to_list(), rows["projected_status"].to_list(), strict=True))
+
+
 def alert_owners(
     con,
     day: dt.date,
@@ -138,12 +148,15 @@ def alert_owners(
     """Alert the owner of every KPI that turned off track on `day` (one message per owner),
     unless that alert was already sent; record every alert decided in `publish.kpi_alerts`.
     Never raises for a delivery: a failure is logged and recorded as `failed`.
-    `projected`: each KPI's projected status for its period (not computed yet)."""
+    `projected`: each KPI's projected status for its period (default: the snapshot's
+    `projected_status`, against the previous day's snapshot's)."""
     for problem in notify.owner_problems:
         log.warning("%s", problem)
     previous_day, previous_statuses = (
         (previous[0], overall_statuses(previous[1])) if previous else (None, {})
     )
+    if projected is None:
+        projected = projected_statuses(snapshot)
     decision = decide_alerts(
         day,
         overall_statuses(snapshot),
@@ -153,6 +166,7 @@ def alert_owners(
         set(notify.owners),
         alerts_sent(con, day),
         projected,
+        projected_statuses(previous[1]) if previous else {},
     )
     results: list[AlertOutcome] = []
     if decision.no_contact and not notify.owners:  # owner alerts not set up: one line

@@ -193,7 +193,7 @@ def test_the_report_email_is_dated_identified_inline_attached_and_names_no_local
     assert re.fullmatch(r"<[^<>@\s]+@corp\.example>", mail["Message-ID"])
     # the report inline (the HTML alternative of the text) and attached, as published
     inline = mail.get_body(("html",)).get_content()
-    assert '<tr class="kpi" data-kpi="net_revenue"' in inline
+    assert '<article class="kpi" data-kpi="net_revenue"' in inline
     attachments = list(mail.iter_attachments())
     assert [a.get_filename() for a in attachments] == ["kpis-2025-03-03-v1.html"]
     assert attachments[0].get_content().encode() == report_html

@@ -331,3 +331,27 @@ def test_the_publish_asset_alerts_owners_once_and_mails_no_local_path(
         for kpi_id in ("average_order_value", "net_revenue")
     ]
     assert {a[4] for a in alerts if a[3] != "finance"} == {NO_CONTACT}
+
+
+def test_a_period_newly_projected_off_track_alerts_its_owner_once() -> None:
+    """Projections come from the snapshots (fct_kpi_pace): a KPI on track today whose
+    period is projected off track, and was not the day before, alerts; the next day, still
+    projected off track, does not."""
+    from kpi_pipeline.notify.alerts import decide_alerts
+
+    def status(value: float, state: str) -> KpiStatus:
+        return KpiStatus("net_revenue", value, 8000.0, state)
+
+    today = {"net_revenue": status(8100.0, "on_track")}
+    first = decide_alerts(
+        DAY, today, DAY - dt.timedelta(days=1), {"net_revenue": status(8200.0, "on_track")},
+        {"net_revenue": "finance"}, {"finance"}, set(),
+        {"net_revenue": "off_track"}, {"net_revenue": "at_risk"},
+    )  # fmt: skip
+    assert [(a.kpi_id, a.kind) for a in first.due] == [("net_revenue", PROJECTED_OFF_TRACK)]
+    again = decide_alerts(
+        DAY, today, DAY - dt.timedelta(days=1), {"net_revenue": status(8200.0, "on_track")},
+        {"net_revenue": "finance"}, {"finance"}, set(),
+        {"net_revenue": "off_track"}, {"net_revenue": "off_track"},
+    )  # fmt: skip
+    assert again.due == [] and again.no_contact == []
