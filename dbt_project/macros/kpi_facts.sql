@@ -176,3 +176,34 @@
     where false
     {%- endfor %}
 {%- endmacro %}
+
+{#- The metrics the product chains of `kpis` use (kpis.yml `chain`), in catalogue order. -#}
+{% macro chain_metrics(kpis) -%}
+    {%- set found = [] -%}
+    {%- for kpi in kpis -%}
+        {%- for factor in kpi.chain -%}
+            {%- for metric_id in [factor.numerator, factor.denominator] if metric_id and metric_id not in found -%}
+                {%- do found.append(metric_id) -%}
+            {%- endfor -%}
+        {%- endfor -%}
+    {%- endfor -%}
+    {%- set ordered = [] -%}
+    {%- for metric_id in kpi_catalogue().metrics if metric_id in found -%}
+        {%- do ordered.append(metric_id) -%}
+    {%- endfor -%}
+    {{ return(ordered) }}
+{%- endmacro %}
+
+{#- Whether every source requirement of a metric got a file on `day` (`delivered`: a
+    relation of kpi_date and source); a metric from seeds alone always has. -#}
+{% macro metric_sources_delivered(metric_id, day, delivered) -%}
+    {%- set requirements = kpi_catalogue().metrics[metric_id].sources -%}
+    {%- for requirement, sources in requirements.items() -%}
+        {{ ' and ' if not loop.first }}exists (
+            select 1 from {{ delivered }} as got
+            where got.kpi_date = {{ day }} and got.source in ('{{ sources | join("', '") }}')
+        )
+    {%- else -%}
+        true
+    {%- endfor -%}
+{%- endmacro %}

@@ -29,6 +29,17 @@ def compared_periods(day: dt.date, grain: str, vs: str) -> tuple[dt.date, dt.dat
     return same_day_last_year(start), start
 
 
+def period_after(start: dt.date, grain: str) -> dt.date:
+    """The first day of the period after the one starting `start`."""
+    if grain == "day":
+        return start + dt.timedelta(days=1)
+    if grain == "week":
+        return start + dt.timedelta(weeks=1)
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    month = start.month - 1 + months
+    return start.replace(year=start.year + month // 12, month=month % 12 + 1, day=1)
+
+
 def vs_label(grain: str, vs: str) -> str:
     """How a sentence names the earlier period: "the previous day", "the same month last
     year"."""

@@ -1,13 +1,16 @@
 """Read the facts an explanation needs from the marts: a KPI's overall and per-segment
-numerators and denominators in the two periods compared."""
+numerators and denominators in the two periods compared; for a product chain, its metrics'
+totals over each period (`fct_metric_daily`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 from kpi_pipeline.explain.decompose import Breakdown, Components
+from kpi_pipeline.explain.periods import period_after
 from kpi_pipeline.warehouse import query_polars
 
 OVERALL = "all"
@@ -26,6 +29,56 @@ _PERIODS = """
     from marts.fct_kpi_period
     where kpi_id = ? and period_grain = ? and period_start in (?, ?) and dimension in (?, ?)
 """
+
+
+_METRIC_DAYS = """
+    select kpi_date, metric_id, value
+    from marts.fct_metric_daily
+    where kpi_date >= ? and kpi_date < ?
+"""
+_HAS_METRIC_FACTS = """
+    select count(*) from information_schema.tables
+    where table_schema = 'marts' and table_name = 'fct_metric_daily'
+"""
+
+
+class MetricFactsMissing(LookupError):
+    """marts.fct_metric_daily is not built (a warehouse from before product chains)."""
+
+
+def read_metric_totals(
+    con, metric_ids: Iterable[str], grain: str, before: dt.date, after: dt.date
+) -> tuple[dict[str, float | None], dict[str, float | None]]:
+    """Each metric's total over the periods starting `before` and `after` at `grain`, from
+    `fct_metric_daily` (the sum of the period's days); None when a day of the period has
+    no value (its source sent no file) or the period has no day at all."""
+    [(tables,)] = con.execute(_HAS_METRIC_FACTS).fetchall()
+    if not tables:
+        raise MetricFactsMissing(
+            "marts.fct_metric_daily is not built: this warehouse predates product chains"
+        )
+    wanted = list(metric_ids)
+    found = []
+    for start in (before, after):
+        frame = query_polars(con, _METRIC_DAYS, [start, period_after(start, grain)])
+        found.append(metric_totals(frame.to_dicts(), wanted))
+    return found[0], found[1]
+
+
+def metric_totals(
+    rows: Iterable[Mapping[str, Any]], metric_ids: Iterable[str]
+) -> dict[str, float | None]:
+    """Rows with metric_id and value, one per day: each metric's sum; None when a day's
+    value is null or the metric has no row."""
+    days: dict[str, list[float | None]] = {}
+    for row in rows:
+        value = row["value"]
+        days.setdefault(row["metric_id"], []).append(None if value is None else float(value))
+    return {
+        # fsum: the same total whatever order the days arrive in
+        m: math.fsum(days[m]) if m in days and None not in days[m] else None
+        for m in metric_ids
+    }
 
 
 def read_breakdowns(

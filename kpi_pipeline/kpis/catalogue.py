@@ -4,7 +4,8 @@ The file has three lists, the way MetricFlow declares a semantic layer:
 `semantic_models` (an entity-grain dbt model: its key, its date, the sources it is built
 from and the dimensions it can be broken down by), `metrics` (an aggregation over one
 semantic model: count, sum or count distinct, with an optional filter) and `kpis` (a
-metric or a ratio of metrics, with an objective, an owner, a review cadence and a target).
+metric or a ratio of metrics, with an objective, an owner, a review cadence and a target,
+and optionally a product `chain` of factors that telescopes to its formula).
 Everything else (the daily facts' SQL, roll-ups, dbt seeds, MetricFlow metrics) is derived
 from it: kpi_pipeline/kpis/derive.py.
 """
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,8 @@ AGGREGATIONS = ("count", "sum", "count_distinct")
 _IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_]*$")
 _EXPRESSION = re.compile(r"^\s*[a-z_][a-z0-9_]*(\s*[+-]\s*[a-z_][a-z0-9_]*)*\s*$")
 _METRIC_NAME = re.compile(r"[a-z_][a-z0-9_]*")
+# `kpi explain --by chain` splits a KPI over its product chain, so no breakdown takes the name
+CHAIN = "chain"
 
 
 class CatalogueError(ValueError):
@@ -131,6 +135,19 @@ def terms(expression: str | None) -> list[tuple[int, str]]:
 
 
 @dataclass(frozen=True)
+class Factor:
+    """One factor of a KPI's product chain: `numerator` / `denominator` (metric ids; no
+    denominator: the numerator's total itself)."""
+
+    name: str
+    numerator: str
+    denominator: str | None = None
+
+    def metrics(self) -> tuple[str, ...]:
+        return (self.numerator,) if self.denominator is None else (self.numerator, self.denominator)
+
+
+@dataclass(frozen=True)
 class Target:
     """An absolute `value`, or a change on the same period a year earlier
     (`relative_to_last_year`: 0.2 means +20 %); exactly one of the two is set. In force
@@ -168,6 +185,9 @@ class Kpi:
     formula: Formula = Formula("")
     # kpis.yml `range: [min, max]` (either may be None); None: derived (fact_expectations.py)
     range: tuple[float | None, float | None] | None = None
+    # kpis.yml `chain`: factors whose product is the KPI (sessions x orders per session x
+    # average order value), for `kpi explain --by chain`; () when none is declared
+    chain: tuple[Factor, ...] = ()
 
     @property
     def target(self) -> Target:
@@ -337,6 +357,11 @@ def _dimensions(value: Any, where: str) -> tuple[tuple[str, str], ...]:
                 raise CatalogueError(
                     f"{where}: field '{field}' is {text!r}, expected a lower-case name"
                 )
+        if name == CHAIN:
+            raise CatalogueError(
+                f"{where}: field 'dimensions' has '{CHAIN}', a reserved name (kpi explain "
+                f"--by {CHAIN} splits a KPI over its product chain); name the breakdown otherwise"
+            )
         found.append((name, column))
     return tuple(found)
 
@@ -419,6 +444,91 @@ def _check_dimensions(
                 )
 
 
+def _factor(item: Any, number: int, metrics: dict[str, Metric], where: str) -> Factor:
+    field = f"chain[{number}]"
+    if not isinstance(item, dict):
+        raise CatalogueError(
+            f"{where}: field '{field}' must be a mapping with 'name', 'numerator' and "
+            "'denominator' (e.g. {name: orders_per_session, numerator: orders, "
+            "denominator: sessions})"
+        )
+    unknown = sorted(set(item) - {"name", "numerator", "denominator"})
+    if unknown:
+        raise CatalogueError(
+            f"{where}: field '{field}' has unknown key(s) {', '.join(unknown)}; a factor has "
+            "'name', 'numerator' and (optionally) 'denominator'"
+        )
+    for key in ("name", "numerator"):
+        if _missing(item.get(key)):
+            raise CatalogueError(f"{where}: missing required field '{field}.{key}'")
+    name = item["name"]
+    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+        raise CatalogueError(
+            f"{where}: field '{field}.name' is {name!r}, expected a lower-case name"
+        )
+    for key in ("numerator", "denominator"):
+        metric_id = item.get(key)
+        if metric_id is None:
+            continue
+        metric = metrics.get(str(metric_id))
+        if metric is None:
+            raise CatalogueError(
+                f"{where}: field '{field}.{key}' uses unknown metric '{metric_id}' "
+                "(define it under 'metrics')"
+            )
+        if not metric.is_additive:
+            raise CatalogueError(
+                f"{where}: field '{field}.{key}' uses metric '{metric_id}', a count_distinct: "
+                "its days do not add up to a week's or a month's, so it cannot be a factor of "
+                "a chain; use a count or sum metric"
+            )
+    denominator = item.get("denominator")
+    return Factor(name, str(item["numerator"]), None if denominator is None else str(denominator))
+
+
+def parse_chain(
+    value: Any, formula: Formula, metrics: dict[str, Metric], where: str
+) -> tuple[Factor, ...]:
+    """`chain:` a list of factors whose product telescopes to the KPI's formula: every
+    metric cancels but the formula's numerator (and denominator), e.g. net_revenue =
+    sessions x orders / sessions x net_revenue / orders."""
+    if not isinstance(value, list) or len(value) < 2:
+        raise CatalogueError(
+            f"{where}: field 'chain' must be a list of at least two factors, each "
+            "{name: ..., numerator: <metric>, denominator: <metric>}"
+        )
+    numerator, denominator = terms(formula.numerator), terms(formula.denominator)
+    if len(numerator) != 1 or len(denominator) > 1 or formula.scale != 1:
+        raise CatalogueError(
+            f"{where}: declares a 'chain', but its formula is not one metric or a ratio of two "
+            "(a sum or difference of metrics, or a scale other than 1, is no product of "
+            "factors); remove the chain"
+        )
+    if any(sign < 0 for sign, _ in numerator + denominator):
+        raise CatalogueError(f"{where}: declares a 'chain' on a negated metric; remove it")
+    factors = tuple(_factor(item, n, metrics, where) for n, item in enumerate(value, start=1))
+    names = [f.name for f in factors]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise CatalogueError(
+            f"{where}: field 'chain' names factor(s) {', '.join(twice)} more than once"
+        )
+    # the product telescopes: what is left once each denominator cancels a numerator
+    tops = Counter(f.numerator for f in factors)
+    bottoms = Counter(f.denominator for f in factors if f.denominator)
+    top, bottom = tops - bottoms, bottoms - tops
+    if top != Counter(m for _, m in numerator) or bottom != Counter(m for _, m in denominator):
+        product = " x ".join(sorted(top.elements())) or "1"
+        if bottom:
+            product += " / " + " x ".join(sorted(bottom.elements()))
+        wanted = formula.numerator + (f" / {formula.denominator}" if formula.denominator else "")
+        raise CatalogueError(
+            f"{where}: field 'chain' multiplies out to {product}, not to the formula {wanted} "
+            "(each factor's denominator must cancel another factor's numerator)"
+        )
+    return factors
+
+
 def parse_kpi(
     entry: dict[str, Any],
     path: Path,
@@ -426,6 +536,7 @@ def parse_kpi(
     metrics: dict[str, Metric],
     line: int = 0,
     models: dict[str, SemanticModel] | None = None,
+    chain_line: int = 0,
 ) -> Kpi:
     at = f"{path}:{line}" if line else str(path)
     where = f"{at}: KPI '{entry.get('id', f'#{index + 1}')}'"
@@ -438,6 +549,10 @@ def parse_kpi(
     formula = parse_formula(entry["formula"], metrics, where)
     if models is not None:
         _check_dimensions(dimensions, formula, metrics, models, where)
+    chain = ()
+    if entry.get("chain") is not None:
+        chain_where = f"{path}:{chain_line}: KPI '{entry['id']}'" if chain_line else where
+        chain = parse_chain(entry["chain"], formula, metrics, chain_where)
     return Kpi(
         id=str(entry["id"]),
         name=str(entry["name"]),
@@ -452,11 +567,12 @@ def parse_kpi(
         targets=parse_targets(entry, where),
         formula=formula,
         range=None if entry.get("range") is None else parse_range(entry["range"], where),
+        chain=chain,
     )
 
 
-def _item_lines(text: str, key: str) -> list[int]:
-    """1-based line of each item of the top-level list `key` (for error messages)."""
+def _list_items(text: str, key: str) -> list[yaml.Node]:
+    """The YAML nodes of the items of the top-level list `key` (for error messages)."""
     try:
         root = yaml.compose(text)
     except yaml.YAMLError:
@@ -465,8 +581,23 @@ def _item_lines(text: str, key: str) -> list[int]:
         return []
     for key_node, value_node in root.value:
         if key_node.value == key and isinstance(value_node, yaml.SequenceNode):
-            return [item.start_mark.line + 1 for item in value_node.value]
+            return list(value_node.value)
     return []
+
+
+def _item_lines(text: str, key: str) -> list[int]:
+    """1-based line of each item of the top-level list `key` (for error messages)."""
+    return [item.start_mark.line + 1 for item in _list_items(text, key)]
+
+
+def _field_lines(text: str, key: str, field: str) -> list[int]:
+    """Per item of the top-level list `key`, the 1-based line of its `field` (0: none)."""
+    found = []
+    for item in _list_items(text, key):
+        pairs = item.value if isinstance(item, yaml.MappingNode) else []
+        lines = [k.start_mark.line + 1 for k, _ in pairs if k.value == field]
+        found.append(lines[0] if lines else 0)
+    return found
 
 
 def _entries(document: dict[str, Any], path: Path, text: str, key: str, what: str):
@@ -538,12 +669,14 @@ def load_full_catalogue(path: Path) -> Catalogue:
     if not entries or not isinstance(entries, list):
         raise CatalogueError(f"{path}: no 'kpis' list")
     lines = _item_lines(text, "kpis")
+    chain_lines = _field_lines(text, "kpis", "chain")
     kpis: dict[str, Kpi] = {}
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
         if not isinstance(entry, dict):
             raise CatalogueError(f"{path}:{line}: KPI #{index + 1} must be a mapping")
-        kpi = parse_kpi(entry, path, index, metrics, line, models)
+        chain_line = chain_lines[index] if index < len(chain_lines) else 0
+        kpi = parse_kpi(entry, path, index, metrics, line, models, chain_line)
         if kpi.id in kpis:
             raise CatalogueError(f"{path}:{line}: KPI '{kpi.id}' is defined twice")
         kpis[kpi.id] = kpi

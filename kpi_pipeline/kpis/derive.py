@@ -1,9 +1,10 @@
 """Everything that follows from kpis.yml, derived: nobody edits these files by hand.
 
 - `dbt_project/macros/generated/kpi_catalogue.sql`: the catalogue as data for dbt's Jinja
-  (semantic models, metrics, KPI formulas). The macros in `macros/kpi_facts.sql` generate
-  the daily facts, the roll-ups and the attainment's last-year recount from it, so no KPI
-  is written by hand in SQL.
+  (semantic models, metrics with their sources, KPI formulas and chains). The macros in
+  `macros/kpi_facts.sql` generate the daily facts, the roll-ups, the attainment's last-year
+  recount and the chains' metric facts (`fct_metric_daily`) from it, so no KPI is written
+  by hand in SQL.
 - `dbt_project/seeds/kpi_catalogue.csv` (behind `dim_kpi`), `kpi_sources.csv` and
   `kpi_targets.csv` (each target with the days it is in force).
 - `dbt_project/models/marts/semantic/_kpi_metrics.yml`: the MetricFlow metrics over the
@@ -23,6 +24,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from kpi_pipeline.deployment import GROUPS
 from kpi_pipeline.kpis.catalogue import Catalogue, load_full_catalogue, terms
 from kpi_pipeline.kpis.fact_expectations import facts_suite_json
 from kpi_pipeline.kpis.seed import seed_csv, sources_csv, targets_csv
@@ -53,6 +55,9 @@ def catalogue_data(catalogue: Catalogue) -> dict:
                 "filter": m.filter,
                 "date": m.date or catalogue.models[m.on].date,
                 "additive": m.is_additive,
+                # each source requirement and the landing-zone sources meeting it: a day
+                # one of them got no file has no value (fct_metric_daily), never a zero
+                "sources": {s: list(GROUPS.get(s, (s,))) for s in m.sources},
             }
             for m in catalogue.metrics.values()
         },
@@ -63,6 +68,10 @@ def catalogue_data(catalogue: Catalogue) -> dict:
                 "denominator": [[sign, name] for sign, name in terms(k.formula.denominator)],
                 "dimensions": list(k.dimensions),
                 "additive": all(catalogue.metrics[m].is_additive for m in k.formula.metrics()),
+                "chain": [
+                    {"name": f.name, "numerator": f.numerator, "denominator": f.denominator}
+                    for f in k.chain
+                ],
             }
             for k in catalogue.kpis.values()
         ],

@@ -85,6 +85,34 @@ def test_a_planted_drop_is_explained_first(tmp_path: Path) -> None:
     by_channel = oracle.session_conversion_rate(sessions, DAY, dt.UTC, categories)
     assert by_channel[("session_conversion_rate", "channel", channel)].numerator == 0
 
+    # net revenue split between its chain's factors (kpis.yml), at the oracle's values
+    chained = kpi(
+        project, data, "explain", "net_revenue", "--date", str(DAY), "--by", "chain",
+        "--format", "json",
+    )  # fmt: skip
+    assert chained.returncode == 0, chained.stdout + chained.stderr
+    chain = json.loads(chained.stdout)
+    orders = oracle.load_orders(data / "landing", DAY)
+    for day, key in ((BEFORE, "from"), (DAY, "to")):
+        known = oracle.compute_kpis(data / "landing", day, as_of=DAY)
+        factors = {f["name"]: f[key] for f in chain["factors"]}
+        revenue = oracle.net_revenue(orders, day, dt.UTC)[("net_revenue", "all", "all")].value
+        sessions = known[("session_conversion_rate", "all", "all")].denominator
+        placed = known[("average_order_value", "all", "all")].denominator
+        assert chain[f"value_{key}"] == pytest.approx(revenue, rel=1e-12)
+        assert factors == pytest.approx(
+            {
+                "sessions": sessions,
+                "orders_per_session": placed / sessions,
+                "average_order_value": revenue / placed,
+            },
+            rel=1e-12,
+        )
+    assert chain["dimension"] == "chain"
+    assert [p["effect"] for p in chain["contributions"]] == [f["name"] for f in chain["factors"]]
+    total = sum(p["value"] for p in chain["contributions"])
+    assert total == pytest.approx(chain["change"], rel=1e-9, abs=1e-9)
+
     # the mart and the Python decomposition agree on every KPI and breakdown of DAY
     catalogue = load_catalogue(project / "kpis.yml")
     with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as con:

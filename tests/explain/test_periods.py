@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from kpi_pipeline.explain.periods import compared_periods, vs_label
+from kpi_pipeline.explain.periods import compared_periods, period_after, vs_label
 
 D = dt.date
 
@@ -55,3 +55,20 @@ def test_labels() -> None:
     assert vs_label("day", "previous") == "the previous day"
     assert vs_label("month", "last_year") == "the same month last year"
     assert vs_label("year", "last_year") == "last year"
+
+
+@pytest.mark.parametrize(
+    ("start", "grain", "expected"),
+    [
+        (D(2024, 2, 29), "day", D(2024, 3, 1)),
+        (D(2024, 12, 30), "week", D(2025, 1, 6)),
+        (D(2024, 12, 1), "month", D(2025, 1, 1)),
+        (D(2025, 2, 1), "month", D(2025, 3, 1)),
+        (D(2024, 10, 1), "quarter", D(2025, 1, 1)),
+        (D(2025, 7, 1), "quarter", D(2025, 10, 1)),
+        (D(2025, 1, 1), "year", D(2026, 1, 1)),
+    ],
+)
+def test_the_period_after(start: dt.date, grain: str, expected: dt.date) -> None:
+    # a chain sums its metrics' days from the period's start up to the next one's
+    assert period_after(start, grain) == expected

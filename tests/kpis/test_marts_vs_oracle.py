@@ -139,6 +139,41 @@ def test_daily_facts_match_the_oracle_for_every_kpi_and_dimension(built, expecte
     assert nonzero == kpis, f"KPIs never non-zero in the sample: {kpis - nonzero}"
 
 
+def test_chain_metric_facts_match_the_oracle_and_multiply_out_to_net_revenue(built, expected_daily):
+    from kpi_pipeline.explain.chain import check_identity, factor_values
+
+    rows = _rows(built.warehouse, "select kpi_date, metric_id, value from marts.fct_metric_daily")
+    actual = {(r[0], r[1]): r[2] for r in rows}
+    assert len(actual) == len(rows)
+    # the chain's metrics as the oracle counts them: sessions (the session conversion rate's
+    # base), non-cancelled orders (the average order value's) and their net amount
+    expected = {}
+    for day, kpis in expected_daily.items():
+        expected[(day, "sessions")] = kpis[(oracle.KPI_SESSION_CONVERSION_RATE, "all", "all")]
+        expected[(day, "orders")] = kpis[(oracle.KPI_AVERAGE_ORDER_VALUE, "all", "all")]
+        expected[(day, "net_revenue")] = kpis[(oracle.KPI_NET_REVENUE, "all", "all")]
+    expected = {
+        key: v.numerator if key[1] == "net_revenue" else v.denominator
+        for key, v in expected.items()
+    }
+    assert set(actual) == set(expected)
+    wrong = [(k, expected[k], actual[k]) for k in expected if not _close(expected[k], actual[k])]
+    assert not wrong, wrong[:5]
+    assert all(actual[(day, "orders")] > 0 for day in expected_daily)
+    # sessions x orders / sessions x revenue / orders is each day's net revenue in the facts
+    chain = load_catalogue(KPI_CATALOGUE_PATH)["net_revenue"].chain
+    facts = dict(
+        _rows(
+            built.warehouse,
+            "select kpi_date, value from marts.fct_kpi_daily "
+            "where kpi_id = 'net_revenue' and dimension = 'all'",
+        )
+    )
+    for day in expected_daily:
+        totals = {metric: actual[(day, metric)] for metric in ("sessions", "orders", "net_revenue")}
+        check_identity("net_revenue", factor_values(chain, totals, "to"), facts[day], "to")
+
+
 def test_periods_match_the_oracle_at_every_grain(built, expected_daily, sessions):
     rows = _rows(
         built.warehouse,

@@ -74,7 +74,12 @@
    "expr": null,
    "filter": null,
    "date": "session_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "converting_sessions": {
    "semantic_model": "sessions",
@@ -82,7 +87,12 @@
    "expr": null,
    "filter": "is_converted",
    "date": "session_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "users": {
    "semantic_model": "sessions",
@@ -90,7 +100,12 @@
    "expr": "user_pseudo_id",
    "filter": null,
    "date": "session_date",
-   "additive": false
+   "additive": false,
+   "sources": {
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "purchasing_users": {
    "semantic_model": "sessions",
@@ -98,7 +113,12 @@
    "expr": "user_pseudo_id",
    "filter": "is_converted",
    "date": "session_date",
-   "additive": false
+   "additive": false,
+   "sources": {
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "organic_sessions": {
    "semantic_model": "sessions",
@@ -106,7 +126,12 @@
    "expr": null,
    "filter": "channel = \'Organic Search\'",
    "date": "session_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "ad_spend": {
    "semantic_model": "ad_spend_lines",
@@ -114,7 +139,12 @@
    "expr": "spend",
    "filter": "is_reporting_currency",
    "date": "spend_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "ads": [
+     "ads"
+    ]
+   }
   },
   "other_marketing_costs": {
    "semantic_model": "marketing_costs",
@@ -122,7 +152,8 @@
    "expr": "daily_amount",
    "filter": "is_reporting_currency",
    "date": "cost_date",
-   "additive": true
+   "additive": true,
+   "sources": {}
   },
   "acquired_customers": {
    "semantic_model": "acquisitions",
@@ -130,7 +161,12 @@
    "expr": null,
    "filter": null,
    "date": "acquisition_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ]
+   }
   },
   "attributed_revenue": {
    "semantic_model": "order_attributions",
@@ -138,7 +174,15 @@
    "expr": "net_amount",
    "filter": "is_paid and not is_cancelled",
    "date": "placed_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ],
+    "ga4": [
+     "ga4"
+    ]
+   }
   },
   "social_engagements": {
    "semantic_model": "social_posts",
@@ -146,7 +190,12 @@
    "expr": "engagements",
    "filter": null,
    "date": "post_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "social": [
+     "social"
+    ]
+   }
   },
   "social_impressions": {
    "semantic_model": "social_posts",
@@ -154,7 +203,12 @@
    "expr": "impressions",
    "filter": null,
    "date": "post_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "social": [
+     "social"
+    ]
+   }
   },
   "leads_created": {
    "semantic_model": "leads",
@@ -162,7 +216,13 @@
    "expr": null,
    "filter": null,
    "date": "created_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "crm": [
+     "hubspot",
+     "salesforce"
+    ]
+   }
   },
   "leads_converted": {
    "semantic_model": "leads",
@@ -170,7 +230,13 @@
    "expr": null,
    "filter": "is_customer",
    "date": "created_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "crm": [
+     "hubspot",
+     "salesforce"
+    ]
+   }
   },
   "deals_won": {
    "semantic_model": "deals",
@@ -178,7 +244,13 @@
    "expr": null,
    "filter": "outcome = \'won\'",
    "date": "closed_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "crm": [
+     "hubspot",
+     "salesforce"
+    ]
+   }
   },
   "deals_closed": {
    "semantic_model": "deals",
@@ -186,7 +258,13 @@
    "expr": null,
    "filter": "outcome in (\'won\', \'lost\')",
    "date": "closed_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "crm": [
+     "hubspot",
+     "salesforce"
+    ]
+   }
   },
   "net_revenue": {
    "semantic_model": "orders",
@@ -194,7 +272,12 @@
    "expr": "net_amount",
    "filter": "not is_cancelled",
    "date": "placed_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ]
+   }
   },
   "orders": {
    "semantic_model": "orders",
@@ -202,7 +285,12 @@
    "expr": null,
    "filter": "not is_cancelled",
    "date": "placed_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ]
+   }
   },
   "nps_promoters_minus_detractors": {
    "semantic_model": "nps_responses",
@@ -210,7 +298,12 @@
    "expr": "case respondent_type when \'promoter\' then 1 when \'detractor\' then -1 else 0 end",
    "filter": null,
    "date": "submitted_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "nps": [
+     "nps"
+    ]
+   }
   },
   "nps_responses": {
    "semantic_model": "nps_responses",
@@ -218,7 +311,12 @@
    "expr": null,
    "filter": null,
    "date": "submitted_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "nps": [
+     "nps"
+    ]
+   }
   },
   "processing_hours": {
    "semantic_model": "orders",
@@ -226,7 +324,12 @@
    "expr": "processing_hours",
    "filter": "not is_cancelled",
    "date": "fulfilled_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ]
+   }
   },
   "fulfilled_orders": {
    "semantic_model": "orders",
@@ -234,7 +337,12 @@
    "expr": null,
    "filter": "not is_cancelled",
    "date": "fulfilled_date",
-   "additive": true
+   "additive": true,
+   "sources": {
+    "orders": [
+     "orders"
+    ]
+   }
   }
  },
  "kpis": [
@@ -256,7 +364,8 @@
     "channel",
     "country"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "user_conversion_rate",
@@ -273,7 +382,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": false
+   "additive": false,
+   "chain": []
   },
   {
    "id": "cost_per_acquisition",
@@ -290,7 +400,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "customer_acquisition_cost",
@@ -311,7 +422,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "return_on_ad_spend",
@@ -330,7 +442,8 @@
    "dimensions": [
     "campaign"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "marketing_roi",
@@ -353,7 +466,8 @@
    "dimensions": [
     "campaign"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "social_engagement_rate",
@@ -372,7 +486,8 @@
    "dimensions": [
     "source"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "organic_traffic",
@@ -386,7 +501,8 @@
    "dimensions": [
     "source"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "lead_to_customer_rate",
@@ -405,7 +521,8 @@
    "dimensions": [
     "source"
    ],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "deal_win_rate",
@@ -422,7 +539,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "net_revenue",
@@ -434,7 +552,24 @@
    ],
    "denominator": [],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": [
+    {
+     "name": "sessions",
+     "numerator": "sessions",
+     "denominator": null
+    },
+    {
+     "name": "orders_per_session",
+     "numerator": "orders",
+     "denominator": "sessions"
+    },
+    {
+     "name": "average_order_value",
+     "numerator": "net_revenue",
+     "denominator": "orders"
+    }
+   ]
   },
   {
    "id": "average_order_value",
@@ -451,7 +586,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "nps",
@@ -468,7 +604,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   },
   {
    "id": "avg_order_processing_hours",
@@ -485,7 +622,8 @@
     ]
    ],
    "dimensions": [],
-   "additive": true
+   "additive": true,
+   "chain": []
   }
  ]
 }')) }}
