@@ -48,10 +48,18 @@ def email_message(smtp: SmtpSettings, to: tuple[str, ...], message: Message) -> 
     if message.html:
         mail.add_alternative(message.html, subtype="html")
     for name, content in message.attachments.items():
-        maintype, subtype = (
-            ("text", "html") if name.endswith(".html") else ("application", "octet-stream")
-        )
-        mail.add_attachment(content, maintype=maintype, subtype=subtype, filename=name)
+        if name.endswith(".html"):  # the file's bytes, said to be UTF-8 ("·", "↑" shown right)
+            mail.add_attachment(
+                content,
+                maintype="text",
+                subtype="html",
+                filename=name,
+                params={"charset": "utf-8"},
+            )
+        else:
+            mail.add_attachment(
+                content, maintype="application", subtype="octet-stream", filename=name
+            )
     return mail
 
 
