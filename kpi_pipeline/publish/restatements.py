@@ -28,6 +28,9 @@ DEFINITION, MODEL_SQL, TARGET, UNKNOWN = "definition", "model_sql", "target", "u
 _DAY_FOLDER = re.compile(r"^dt=\d{4}-\d{2}-\d{2}$")
 _DATE_LITERAL = re.compile(r"'\d{4}-\d{2}-\d{2}'")
 TARGET_FIELDS = ("target", "targets")
+# declared fields that change no number of a snapshot: left out of the definition digest,
+# so editing them is never given as the cause of a restated value
+WORDING_FIELDS = ("name", "description", "objective", "owner", "chain", "range")
 
 
 # ---- what a manifest records so that a later version can be compared with it ----
@@ -64,7 +67,11 @@ def definition_hashes(document: Mapping[str, Any], catalogue: Catalogue) -> dict
         found[kpi.id] = {
             "definition": _digest(
                 {
-                    "kpi": {k: v for k, v in declared.items() if k not in TARGET_FIELDS},
+                    "kpi": {
+                        k: v
+                        for k, v in declared.items()
+                        if k not in TARGET_FIELDS and k not in WORDING_FIELDS
+                    },
                     "metrics": {m: metrics.get(m) for m in sorted(used)},
                     "semantic_models": {s: models.get(s) for s in on},
                 }

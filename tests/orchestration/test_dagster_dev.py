@@ -137,7 +137,8 @@ def test_the_asset_graph_shows_every_asset_in_chromium(server, tmp_path: Path) -
     for stage in STAGES:
         url = f"{dev.url}/locations/{REPOSITORY}/asset-groups/{stage}"
         profile = tmp_path / f"profile-{stage}"
-        dom = chromium(browser, profile, "--dump-dom", url, size="2400,3200").stdout
+        # the transform group is the largest graph: room for every node of it in view
+        dom = chromium(browser, profile, "--dump-dom", url, size="3600,5400").stdout
         names = [a["assetKey"]["path"][-1] for a in assets if a["groupName"] == stage]
         missing = [name for name in names if name not in dom]
         assert not missing, f"{stage} graph lacks {missing}"
