@@ -96,7 +96,8 @@ def pace_table(frame, catalogue, currency: str, day) -> Table:
             return format_value(number, unit, currency)
 
         projected = value(row["projected_value"])
-        if row["projected_low"] is not None and row["projected_high"] is not None:
+        low, high = row["projected_low"], row["projected_high"]
+        if low is not None and high is not None and low != high:  # the last day: no span
             projected += f" ({value(row['projected_low'])} to {value(row['projected_high'])})"
         table.add_row(
             kpi.name if kpi else row["kpi_id"],

@@ -200,7 +200,7 @@ def period_sentence(row: Mapping, unit: str, currency: str, is_additive: bool = 
         parts.append(f"{period} target {value(target)}")
     if projected is not None:
         text = f"projected {value(projected)}"
-        if low is not None and high is not None:
+        if low is not None and high is not None and low != high:  # no span: the last day
             text += f" ({value(low)} to {value(high)})"
         if status is not None:
             text += f", {STATUS_LABELS.get(str(status), str(status))}"
