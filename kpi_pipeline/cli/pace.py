@@ -3,6 +3,7 @@ projection with its interval, and the projected status."""
 
 from __future__ import annotations
 
+import json
 import sys
 
 import typer
@@ -24,14 +25,22 @@ from kpi_pipeline.exit_codes import ExitCode
 def pace(
     date: str = typer.Option(None, help="The day to see the periods from (default: latest)."),
     fmt: str = typer.Option("table", "--format", help="table, csv or json."),
+    backtest: bool = typer.Option(
+        False, "--backtest", help="Score the history's month projections at days 10 and 20."
+    ),
 ) -> None:
     """Every KPI's period to date (the week, month or quarter of its review cadence), the
     target to date, the projected end-of-period value with its 80 % interval, and the
     projected status against the period's target (docs/kpis.md, "Where a KPI is heading").
 
+    With --backtest: over the history the warehouse holds, the projection made at days 10
+    and 20 of each month against the month's final value, next to naive linear pacing, and
+    how often the 80 % interval held it.
+
     Examples:
       kpi pace
       kpi pace --date 2025-03-10 --format csv
+      kpi pace --backtest
     """
     from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
     from kpi_pipeline.kpis.pace import latest_pace_day, read_pace
@@ -46,6 +55,8 @@ def pace(
     except CatalogueError as err:
         raise fail(str(err), "fix kpis.yml; kpi validate checks it") from err
     day = parse_day(date, "--date") if date else None
+    if backtest:
+        return _backtest(settings, catalogue, fmt)
     try:
         with read_only_connection(settings.warehouse_location, on_wait=say_waiting) as con:
             day = day or latest_pace_day(con)
@@ -109,3 +120,63 @@ def pace_table(frame, catalogue, currency: str, day) -> Table:
             styled_status(row["projected_status"]),
         )
     return table
+
+
+def _backtest(settings, catalogue, fmt: str) -> None:
+    from kpi_pipeline.kpis.backtest import READ, score
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+    from kpi_pipeline.warehouse import query_polars
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
+
+    try:
+        with read_only_connection(settings.warehouse_location, on_wait=say_waiting) as con:
+            rows = query_polars(con, READ).to_dicts()
+    except QueryError as err:
+        raise fail(str(err), err.hint) from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
+    sums = {kpi_id for kpi_id, kpi in catalogue.items() if not kpi.formula.is_ratio}
+    scores = score(rows, sums)
+    if not scores:
+        raise fail(
+            "no complete month with a projection at day 10 or 20 in the warehouse",
+            "backfill at least a month of a KPI reviewed monthly (or daily)",
+        )
+    records = [
+        {
+            "kpi_id": s.kpi_id,
+            "day": s.day,
+            "months": s.months,
+            "projection_error": s.projection_error,
+            "naive_error": s.naive_error,
+            "beats_naive": s.beats_naive,
+            "with_interval": s.with_interval,
+            "coverage": s.coverage,
+        }
+        for s in scores
+    ]
+    if fmt == "json":
+        sys.stdout.write(json.dumps(records) + "\n")
+        return
+    if fmt == "csv":
+        sys.stdout.write(",".join(records[0]) + "\n")
+        for record in records:
+            cells = ("" if v is None else str(v) for v in record.values())
+            sys.stdout.write(",".join(cells) + "\n")
+        return
+    table = Table(title="Month projections against the final value", box=SIMPLE_HEAVY)
+    for column in ("KPI", "day", "months", "projection error", "naive error", "80 % interval"):
+        table.add_column(column, justify="left" if column == "KPI" else "right")
+    for s in scores:
+        coverage = (
+            f"{s.covered} of {s.with_interval} ({s.coverage:.0%})" if s.with_interval else "-"
+        )
+        table.add_row(
+            "all KPIs" if s.kpi_id == "all" else s.kpi_id,
+            str(s.day),
+            str(s.months),
+            f"{s.projection_error:.1%}",
+            f"{s.naive_error:.1%}",
+            coverage,
+        )
+    console.print(table)
