@@ -211,3 +211,31 @@ def test_default_ranges_count_whole_periods_back() -> None:
     assert default_first(day, "month") == D(2024, 4, 1)
     assert default_first(day, "quarter") == D(2023, 4, 1)
     assert default_first(day, "year") == D(2021, 1, 1)
+
+
+def test_a_period_not_over_says_where_it_is_heading(warehouse: Path) -> None:
+    """With fct_kpi_pace: the month of net revenue (reviewed daily, so paced by the month),
+    seen from its last day with facts, in the words of the report."""
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute(
+            "create table marts.fct_kpi_pace (kpi_date date, kpi_id varchar, period_grain "
+            "varchar, period_start date, period_end date, days_elapsed integer, "
+            "days_in_period integer, period_to_date_value double, target_to_date double, "
+            "period_target double, projected_value double, projected_low double, "
+            "projected_high double, projected_status varchar)"
+        )
+        con.execute(
+            "insert into marts.fct_kpi_pace values ('2025-03-05', 'net_revenue', 'month', "
+            "'2025-03-01', '2025-03-31', 5, 31, 16600, 40000, 248000, 102920, null, null, "
+            "'off_track')"
+        )
+    result = show("net_revenue", "--grain", "month", "--from", "2025-03-01", "--to", "2025-03-31")
+    assert result.exit_code == 0, result.output
+    said = " ".join(result.output.split())
+    assert (
+        "Month to date 16,600.00 USD against 40,000.00 USD to date (248,000.00 USD target); "
+        "projected 102,920.00 USD, off track (seen from 2025-03-05)"
+    ) in said
+    # a week of net revenue: not its pace's grain, nothing said
+    weekly = show("net_revenue", "--grain", "week", "--from", "2025-03-03", "--to", "2025-03-09")
+    assert "to date" not in weekly.output

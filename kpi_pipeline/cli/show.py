@@ -43,6 +43,7 @@ def show(
       kpi show session_conversion_rate --grain week --by channel --format csv
       kpi show nps --grain quarter --format json
     """
+    from kpi_pipeline.kpis.pace import pace_of
     from kpi_pipeline.kpis.show import (
         GRAINS,
         default_first,
@@ -78,6 +79,7 @@ def show(
                 frame = read_days(con, kpi, first, last, by)
             else:
                 frame = read_periods(con, kpi, grain, first, last, by)
+            heading = pace_of(con, kpi.id, grain, last) if grain != "day" else None
     except QueryError as err:
         raise fail(str(err), err.hint) from err
     except WarehouseBusyError as err:
@@ -90,6 +92,14 @@ def show(
         sys.stdout.write(frame.write_json() + "\n")
         return
     console.print(rich_table(frame, kpi, grain, settings.reporting_currency, first, last, by))
+    if heading and heading["days_elapsed"] < heading["days_in_period"]:
+        from kpi_pipeline.publish.report_words import period_sentence
+
+        said = period_sentence(
+            heading, kpi.unit, settings.reporting_currency, not kpi.formula.is_ratio
+        )
+        if said:  # the period not over yet: where it is heading (kpi pace)
+            console.print(f"{said} (seen from {heading['kpi_date']})")
     changes = targets_in_range(kpi, first, last)
     if changes:  # which target applied to which days
         console.print("targets in this range: " + "; ".join(changes))

@@ -47,3 +47,22 @@ def read_pace(con, day: dt.date) -> pl.DataFrame:
 def pace_by_kpi(frame: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """KPI id -> its pace row, as the snapshot takes it."""
     return {row["kpi_id"]: row for row in frame.iter_rows(named=True)}
+
+
+def pace_of(con, kpi_id: str, grain: str, last: dt.date) -> dict[str, Any] | None:
+    """The KPI's pace on the latest day up to `last` when its period is `grain` (its review
+    cadence's), or None (another grain, no facts, or a warehouse built before the mart)."""
+    from kpi_pipeline.warehouse import WAREHOUSE_ERRORS
+
+    try:
+        frame = query_polars(
+            con,
+            f"""select {", ".join(COLUMNS)} from marts.fct_kpi_pace
+                where kpi_id = ? and period_grain = ? and kpi_date = (
+                    select max(kpi_date) from marts.fct_kpi_pace
+                    where kpi_id = ? and kpi_date <= ?)""",
+            [kpi_id, grain, kpi_id, last],
+        )
+    except WAREHOUSE_ERRORS:
+        return None
+    return frame.cast(COLUMNS).row(0, named=True) if frame.height else None
