@@ -59,7 +59,7 @@ def explain(
         read_breakdowns,
         read_metric_totals,
     )
-    from kpi_pipeline.explain.wording import format_change, sentence
+    from kpi_pipeline.explain.wording import format_change, mix_subject, sentence
     from kpi_pipeline.kpis.catalogue import CHAIN
     from kpi_pipeline.kpis.show import facts_range
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
@@ -141,7 +141,7 @@ def explain(
         f"({format_change(found.change, kpi.unit)}); the parts add up to the change"
     )
     label = vs_label(grain, vs)
-    subject = "traffic" if kpi.unit == "ratio" else "the mix"
+    subject = mix_subject(kpi)
     console.print(sentence(found, kpi.name, kpi.unit, label, mix_subject=subject))
 
 

@@ -10,7 +10,7 @@ from kpi_pipeline.explain.decompose import explain
 from kpi_pipeline.explain.explanation import OVERLAP, Explanation, NoValue
 from kpi_pipeline.explain.periods import compared_periods, vs_label
 from kpi_pipeline.explain.read import read_breakdowns
-from kpi_pipeline.explain.wording import sentence
+from kpi_pipeline.explain.wording import mix_subject, sentence
 from kpi_pipeline.kpis.catalogue import Kpi
 
 
@@ -50,7 +50,7 @@ def why_moved(
         best = clearest(candidates)
         if best is None or not moved_beyond_tolerance(kpi, day, best, targets.get(kpi_id)):
             continue
-        subject = "traffic" if kpi.unit == "ratio" else "the mix"
+        subject = mix_subject(kpi)
         found[kpi_id] = sentence(best, kpi.name, kpi.unit, label, mix_subject=subject)
     return found
 

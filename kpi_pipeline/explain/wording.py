@@ -5,10 +5,18 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, localcontext
 
 from kpi_pipeline.explain.explanation import CHANGE, MIX, OVERLAP, RATE, Contribution, Explanation
+from kpi_pipeline.kpis.catalogue import terms
 
 DRIVERS = 2
 # what a segment's own ratio is called, by the KPI's unit
 _RATE_WORDS = {"ratio": "rate", "points": "score"}
+
+
+def mix_subject(kpi) -> str:
+    """What a ratio's segments share: "traffic" when its denominator counts sessions or
+    users (the web), else "the mix"."""
+    words = {name for _, name in terms(kpi.formula.denominator)}
+    return "traffic" if words & {"sessions", "users"} else "the mix"
 
 
 def format_change(value: float, unit: str) -> str:

@@ -134,3 +134,14 @@ def test_format_change(value, unit, shown) -> None:
 def test_is_shown() -> None:
     assert not is_shown(0.00004, "ratio") and is_shown(0.00005, "ratio")
     assert not is_shown(0.004, "currency") and is_shown(0.005, "currency")
+
+
+def test_what_a_ratios_segments_share_is_named_by_its_denominator() -> None:
+    from kpi_pipeline.explain.wording import mix_subject
+    from kpi_pipeline.kpis.catalogue import load_catalogue
+    from kpi_pipeline.settings import KPI_CATALOGUE_PATH
+
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    assert mix_subject(catalogue["session_conversion_rate"]) == "traffic"  # per session
+    assert mix_subject(catalogue["social_engagement_rate"]) == "the mix"  # per impression
+    assert mix_subject(catalogue["net_revenue"]) == "the mix"  # no denominator
