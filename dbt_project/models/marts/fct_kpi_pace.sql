@@ -76,7 +76,11 @@ periods as (
         {{ days_between('days.period_start', 'days.kpi_date') }} + 1 as days_elapsed,
         cast(days.period_start - days.shift as date) as last_year_start,
         cast(days.period_end - days.shift as date) as last_year_end,
-        cast(days.kpi_date - days.shift as date) as last_year_day
+        cast(days.kpi_date - days.shift as date) as last_year_day,
+        -- the profile: the same days 52 weeks earlier, so weekdays line up
+        cast(days.period_start - interval '364 day' as date) as profile_start,
+        cast(days.period_end - interval '364 day' as date) as profile_end,
+        cast(days.kpi_date - interval '364 day' as date) as profile_day
     from days
 ),
 
@@ -164,17 +168,17 @@ last_year as (
         periods.kpi_date,
         periods.kpi_id,
         count(year_before.numerator) as days_with_value,
-        sum(case when year_before.kpi_date <= periods.last_year_day then year_before.numerator end)
+        sum(case when year_before.kpi_date <= periods.profile_day then year_before.numerator end)
             as numerator_to_date,
         sum(year_before.numerator) as numerator_total,
-        sum(case when year_before.kpi_date <= periods.last_year_day then year_before.denominator end)
+        sum(case when year_before.kpi_date <= periods.profile_day then year_before.denominator end)
             as denominator_to_date,
         sum(year_before.denominator) as denominator_total
     from periods
     inner join daily as year_before
         on
             periods.kpi_id = year_before.kpi_id
-            and year_before.kpi_date between periods.last_year_start and periods.last_year_end
+            and year_before.kpi_date between periods.profile_start and periods.profile_end
     group by periods.kpi_date, periods.kpi_id
 ),
 
@@ -283,13 +287,9 @@ projected as (
     select
         paced.*,
         case
-            when paced.is_recounted then paced.period_to_date_value
-            when not paced.is_ratio
-                then cast(paced.numerator as double precision) / nullif(paced.numerator_share, 0)
-            else paced.value_scale * (
-                (cast(paced.numerator as double precision) / nullif(paced.numerator_share, 0))
-                / nullif(cast(paced.denominator as double precision) / nullif(paced.denominator_share, 0), 0)
-            )
+            -- a ratio (and a distinct count) holds its rate: its value to date
+            when paced.is_recounted or paced.is_ratio then paced.period_to_date_value
+            else cast(paced.numerator as double precision) / nullif(paced.numerator_share, 0)
         end as projected_value,
         case
             when paced.target_kind = 'relative_to_last_year'
