@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from kpi_pipeline.kpis.catalogue import (
+    YAML_LOADER,
     Catalogue,
     CatalogueError,
     Metric,
@@ -44,7 +45,7 @@ def _yaml_columns(project_dir: Path) -> dict[str, tuple[tuple[str, ...], Path]]:
     """Model name -> (its declared columns, the YAML file declaring it)."""
     found: dict[str, tuple[tuple[str, ...], Path]] = {}
     for path in sorted((project_dir / "models").rglob("*.yml")):
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=YAML_LOADER) or {}
         entries = document.get("models") if isinstance(document, dict) else None
         for entry in entries or []:
             if not isinstance(entry, dict) or "name" not in entry:
@@ -217,7 +218,7 @@ def column_errors(
     model or a column the dbt project does not declare, one message per mistake, each
     starting with `path:line`."""
     try:
-        root = yaml.compose(text)
+        root = yaml.compose(text, Loader=YAML_LOADER)
     except yaml.YAMLError:
         root = None
     model_nodes = _entries_by_id(root, "semantic_models")

@@ -266,40 +266,31 @@ def changes_since(
 # ---- wording ----
 
 
+# per kind of cause: (a short line for the ledger and the CLI, plain words for the report)
+_WORDS = {
+    FILE_CHANGED: ("re-sent: {file}", "{file} was re-sent"),
+    FILE_ADDED: ("file added: {file}", "{file} arrived"),
+    FILE_REMOVED: ("file removed: {file}", "{file} is no longer loaded"),
+    DEFINITION: ("definition changed (kpis.yml)", "its definition in kpis.yml changed"),
+    MODEL_SQL: ("SQL of {model} changed", "the SQL of {model} changed"),
+    TARGET: ("target changed", "its target changed"),
+}
+_UNKNOWN = ("unknown", "cause unknown")
+
+
+def _worded(cause: Mapping[str, Any], form: int) -> str:
+    template = _WORDS.get(cause.get("kind"), _UNKNOWN)[form]
+    return template.format(file=cause.get("file"), model=cause.get("model", "fct_kpi_daily"))
+
+
 def cause_label(cause: Mapping[str, Any]) -> str:
     """A cause as one short line (the ledger table's `causes`, the CLI's table)."""
-    kind = cause.get("kind")
-    if kind == FILE_CHANGED:
-        return f"re-sent: {cause['file']}"
-    if kind == FILE_ADDED:
-        return f"file added: {cause['file']}"
-    if kind == FILE_REMOVED:
-        return f"file removed: {cause['file']}"
-    if kind == DEFINITION:
-        return "definition changed (kpis.yml)"
-    if kind == MODEL_SQL:
-        return f"SQL of {cause.get('model', 'fct_kpi_daily')} changed"
-    if kind == TARGET:
-        return "target changed"
-    return "unknown"
+    return _worded(cause, 0)
 
 
 def cause_sentence(cause: Mapping[str, Any]) -> str:
     """A cause in plain words, for the report."""
-    kind = cause.get("kind")
-    if kind == FILE_CHANGED:
-        return f"{cause['file']} was re-sent"
-    if kind == FILE_ADDED:
-        return f"{cause['file']} arrived"
-    if kind == FILE_REMOVED:
-        return f"{cause['file']} is no longer loaded"
-    if kind == DEFINITION:
-        return "its definition in kpis.yml changed"
-    if kind == MODEL_SQL:
-        return f"the SQL of {cause.get('model', 'fct_kpi_daily')} changed"
-    if kind == TARGET:
-        return "its target changed"
-    return "cause unknown"
+    return _worded(cause, 1)
 
 
 def row_sentence(

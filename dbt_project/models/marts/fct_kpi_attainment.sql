@@ -45,20 +45,7 @@ catalogue as (
 
 day_targets as (
     -- the target in force on each day the facts hold
-    select
-        daily.kpi_id,
-        daily.kpi_date,
-        targets.effective_from,
-        targets.target_kind,
-        targets.target_value,
-        targets.target_change_on_last_year,
-        targets.at_risk_tolerance
-    from daily
-    inner join {{ ref('kpi_targets') }} as targets
-        on
-            daily.kpi_id = targets.kpi_id
-            and (targets.effective_from is null or daily.kpi_date >= targets.effective_from)
-            and (targets.effective_to is null or daily.kpi_date < targets.effective_to)
+    {{ targets_in_force('daily') }}
 ),
 
 covered as (

@@ -193,20 +193,7 @@ last_year_period as (
 ),
 
 day_targets as (
-    select
-        periods.kpi_date,
-        periods.kpi_id,
-        targets.effective_from,
-        targets.target_kind,
-        targets.target_value,
-        targets.target_change_on_last_year,
-        targets.at_risk_tolerance
-    from periods
-    inner join {{ ref('kpi_targets') }} as targets
-        on
-            periods.kpi_id = targets.kpi_id
-            and (targets.effective_from is null or periods.kpi_date >= targets.effective_from)
-            and (targets.effective_to is null or periods.kpi_date < targets.effective_to)
+    {{ targets_in_force('periods') }}
 ),
 
 elapsed_targets as (
