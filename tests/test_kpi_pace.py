@@ -1,6 +1,7 @@
 """`kpi pace`: every KPI's period to date, target to date, projection and projected
 status, read from a hand-made `marts.fct_kpi_pace` (the mart itself is checked by its dbt
-unit test, a week paced by last year's profile, worked by hand)."""
+unit test and by tests/kpis/test_pace_projection.py, worked by hand and against a
+plain-Python computation)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ ROWS = [
     # net revenue, month: 3 of 31 days, 25,981.63 to date against 24,000 (3 x 8,000)
     (DAY, "net_revenue", "month", D(2025, 3, 1), D(2025, 3, 31), 3, 31, 25981.63, 24000.0,
      248000.0, 268476.84, 250000.0, 281000.0, "on_track"),
-    # session conversion, week: day 1 of 7, no interval yet (fewer than 3 earlier weeks)
+    # session conversion, week: day 1 of 7, no interval yet (fewer than 56 days of history)
     (DAY, "session_conversion_rate", "week", D(2025, 3, 3), D(2025, 3, 9), 1, 7, 0.0205,
      0.02, 0.02, 0.0205, None, None, "on_track"),
     # another day: not shown
