@@ -17,8 +17,8 @@ from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
 from kpi_pipeline.kpis.maturity import (
     DayFigure,
     latest_mature_day,
-    maturity_of,
     mature_through,
+    maturity_of,
     provisional_days,
 )
 from kpi_pipeline.kpis.pace import mature_pace
