@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -23,6 +24,7 @@ from kpi_pipeline.kpis.maturity import (
 )
 from kpi_pipeline.kpis.pace import mature_pace
 from kpi_pipeline.kpis.seed import seed_rows
+from kpi_pipeline.kpis.show import with_provisional
 from kpi_pipeline.notify.alerts import KpiStatus, decide_alerts, with_maturity
 from kpi_pipeline.notify.messages import maturity_line, report_message
 from kpi_pipeline.publish.report import ReportContext, render_report
@@ -322,3 +324,22 @@ def test_the_seed_column_is_in_dim_kpi() -> None:
     columns = yaml.safe_load((project / "models/marts/dim_kpi.yml").read_text())
     names = [c["name"] for c in columns["models"][0]["columns"]]
     assert names[-1] == "maturity_lag_days"
+
+
+# ---- kpi show ----------------------------------------------------------------------------
+
+
+def test_kpi_show_flags_the_rows_past_the_last_mature_day() -> None:
+    kpis = load_catalogue(KPI_CATALOGUE_PATH)
+    days = [D(2026, 11, 27), D(2026, 11, 28), D(2026, 11, 29)]
+    frame = pl.DataFrame({"period_start": days, "period_end": days, "value": [1.0, 2.0, None]})
+    late = replace(kpis[PROCESSING], maturity_lag_days=2)
+    flagged = with_provisional(frame, late, SUNDAY)
+    assert flagged["provisional"].to_list() == [False, True, True]
+    # a week is provisional while its last day is: the week of 16-22 November seen from
+    # 23 November (mature through 21 November), then from 24 November (through 22)
+    week = pl.DataFrame({"period_start": [D(2026, 11, 16)], "period_end": [D(2026, 11, 22)]})
+    assert with_provisional(week, late, D(2026, 11, 23))["provisional"].to_list() == [True]
+    assert with_provisional(week, late, D(2026, 11, 24))["provisional"].to_list() == [False]
+    # a KPI without a lag: no column
+    assert with_provisional(frame, kpis[PROCESSING], SUNDAY).columns == frame.columns

@@ -69,9 +69,10 @@ def test_a_late_maturing_kpi_on_the_report_and_in_kpi_pace(deployment) -> None:
     # and not called provisional
     assert known[SUNDAY][PROCESSING].value is None
     assert parser.kpis["avg_order_processing_hours"] == "no_data"
-    assert "provisional" not in html.split('data-kpi="avg_order_processing_hours"')[1].split(
-        "</article>"
-    )[0]
+    assert (
+        "provisional"
+        not in html.split('data-kpi="avg_order_processing_hours"')[1].split("</article>")[0]
+    )
 
     # kpi pace: the week to date is Monday to Saturday, summed then divided
     result = CliRunner().invoke(app, ["pace", "--date", SUNDAY.isoformat(), "--format", "json"])
