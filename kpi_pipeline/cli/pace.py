@@ -43,6 +43,7 @@ def pace(
       kpi pace --backtest
     """
     from kpi_pipeline.kpis.catalogue import CatalogueError, load_catalogue
+    from kpi_pipeline.kpis.maturity import lagged
     from kpi_pipeline.kpis.pace import latest_pace_day, read_pace
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
     from kpi_pipeline.warehouse.lock import WarehouseBusyError
@@ -62,7 +63,7 @@ def pace(
             day = day or latest_pace_day(con)
             if day is None:
                 raise fail("no KPI facts yet", "build some with kpi run / kpi backfill")
-            frame = read_pace(con, day)
+            frame = read_pace(con, day, lagged(catalogue))
     except QueryError as err:
         raise fail(str(err), err.hint) from err
     except WarehouseBusyError as err:
@@ -81,7 +82,9 @@ def pace(
 
 
 def period_words(row: dict) -> str:
-    """ "2025-03, day 3 of 31" / "week of 2025-03-03, day 2 of 7" / "2025-Q1, day 10 of 90"."""
+    """ "2025-03, day 3 of 31" / "week of 2025-03-03, day 2 of 7" / "2025-Q1, day 10 of 90";
+    a KPI whose data matures late: "week of 2025-03-03, day 2 of 7 (complete through
+    2025-03-04; 1 newer day(s) provisional)"."""
     start = row["period_start"]
     if row["period_grain"] == "month":
         name = f"{start:%Y-%m}"
@@ -89,7 +92,13 @@ def period_words(row: dict) -> str:
         name = f"{start.year}-Q{(start.month - 1) // 3 + 1}"
     else:
         name = f"week of {start}"
-    return f"{name}, day {row['days_elapsed']} of {row['days_in_period']}"
+    text = f"{name}, day {row['days_elapsed']} of {row['days_in_period']}"
+    if row.get("provisional_days"):  # data that matures late: to date counts mature days
+        text += (
+            f" (complete through {row['mature_through']}; "
+            f"{row['provisional_days']} newer day(s) provisional)"
+        )
+    return text
 
 
 def pace_table(frame, catalogue, currency: str, day) -> Table:

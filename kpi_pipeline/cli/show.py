@@ -51,6 +51,7 @@ def show(
         read_days,
         read_periods,
         targets_in_range,
+        with_provisional,
     )
     from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
     from kpi_pipeline.warehouse.lock import WarehouseBusyError
@@ -79,7 +80,10 @@ def show(
                 frame = read_days(con, kpi, first, last, by)
             else:
                 frame = read_periods(con, kpi, grain, first, last, by)
-            heading = pace_of(con, kpi.id, grain, last) if grain != "day" else None
+            # a KPI whose data matures late is heading where its mature days say
+            mature = last - dt.timedelta(days=kpi.maturity_lag_days)
+            heading = pace_of(con, kpi.id, grain, mature) if grain != "day" else None
+            frame = with_provisional(frame, kpi, has_to)
     except QueryError as err:
         raise fail(str(err), err.hint) from err
     except WarehouseBusyError as err:
@@ -136,7 +140,7 @@ def rich_table(frame, kpi, grain: str, currency: str, first, last, by: str | Non
         cells += [
             format_value(row["value"], kpi.unit, currency),
             format_value(row["target"], kpi.unit, currency) if overall else "",
-            styled_status(row["status"]),
+            styled_status(row["status"]) + (" provisional" if row.get("provisional") else ""),
             format_value(row["previous_year_value"], kpi.unit, currency) if overall else "",
         ]
         table.add_row(*cells)

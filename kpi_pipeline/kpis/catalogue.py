@@ -193,6 +193,9 @@ class Kpi:
     # kpis.yml `chain`: factors whose product is the KPI (sessions x orders per session x
     # average order value), for `kpi explain --by chain`; () when none is declared
     chain: tuple[Factor, ...] = ()
+    # kpis.yml `maturity_lag_days`: its newest days' data is still arriving, so the days
+    # after (published day - lag) are provisional (kpis/maturity.py); 0: final on the day
+    maturity_lag_days: int = 0
 
     @property
     def target(self) -> Target:
@@ -322,6 +325,16 @@ def parse_range(value: Any, where: str) -> tuple[float | None, float | None]:
     if low is not None and high is not None and low > high:
         raise CatalogueError(f"{where}: field 'range' is [{low:g}, {high:g}]: min above max")
     return low, high
+
+
+def parse_maturity_lag(value: Any, where: str) -> int:
+    """`maturity_lag_days: 2`: a whole number of days, 0 or more."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise CatalogueError(
+            f"{where}: field 'maturity_lag_days' must be a whole number of days, 0 or more "
+            f"(e.g. 2: the newest 2 days of a report are provisional), got {value!r}"
+        )
+    return value
 
 
 def parse_formula(formula: Any, metrics: dict[str, Metric], where: str) -> Formula:
@@ -542,6 +555,7 @@ def parse_kpi(
     line: int = 0,
     models: dict[str, SemanticModel] | None = None,
     chain_line: int = 0,
+    lag_line: int = 0,
 ) -> Kpi:
     at = f"{path}:{line}" if line else str(path)
     where = f"{at}: KPI '{entry.get('id', f'#{index + 1}')}'"
@@ -558,6 +572,10 @@ def parse_kpi(
     if entry.get("chain") is not None:
         chain_where = f"{path}:{chain_line}: KPI '{entry['id']}'" if chain_line else where
         chain = parse_chain(entry["chain"], formula, metrics, chain_where)
+    lag = 0
+    if entry.get("maturity_lag_days") is not None:
+        lag_where = f"{path}:{lag_line}: KPI '{entry['id']}'" if lag_line else where
+        lag = parse_maturity_lag(entry["maturity_lag_days"], lag_where)
     return Kpi(
         id=str(entry["id"]),
         name=str(entry["name"]),
@@ -573,6 +591,7 @@ def parse_kpi(
         formula=formula,
         range=None if entry.get("range") is None else parse_range(entry["range"], where),
         chain=chain,
+        maturity_lag_days=lag,
     )
 
 
@@ -675,13 +694,15 @@ def load_full_catalogue(path: Path) -> Catalogue:
         raise CatalogueError(f"{path}: no 'kpis' list")
     lines = _item_lines(text, "kpis")
     chain_lines = _field_lines(text, "kpis", "chain")
+    lag_lines = _field_lines(text, "kpis", "maturity_lag_days")
     kpis: dict[str, Kpi] = {}
     for index, entry in enumerate(entries):
         line = lines[index] if index < len(lines) else 0
         if not isinstance(entry, dict):
             raise CatalogueError(f"{path}:{line}: KPI #{index + 1} must be a mapping")
         chain_line = chain_lines[index] if index < len(chain_lines) else 0
-        kpi = parse_kpi(entry, path, index, metrics, line, models, chain_line)
+        lag_line = lag_lines[index] if index < len(lag_lines) else 0
+        kpi = parse_kpi(entry, path, index, metrics, line, models, chain_line, lag_line)
         if kpi.id in kpis:
             raise CatalogueError(f"{path}:{line}: KPI '{kpi.id}' is defined twice")
         kpis[kpi.id] = kpi

@@ -31,6 +31,7 @@ SEED_COLUMNS = (
     "target_value",
     "target_change_on_last_year",
     "at_risk_tolerance",
+    "maturity_lag_days",
 )
 
 
@@ -66,6 +67,7 @@ def seed_rows(catalogue: dict[str, Kpi]) -> list[dict[str, str]]:
                 "owner": kpi.owner,
                 "review_cadence": kpi.review_cadence,
                 **_target_cells(kpi.target),
+                "maturity_lag_days": str(kpi.maturity_lag_days),
             }
         )
     return rows

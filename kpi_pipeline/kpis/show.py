@@ -144,6 +144,16 @@ def targets_in_range(kpi: Kpi, first: dt.date, last: dt.date) -> list[str]:
     return shown if len(shown) > 1 else []
 
 
+def with_provisional(frame: pl.DataFrame, kpi: Kpi, seen_from: dt.date) -> pl.DataFrame:
+    """A KPI whose data matures late gets a `provisional` column: true for the rows whose
+    period reaches past its last mature day seen from `seen_from` (the newest day with
+    facts): their value may still change. A KPI without a lag is returned as it is."""
+    if not kpi.maturity_lag_days:
+        return frame
+    through = seen_from - dt.timedelta(days=kpi.maturity_lag_days)
+    return frame.with_columns((pl.col("period_end") > through).alias("provisional"))
+
+
 def ordered(frame: pl.DataFrame) -> pl.DataFrame:
     """By period, the overall row first, then the dimension's values."""
     return frame.sort("period_start", pl.col("dimension") != OVERALL, "dimension_value").select(

@@ -24,6 +24,9 @@ class KpiStatus:
     value: float | None
     target: float | None
     status: str | None
+    # the day the status is of when it is not the published day's (a KPI whose data
+    # matures late: the day that has just matured)
+    day: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,8 @@ class Alert:
     status: str | None
     previous_day: dt.date | None  # the previous published day; None: there is none
     previous_status: str | None
+    # the day `status` is of, when not `day` (a late-maturing KPI's newly mature day)
+    about_day: dt.date | None = None
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,27 @@ def overall_statuses(snapshot: pl.DataFrame) -> dict[str, KpiStatus]:
         row["kpi_id"]: KpiStatus(row["kpi_id"], row["value"], row.get("target"), row["status"])
         for row in rows
     }
+
+
+def with_maturity(
+    today: Mapping[str, KpiStatus],
+    previous: Mapping[str, KpiStatus],
+    maturity: Mapping[str, tuple[dt.date, KpiStatus | None, KpiStatus | None]],
+) -> tuple[dict[str, KpiStatus], dict[str, KpiStatus]]:
+    """The statuses to decide alerts on when some KPIs' data matures late. `maturity` maps
+    such a KPI to (its mature-through day, that day's figure or None, the day before's or
+    None). Its provisional newest day alerts nobody: it is judged on the day that has just
+    matured against the day before, and not at all when that day has no figure (a value
+    that has not come yet, or one already judged)."""
+    now, before = dict(today), dict(previous)
+    for kpi_id, (through, mature, day_before) in maturity.items():
+        if mature is None or mature.day != through or mature.value is None:
+            now[kpi_id] = KpiStatus(kpi_id, None, None, None)
+            before.pop(kpi_id, None)
+            continue
+        now[kpi_id] = mature
+        before[kpi_id] = day_before or KpiStatus(kpi_id, None, None, None)
+    return now, before
 
 
 def alert_kind(
@@ -118,6 +144,7 @@ def decide_alerts(
             status=now.status,
             previous_day=previous_day,
             previous_status=previous_status,
+            about_day=now.day,
         )
         (due if alert.owner in contacts else no_contact).append(alert)
     return AlertDecision(due, no_contact)

@@ -10,9 +10,11 @@ from pathlib import Path
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
+from kpi_pipeline.kpis.maturity import LOOKBACK_DAYS, Maturity
 from kpi_pipeline.notify.alerts import PROJECTED_OFF_TRACK, Alert
 from kpi_pipeline.notify.channels import Message
 from kpi_pipeline.publish.report import STATUS_LABELS, format_value
+from kpi_pipeline.publish.report_words import maturity_sentence
 
 
 def report_message(
@@ -26,14 +28,21 @@ def report_message(
     warnings: list[str],
     other_days: list[dt.date] | None = None,
     why: dict[str, str] | None = None,
+    maturity: dict[str, Maturity] | None = None,
 ) -> Message:
     """The stakeholders' message: the KPIs of the day in text, the report as HTML body and
     attachment. The text form is what a webhook (Slack) shows. A link to the report only
     when it is served (`report_url`, from KPI_REPORT_BASE_URL): a recipient cannot open a
-    path on the machine that published it, so none is ever written."""
+    path on the machine that published it, so none is ever written. A KPI whose data
+    matures late (`maturity`) is given by its latest mature day, its newer days as
+    provisional."""
     lines = []
     for row in snapshot.filter(pl.col("dimension") == "all").iter_rows(named=True):
         kpi = catalogue[row["kpi_id"]]
+        late = (maturity or {}).get(kpi.id)
+        if late is not None:
+            lines.append(f"- {kpi.name}: {maturity_line(late, kpi, currency)}")
+            continue
         status = STATUS_LABELS.get(row["status"] or "no_data", row["status"])
         lines.append(
             f"- {kpi.name}: {format_value(row['value'], kpi.unit, currency)} "
@@ -59,6 +68,29 @@ def report_message(
     )
 
 
+def maturity_line(late: Maturity, kpi: Kpi, currency: str) -> str:
+    """A late-maturing KPI in the message: its latest mature value, day, target and status,
+    then its provisional days: "20.6 h on 27 November 2026, the latest complete day (target
+    24.0 h, on track); 28-29 November 2026 provisional (so far 21.3 h, no value)"."""
+
+    def words(value: float | None) -> str | None:
+        return None if value is None else format_value(value, kpi.unit, currency)
+
+    shown = late.mature
+    text = maturity_sentence(
+        None if shown is None else (shown.day, words(shown.value) or "-"),
+        late.mature_through,
+        [(p.day, words(p.value)) for p in late.provisional],
+        LOOKBACK_DAYS,
+    )
+    if shown is None:
+        return text
+    head, _, rest = text.partition("; ")
+    status = STATUS_LABELS.get(shown.status or "no_data", str(shown.status))
+    head += f" (target {format_value(shown.target, kpi.unit, currency)}, {status})"
+    return f"{head}; {rest}" if rest else head
+
+
 def with_report_link(report: str, report_url: str | None) -> str:
     """The report as the email's HTML body, with one line linking to where it is served (the
     attachment stays the report as published)."""
@@ -81,6 +113,13 @@ def alert_sentence(alert: Alert, kpi: Kpi, currency: str) -> str:
     target of 8,000.00 USD (on track the day before)." """
     value = format_value(alert.value, kpi.unit, currency)
     target = format_value(alert.target, kpi.unit, currency)
+    if alert.about_day is not None and alert.about_day != alert.day:
+        # a late-maturing KPI: judged on the day that has just matured, against the day before
+        return (
+            f"{kpi.name} is off track on {alert.about_day} (its latest complete day): {value} "
+            f"against a target of {target} ({_status_words(alert.previous_status)} the day "
+            "before)."
+        )
     if alert.previous_day is None:
         before = "the first day published"
     elif alert.previous_day == alert.day - dt.timedelta(days=1):

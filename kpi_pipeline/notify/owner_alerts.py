@@ -13,12 +13,14 @@ from pathlib import Path
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import Kpi
+from kpi_pipeline.kpis.maturity import DayFigure, Maturity
 from kpi_pipeline.notify.alerts import (
     Alert,
     KpiStatus,
     by_owner,
     decide_alerts,
     overall_statuses,
+    with_maturity,
 )
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import owner_alert_message
@@ -133,6 +135,12 @@ def projected_statuses(snapshot: pl.DataFrame) -> dict[str, str]:
     return dict(zip(rows["kpi_id"].to_list(), rows["projected_status"].to_list(), strict=True))
 
 
+def _status(kpi_id: str, figure: DayFigure | None) -> KpiStatus | None:
+    if figure is None:
+        return None
+    return KpiStatus(kpi_id, figure.value, figure.target, figure.status, figure.day)
+
+
 def alert_owners(
     con,
     day: dt.date,
@@ -144,12 +152,14 @@ def alert_owners(
     report_url: str | None,
     log: logging.Logger | logging.LoggerAdapter,
     projected: dict[str, str] | None = None,
+    maturity: dict[str, Maturity] | None = None,
 ) -> list[AlertOutcome]:
     """Alert the owner of every KPI that turned off track on `day` (one message per owner),
     unless that alert was already sent; record every alert decided in `publish.kpi_alerts`.
     Never raises for a delivery: a failure is logged and recorded as `failed`.
     `projected`: each KPI's projected status for its period (default: the snapshot's
-    `projected_status`, against the previous day's snapshot's)."""
+    `projected_status`, against the previous day's snapshot's). `maturity`: the KPIs whose
+    data matures late, judged on the day that has just matured (`with_maturity`)."""
     for problem in notify.owner_problems:
         log.warning("%s", problem)
     previous_day, previous_statuses = (
@@ -157,9 +167,21 @@ def alert_owners(
     )
     if projected is None:
         projected = projected_statuses(snapshot)
+    today, previous_statuses = with_maturity(
+        overall_statuses(snapshot),
+        previous_statuses,
+        {
+            kpi_id: (
+                late.mature_through,
+                _status(kpi_id, late.mature),
+                _status(kpi_id, late.before_mature),
+            )
+            for kpi_id, late in (maturity or {}).items()
+        },
+    )
     decision = decide_alerts(
         day,
-        overall_statuses(snapshot),
+        today,
         previous_day,
         previous_statuses,
         {kpi_id: kpi.owner for kpi_id, kpi in catalogue.items()},

@@ -20,6 +20,7 @@ from dagster import (
 
 from kpi_pipeline.explain.movers import day_explanations, why_moved
 from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.maturity import lagged, read_maturity
 from kpi_pipeline.kpis.pace import pace_by_kpi, read_pace
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import report_message
@@ -166,7 +167,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         }
         for leftover in remove_leftovers(settings.snapshot_dir):  # of a killed publish
             context.log.warning("removed %s, left by an interrupted publish", leftover)
-        outcomes, frames, reports, labels_of, why_of = [], {}, {}, {}, {}
+        outcomes, frames, reports, labels_of, why_of, late_of = [], {}, {}, {}, {}, {}
         with warehouse.connection() as con:
             run_days = days_in(context.partition_keys)
             restated = restated_days(settings.snapshot_dir, run_days, settings.lookback_days)
@@ -179,14 +180,21 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 history = read_history(con, day)
                 attainment = read_attainment(con, day)
                 frame = snapshot_frame(
-                    facts, catalogue, attainment, pace_by_kpi(read_pace(con, day))
+                    facts,
+                    catalogue,
+                    attainment,
+                    pace_by_kpi(read_pace(con, day, lagged(catalogue))),
                 )
-                why = why_of[day] = why_moved(
+                # a KPI whose data matures late is shown at its latest mature day
+                late = late_of[day] = read_maturity(con, day, catalogue)
+                moved = why_moved(
                     day,
                     catalogue,
                     day_explanations(con, catalogue, day),
                     {kpi_id: target for kpi_id, (target, _) in attainment.items()},
                 )
+                # why a provisional day moved is no finding
+                why = why_of[day] = {k: v for k, v in moved.items() if k not in late}
                 day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
                 manifest = {
@@ -211,6 +219,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     history=history,
                     labels=labels,
                     why=why,
+                    late=late,
                 ) -> dict:
                     ctx = ReportContext(
                         day,
@@ -223,7 +232,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         change_sentences(changes, catalogue, settings.reporting_currency),
                         why,
                     )
-                    reports[day] = render_report(ctx, frame, history, catalogue)
+                    reports[day] = render_report(ctx, frame, history, catalogue, late)
                     return {REPORT: reports[day]}
 
                 outcome = publish_snapshot(settings.snapshot_dir, day, frame, manifest, report)
@@ -248,6 +257,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 settings.reporting_currency,
                 notify.report_url(newest.day, newest.version),
                 context.log,
+                maturity=late_of[newest.day],
             )
         new = [o for o in outcomes if o.outcome == PUBLISHED]
         delivered: list[str] = []
@@ -264,6 +274,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 labels_of[last.day],
                 [o.day for o in new[:-1]],
                 why_of[last.day],
+                late_of[last.day],
             )
             # a delivery failure fails the run (engineers are notified); the snapshot stays
             try:

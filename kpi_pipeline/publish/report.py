@@ -13,6 +13,7 @@ import jinja2
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi, Target
+from kpi_pipeline.kpis.maturity import LOOKBACK_DAYS, Maturity
 from kpi_pipeline.kpis.status import same_day_last_year
 from kpi_pipeline.publish.report_chart import CHART_HEIGHT, CHART_WIDTH, Chart, trend_chart
 from kpi_pipeline.publish.report_words import (
@@ -23,6 +24,7 @@ from kpi_pipeline.publish.report_words import (
     format_change,
     format_value,
     header_line,
+    maturity_sentence,
     period_sentence,
     published_words,
     report_title,
@@ -109,7 +111,7 @@ dt { font-size: 0.75rem; line-height: 1.4; color: #59636e; }
 dd { margin: 0; font-variant-numeric: tabular-nums; overflow-wrap: break-word; }
 dd.value { font-size: 1.2rem; font-weight: 600; line-height: 1.35; }
 .target-change { font-size: 0.8rem; color: #57606a; }
-.why, .period { font-size: 0.9rem; color: #424a53; margin-top: 0.5rem; }
+.why, .period, .maturity { font-size: 0.9rem; color: #424a53; margin-top: 0.5rem; }
 .period { border-left: 3px solid #d1d9e0; padding-left: 0.5rem; }
 figure.chart { margin: 0; min-width: 0; }
 .chart-title { font-size: 0.75rem; line-height: 1.4; color: #59636e; }
@@ -178,7 +180,7 @@ footer { color: #59636e; font-size: 0.75rem; margin: 1.5rem 0 0.5rem; }
 <span class="status" style="background: {{ r.colour }}">{{ r.status_label }}</span></div>
 <div class="kpi-body">
 <dl class="figures">
-<div><dt>Value</dt><dd class="value">{{ r.value }}</dd></div>
+<div><dt>{{ r.value_label }}</dt><dd class="value">{{ r.value }}</dd></div>
 <div><dt>Target</dt><dd>{{ r.target }}</dd>{% for note in r.target_changes %}
 <dd class="target-change">{{ note }}</dd>{% endfor %}</div>
 <div><dt>vs previous day</dt><dd>{{ r.change_day }}</dd></div>
@@ -202,6 +204,7 @@ footer { color: #59636e; font-size: 0.75rem; margin: 1.5rem 0 0.5rem; }
 {% if r.target_note %}<div class="chart-note">{{ r.target_note }}</div>{% endif %}
 </figure>
 </div>
+{% if r.maturity %}<div class="maturity">{{ r.maturity }}</div>{% endif %}
 {% if r.why %}<div class="why">{{ r.why }}</div>{% endif %}
 {% if r.period %}<div class="period">{{ r.period }}</div>{% endif %}
 {% if r.breakdowns %}<div class="breakdowns"><div class="lists">
@@ -301,12 +304,16 @@ def render_report(
     snapshot: pl.DataFrame,
     history: pl.DataFrame,
     catalogue: dict[str, Kpi],
+    maturity: Mapping[str, Maturity] | None = None,
 ) -> bytes:
     """The report of one snapshot version. `snapshot` is the version's KPI rows (see
     snapshot_frame; the period-to-date and projection columns are shown when present);
     `history` the overall rows (kpi_id, kpi_date, value) of the facts over at least the
     last year, for the changes, the movers and the trend. KPIs come by family, then in
-    catalogue (kpis.yml) order."""
+    catalogue (kpis.yml) order. `maturity`: for each KPI whose data matures late
+    (kpis/maturity.py), its card shows its latest mature day's value, target and status
+    and says which days are provisional; those never count as final (no mover, no line
+    on the chart)."""
     values = overall_values(history)
     first = ctx.day - dt.timedelta(days=TREND_DAYS - 1)
     previous_day = ctx.day - dt.timedelta(days=1)
@@ -322,21 +329,52 @@ def render_report(
     overall.sort(key=lambda r: position.get(r["kpi_id"], len(position)))
     by_family: dict[str, list[dict]] = {}
     movers = []
+    shown_status: dict[str, str] = {}
     for row in overall:
         kpi = catalogue[row["kpi_id"]]
-        status = row["status"] or "no_data"
+        late = (maturity or {}).get(kpi.id)
+        value, target, status = row["value"], row["target"], row["status"] or "no_data"
         before = values.get((kpi.id, previous_day))
-        if before is not None and row["value"] is not None:
-            movers.append(Mover(kpi.id, kpi.name, before, row["value"], kpi.unit, kpi.direction))
+        year_before = values.get((kpi.id, same_day_last_year(ctx.day)))
         series = [(d, values.get((kpi.id, d))) for d in trend_days]
         series[-1] = (ctx.day, row["value"])
-        chart = trend_chart(series, row["target"], first, ctx.day)
+        value_label, maturity_line = "Value", None
+        if late is None:
+            if before is not None and value is not None:
+                movers.append(Mover(kpi.id, kpi.name, before, value, kpi.unit, kpi.direction))
+        else:
+            # the latest mature day stands for the KPI; its provisional days are not final
+            shown = late.mature
+            value = shown.value if shown else None
+            target = shown.target if shown else None
+            status = (shown.status if shown else None) or "no_data"
+            before = late.before_mature.value if shown and late.before_mature else None
+            year_before = values.get((kpi.id, same_day_last_year(shown.day))) if shown else None
+            series = [(d, None if d > late.mature_through else v) for d, v in series]
+            if shown:
+                value_label = f"Value on {short_date(shown.day)}"
+            maturity_line = maturity_sentence(
+                None if shown is None else (shown.day, format_value(value, kpi.unit, ctx.currency)),
+                late.mature_through,
+                [
+                    (
+                        p.day,
+                        None if p.value is None else format_value(p.value, kpi.unit, ctx.currency),
+                    )
+                    for p in late.provisional
+                ],
+                LOOKBACK_DAYS,
+            )
+        shown_status[kpi.id] = status
+        chart = trend_chart(series, target, first, ctx.day)
         by_family.setdefault(kpi.family, []).append(
             {
                 "kpi_id": kpi.id,
                 "name": kpi.name,
-                "value": format_value(row["value"], kpi.unit, ctx.currency),
-                "target": format_value(row["target"], kpi.unit, ctx.currency),
+                "value_label": value_label,
+                "maturity": maturity_line,
+                "value": format_value(value, kpi.unit, ctx.currency),
+                "target": format_value(target, kpi.unit, ctx.currency),
                 "target_changes": target_changes(kpi, first, ctx.day, ctx.currency),
                 "why": ctx.why.get(kpi.id),
                 "period": period_sentence(
@@ -345,15 +383,13 @@ def render_report(
                 "status": status,
                 "status_label": STATUS_LABELS.get(status, status),
                 "colour": STATUS_COLOURS.get(status, STATUS_COLOURS["no_data"]),
-                "change_day": format_change(row["value"], before, kpi.unit),
-                "change_year": format_change(
-                    row["value"], values.get((kpi.id, same_day_last_year(ctx.day))), kpi.unit
-                ),
+                "change_day": format_change(value, before, kpi.unit),
+                "change_year": format_change(value, year_before, kpi.unit),
                 "chart": chart,
                 "high": format_value(chart.high, kpi.unit, ctx.currency),
                 "low": format_value(chart.low, kpi.unit, ctx.currency),
                 "dates": [short_date(d) for d in chart.dates],
-                "target_note": target_note(chart, row["target"], kpi.unit, ctx.currency),
+                "target_note": target_note(chart, target, kpi.unit, ctx.currency),
                 "breakdowns": [
                     (
                         dimension,
@@ -371,11 +407,13 @@ def render_report(
         )
     order = {family: i for i, family in enumerate(FAMILIES)}
     families = sorted(by_family.items(), key=lambda item: order.get(item[0], len(order)))
-    counts = status_counts(r["status"] for r in overall)
+    counts = status_counts(shown_status[r["kpi_id"]] for r in overall)
     names = [
         (
             STATUS_LABELS[status].capitalize(),
-            ", ".join(catalogue[r["kpi_id"]].name for r in overall if r["status"] == status),
+            ", ".join(
+                catalogue[r["kpi_id"]].name for r in overall if shown_status[r["kpi_id"]] == status
+            ),
         )
         for status in ("off_track", "at_risk")
         if counts.get(status)

@@ -209,3 +209,45 @@ def period_sentence(row: Mapping, unit: str, currency: str, is_additive: bool = 
         return None
     sentence = "; ".join(parts)
     return sentence[0].upper() + sentence[1:]
+
+
+def day_span_words(days: list[dt.date]) -> str:
+    """Consecutive days in words: '29 November 2026', '28-29 November 2026', '30 November -
+    1 December 2026', '31 December 2026 - 1 January 2027'."""
+    first, last = min(days), max(days)
+    if first == last:
+        return date_words(first)
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{first.day}-{date_words(last)}"
+    if first.year == last.year:
+        return f"{first.day} {MONTH_NAMES[first.month - 1]} - {date_words(last)}"
+    return f"{date_words(first)} - {date_words(last)}"
+
+
+def maturity_sentence(
+    mature: tuple[dt.date, str] | None,
+    mature_through: dt.date,
+    provisional: list[tuple[dt.date, str | None]],
+    lookback_days: int,
+) -> str:
+    """What a KPI whose data matures late shows instead of its newest day: its latest mature
+    value with its day, then its provisional days with what they hold so far (None: no
+    value yet), never as final: '20.6 h on 27 November 2026, the latest complete day;
+    28-29 November 2026 provisional (so far 21.3 h, no value)'. `mature` is (day, value in
+    words), None when no day up to `mature_through` in `lookback_days` has a value."""
+    if mature is None:
+        text = (
+            f"No complete day with a value in the {lookback_days} days to "
+            f"{date_words(mature_through)}"
+        )
+    elif mature[0] == mature_through:
+        text = f"{mature[1]} on {date_words(mature[0])}, the latest complete day"
+    else:
+        text = (
+            f"{mature[1]} on {date_words(mature[0])}, the latest complete day with a value "
+            f"(complete through {date_words(mature_through)})"
+        )
+    if provisional:
+        so_far = ", ".join("no value" if v is None else v for _, v in provisional)
+        text += f"; {day_span_words([d for d, _ in provisional])} provisional (so far {so_far})"
+    return text

@@ -19,5 +19,6 @@ select
     target_kind,
     target_value,
     target_change_on_last_year,
-    at_risk_tolerance
+    at_risk_tolerance,
+    maturity_lag_days
 from {{ ref('kpi_catalogue') }}
