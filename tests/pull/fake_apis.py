@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import unquote
 
@@ -67,7 +68,8 @@ class FakeHubSpot:
     faults: list[Response] = field(default_factory=list)
     calls: list[str] = field(default_factory=list)
     bodies: list[dict] = field(default_factory=list)
-
+    # answers a request instead of the API when it returns a response (a fault mid-pull)
+    intercept: Callable[[Request, dict], Response | None] | None = None
 
     def __post_init__(self) -> None:
         self.server.expect_request(re.compile(r"^/crm/.*")).respond_with_handler(self.handle)
@@ -112,6 +114,8 @@ class FakeHubSpot:
         if self.faults:
             return self.faults.pop(0)
         body = json.loads(request.get_data())
+        if self.intercept and (answer := self.intercept(request, body)) is not None:
+            return answer
         self.bodies.append(body)
         match = re.fullmatch(r"/crm/v3/objects/(contacts|deals)/search", request.path)
         if match:
