@@ -231,3 +231,17 @@ def test_a_missing_token_says_which_variable_and_scopes(tmp_path: Path) -> None:
             now=NOW,
         )
     assert "crm.objects.contacts.read" in str(error.value)
+
+
+def test_more_than_10000_changes_in_one_millisecond_is_said_not_looped(
+    hubspot: FakeHubSpot, tmp_path: Path
+) -> None:
+    from kpi_pipeline.pull.errors import WindowTooDenseError
+
+    same_moment = START + dt.timedelta(hours=3)
+    for i in range(10_001):
+        hubspot.add_contact(str(1000 + i), same_moment)
+    with pytest.raises(WindowTooDenseError, match="more than 10,000 HubSpot contacts"):
+        pull(hubspot, tmp_path)
+    assert len(hubspot.calls) < 60  # halving a day down to one millisecond: ~27 levels
+    assert CursorStore(tmp_path / "pull_cursors.json").get("hubspot") is None
