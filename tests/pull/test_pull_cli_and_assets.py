@@ -104,3 +104,29 @@ def test_pulled_sources_are_declared_and_checked() -> None:
         load_deployment(none, {"KPI_PULL": "ga4"})
     with pytest.raises(DeploymentError, match="hubspot is pulled but not a source"):
         load_deployment(none, {"KPI_SOURCES": "ga4,salesforce", "KPI_PULL": "hubspot"})
+
+
+def test_a_failed_pull_fails_its_asset_with_the_sentence_and_no_token(
+    hubspot: FakeHubSpot, cli_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dagster import DagsterInstance
+
+    from kpi_pipeline.definitions import build_definitions
+    from kpi_pipeline.settings import Settings
+
+    monkeypatch.setenv("KPI_PULL", "hubspot")
+    monkeypatch.setenv("HUBSPOT_ACCESS_TOKEN", "pat-na1-revoked-token")
+    defs = build_definitions(Settings.from_env())
+    with DagsterInstance.ephemeral() as instance:
+        result = defs.resolve_job_def("crm_pull").execute_in_process(
+            instance=instance, partition_key=str(DAY), raise_on_error=False
+        )
+        failures = [e for e in result.all_events if e.is_step_failure]
+        logged = " ".join(
+            str(r.dagster_event or r.user_message) for r in instance.all_logs(result.run_id)
+        )
+    assert not result.success and len(failures) == 1
+    said = failures[0].step_failure_data.error.message
+    assert "the HubSpot token was refused: check HUBSPOT_ACCESS_TOKEN" in said
+    assert "pat-na1-revoked-token" not in logged and "pat-na1-revoked-token" not in said
+    assert not (cli_env / "pull_cursors.json").exists()
