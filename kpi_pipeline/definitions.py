@@ -19,6 +19,7 @@ from kpi_pipeline.orchestration.freshness import freshness_checks, with_freshnes
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.partitions import daily_partitions
 from kpi_pipeline.publish.assets import build_publish_asset
+from kpi_pipeline.pull.assets import pull_assets, pull_job, pull_schedule
 from kpi_pipeline.quality.checks import quality_checks
 from kpi_pipeline.settings import Settings, prepare_deployment
 from kpi_pipeline.transform.assets import build_dbt_assets
@@ -42,8 +43,11 @@ def build_definitions(settings: Settings) -> Definitions:
     kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
     job = daily_kpi_job()
     docs_job = build_docs_job(settings)
+    pulls = pull_assets(partitions, settings)  # only the sources deployment.yml pulls
+    pulling = pull_job() if pulls else None
     return Definitions(
         assets=[
+            *pulls,
             *ingest_assets(partitions, settings),
             with_freshness_policy(build_dbt_assets(dbt_project, partitions, settings), settings),
             with_freshness_policy(
@@ -55,8 +59,11 @@ def build_definitions(settings: Settings) -> Definitions:
             *quality_checks(partitions, settings, list(kpis.available)),
             *freshness_checks(partitions, settings),
         ],
-        jobs=[job, docs_job],
-        schedules=[daily_kpi_schedule(job, settings.schedule_time)],
+        jobs=[job, docs_job, *([pulling] if pulling else [])],
+        schedules=[
+            daily_kpi_schedule(job, settings.schedule_time),
+            *([pull_schedule(pulling, settings.pull_time)] if pulling else []),
+        ],
         sensors=[
             build_landing_sensor(job.name, settings),
             build_docs_sensor(job, docs_job),

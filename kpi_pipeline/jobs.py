@@ -15,6 +15,7 @@ from dagster import (
 
 DAILY_JOB = "daily_kpis"
 DAILY_SCHEDULE = "daily_kpis_schedule"
+PULL_GROUP = "pull"  # the assets that fetch extracts from the tools' APIs: their own job
 _TIME = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
 
 
@@ -22,27 +23,28 @@ class ScheduleTimeError(ValueError):
     pass
 
 
-def parse_schedule_time(text: str) -> tuple[int, int]:
-    """`KPI_SCHEDULE_TIME` as (hour, minute); `06:00` -> (6, 0)."""
+def parse_schedule_time(text: str, variable: str = "KPI_SCHEDULE_TIME") -> tuple[int, int]:
+    """`KPI_SCHEDULE_TIME` (or `variable`) as (hour, minute); `06:00` -> (6, 0)."""
     match = _TIME.match(text.strip())
     if not match:
         raise ScheduleTimeError(
-            f"KPI_SCHEDULE_TIME '{text}' is not a time of day; use HH:MM (24 h), e.g. 06:00"
+            f"{variable} '{text}' is not a time of day; use HH:MM (24 h), e.g. 06:00"
         )
     return int(match.group(1)), int(match.group(2))
 
 
 def daily_kpi_job():
-    """Every asset; partitioned like them (Dagster infers the daily partitions). What
-    `define_asset_job` returns: a job Dagster resolves against the Definitions' assets (its
-    class, `UnresolvedAssetJobDefinition`, is not part of Dagster's public API).
+    """Every asset but the pulls (their own job: `kpi_pipeline/pull/assets.py`); partitioned
+    like them (Dagster infers the daily partitions). What `define_asset_job` returns: a job
+    Dagster resolves against the Definitions' assets (its class,
+    `UnresolvedAssetJobDefinition`, is not part of Dagster's public API).
 
     Steps run one after the other in the run's process: DuckDB takes one writer process
     at a time, so the multiprocess executor's parallel ingest steps would lock each other.
     """
     return define_asset_job(
         DAILY_JOB,
-        selection=AssetSelection.all(),
+        selection=AssetSelection.all() - AssetSelection.groups(PULL_GROUP),
         executor_def=in_process_executor,
         description="Ingest the day's extracts, transform with dbt, gate, publish the snapshot.",
     )

@@ -63,6 +63,8 @@ class Settings:
     # Orchestration: when the daily schedule fires, how far back the landing-zone sensor
     # looks, how long a file must be left alone before it counts, ingest retry backoff.
     schedule_time: str = "06:00"
+    # when the pull job fetches yesterday's changes from the pulled APIs (KPI_PULL_TIME)
+    pull_time: str = "05:00"
     sensor_lookback_days: int = 7
     sensor_settle_seconds: int = 60
     ingest_retry_delay_seconds: float = 10.0
@@ -96,6 +98,11 @@ class Settings:
     def lock_file(self) -> Path:
         """The writer lock of this deployment's warehouse (`warehouse/lock.py`)."""
         return lock_path(self.artefacts_dir)
+
+    @property
+    def pull_cursor_file(self) -> Path:
+        """The pulled sources' cursors (`kpi_pipeline/pull/cursor.py`), beside the warehouse."""
+        return self.artefacts_dir / "pull_cursors.json"
 
     @property
     def dbt_target_dir(self) -> Path:
@@ -139,6 +146,7 @@ class Settings:
             landing_url=landing if "://" in landing else str(local_landing),
             lookback_days=_non_negative_int(env.get("KPI_LOOKBACK_DAYS", "3"), "KPI_LOOKBACK_DAYS"),
             schedule_time=env.get("KPI_SCHEDULE_TIME", "06:00"),
+            pull_time=env.get("KPI_PULL_TIME", "05:00"),
             sensor_lookback_days=_non_negative_int(
                 env.get("KPI_SENSOR_LOOKBACK_DAYS", "7"), "KPI_SENSOR_LOOKBACK_DAYS"
             ),

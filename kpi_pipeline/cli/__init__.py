@@ -18,6 +18,7 @@ from kpi_pipeline.cli.metrics import metrics
 from kpi_pipeline.cli.ops import query, status
 from kpi_pipeline.cli.pace import pace
 from kpi_pipeline.cli.pipeline import backfill, run
+from kpi_pipeline.cli.pull import pull
 from kpi_pipeline.cli.quarantine import quarantine
 from kpi_pipeline.cli.runs import runs
 from kpi_pipeline.cli.sample import sample
@@ -30,7 +31,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
 )
-for command in (demo, sample, run, backfill, status, show, explain, pace, query):
+for command in (demo, sample, pull, run, backfill, status, show, explain, pace, query):
     app.command()(command)
 app.command()(quarantine)
 app.command()(inspect)

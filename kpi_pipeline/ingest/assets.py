@@ -5,6 +5,7 @@ from collections.abc import Callable
 
 from dagster import (
     AssetExecutionContext,
+    AssetKey,
     AssetsDefinition,
     BackfillPolicy,
     MaterializeResult,
@@ -120,6 +121,10 @@ def build_csv_asset(
         retry_policy=ingest_retry_policy(settings),
         kinds={"polars", settings.warehouse_backend},
         metadata={"landing_file": f"{extract.source}/dt=<day>/{extract.file_name}"},
+        # a pulled source's files come from its pull asset (kpi_pipeline/pull/assets.py)
+        deps=[AssetKey(["pull", extract.source])]
+        if extract.source in settings.deployment.pulled
+        else None,
     )
     @contract_errors_not_retried
     def _ingest(context: AssetExecutionContext, warehouse: WarehouseResource) -> MaterializeResult:

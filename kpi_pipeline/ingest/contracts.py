@@ -73,6 +73,9 @@ class CsvExtract:
     # "google_ads" or "meta_ads", see kpi_pipeline/ingest/report_layouts.py; "qualtrics"
     # (survey_layouts.py)
     report_layout: str | None = None
+    # the records a pull landed from the tool's API (kpi_pipeline/pull/): JSON lines, each
+    # record flattened (`jsonl_reader.py`) and matched to the columns by API field names
+    jsonl_name: str | None = None
 
     @property
     def asset_name(self) -> str:
@@ -81,17 +84,20 @@ class CsvExtract:
     @property
     def file_patterns(self) -> tuple[str, ...]:
         parquet = (self.parquet_name,) if self.parquet_name else ()
-        return (self.file_name, f"{self.file_name}.gz", *parquet)
+        pulled = (self.jsonl_name,) if self.jsonl_name else ()
+        return (self.file_name, f"{self.file_name}.gz", *parquet, *pulled)
 
 
+# The aliases in lower case are the HubSpot API's internal property names (CRM v3 records,
+# as `kpi pull hubspot` lands them: `id` and the `properties` of each record).
 HUBSPOT_CONTACTS = CsvExtract(
     source="hubspot",
     file_name="contacts.csv",
     table="hubspot_contacts",
     columns=(
-        Column("Record ID", "record_id", Kind.ID, required=True),
-        Column("First Name", "first_name", personal=True),
-        Column("Last Name", "last_name", personal=True),
+        Column("Record ID", "record_id", Kind.ID, required=True, aliases=("id",)),
+        Column("First Name", "first_name", personal=True, aliases=("firstname",)),
+        Column("Last Name", "last_name", personal=True, aliases=("lastname",)),
         Column("Email", "email", personal=True, hashed_name="email_hash"),
         Column(
             "Create Date",
@@ -99,6 +105,7 @@ HUBSPOT_CONTACTS = CsvExtract(
             Kind.HUBSPOT_DATETIME,
             required=True,
             not_after_extract_day=True,
+            aliases=("createdate",),
         ),
         Column(
             "Last Modified Date",
@@ -106,11 +113,18 @@ HUBSPOT_CONTACTS = CsvExtract(
             Kind.HUBSPOT_DATETIME,
             required=True,
             not_after_extract_day=True,
+            aliases=("lastmodifieddate",),
         ),
-        Column("Lifecycle Stage", "lifecycle_stage"),
-        Column("Original Source", "original_source"),
-        Column("Became a Customer Date", "became_customer_at", Kind.HUBSPOT_DATETIME),
+        Column("Lifecycle Stage", "lifecycle_stage", aliases=("lifecyclestage",)),
+        Column("Original Source", "original_source", aliases=("hs_analytics_source",)),
+        Column(
+            "Became a Customer Date",
+            "became_customer_at",
+            Kind.HUBSPOT_DATETIME,
+            aliases=("hs_lifecyclestage_customer_date",),
+        ),
     ),
+    jsonl_name="contacts.jsonl",
 )
 
 HUBSPOT_DEALS = CsvExtract(
@@ -118,9 +132,9 @@ HUBSPOT_DEALS = CsvExtract(
     file_name="deals.csv",
     table="hubspot_deals",
     columns=(
-        Column("Record ID", "record_id", Kind.ID, required=True),
-        Column("Deal Name", "deal_name"),
-        Column("Deal Stage", "deal_stage", required=True),
+        Column("Record ID", "record_id", Kind.ID, required=True, aliases=("id",)),
+        Column("Deal Name", "deal_name", aliases=("dealname",)),
+        Column("Deal Stage", "deal_stage", required=True, aliases=("dealstage",)),
         Column("Pipeline", "pipeline"),
         Column("Amount", "amount", Kind.DECIMAL),
         Column(
@@ -129,17 +143,26 @@ HUBSPOT_DEALS = CsvExtract(
             Kind.HUBSPOT_DATETIME,
             required=True,
             not_after_extract_day=True,
+            aliases=("createdate",),
         ),
-        Column("Close Date", "closed_at", Kind.HUBSPOT_DATETIME),
-        Column("Currency", "currency"),
+        Column("Close Date", "closed_at", Kind.HUBSPOT_DATETIME, aliases=("closedate",)),
+        Column("Currency", "currency", aliases=("deal_currency_code",)),
         Column(
             "Last Modified Date",
             "modified_at",
             Kind.HUBSPOT_DATETIME,
             required=True,
             not_after_extract_day=True,
+            aliases=("hs_lastmodifieddate",),
+        ),
+        # the deal's contacts: ids separated by `;` (a pulled record's associations)
+        Column(
+            "Associated Contact IDs",
+            "associated_contact_ids",
+            aliases=("associations.contacts",),
         ),
     ),
+    jsonl_name="deals.jsonl",
 )
 
 ADS_SPEND = CsvExtract(
@@ -312,7 +335,10 @@ SALESFORCE_LEADS = CsvExtract(
             aliases=("Converted",),
         ),
         Column("ConvertedDate", "converted_date", Kind.DATE, aliases=("Converted Date",)),
+        # a deleted lead (queryAll, `kpi pull salesforce`; Data Loader's "export all")
+        Column("IsDeleted", "is_deleted", Kind.BOOLEAN, empty_is_false=True, aliases=("Deleted",)),
     ),
+    jsonl_name="Lead.jsonl",
 )
 
 SALESFORCE_OPPORTUNITIES = CsvExtract(
@@ -354,7 +380,9 @@ SALESFORCE_OPPORTUNITIES = CsvExtract(
         Column("CurrencyIsoCode", "currency", aliases=("Opportunity Currency",)),
         Column("CloseDate", "close_date", Kind.DATE, aliases=("Close Date",)),
         Column("CampaignId", "campaign_id", Kind.ID, aliases=("Campaign ID",)),
+        Column("IsDeleted", "is_deleted", Kind.BOOLEAN, empty_is_false=True, aliases=("Deleted",)),
     ),
+    jsonl_name="Opportunity.jsonl",
 )
 
 CSV_EXTRACTS: tuple[CsvExtract, ...] = (

@@ -375,7 +375,8 @@ def parse_extract(
     limits = limits or IngestLimits()
     tail = frame.truncated_tail if isinstance(frame, CsvText) else None
     tail_line = frame.truncated_tail_line if isinstance(frame, CsvText) else None
-    has_lines = not (isinstance(frame, CsvText) and frame.encoding == "parquet")
+    encoding = frame.encoding if isinstance(frame, CsvText) else "csv"
+    has_lines = encoding != "parquet"
     frame = frame.frame if isinstance(frame, CsvText) else frame
     frame = _currency_from_label(frame, extract)
     found = _header_index(frame, extract, path)
@@ -390,6 +391,8 @@ def parse_extract(
         pl.col(ROW_NUMBER).cast(pl.Int64)
     )
     lines = _line_numbers(frame.drop(ROW_NUMBER)) if has_lines else pl.lit(None, pl.Int64)
+    if encoding == "jsonl":  # a pulled file (jsonl_reader.py): one record a line, no header
+        lines = pl.col(ROW_NUMBER)
     frame = frame.with_columns(lines.alias(LINE_NUMBER))
     raw = {c.name: pl.col(found[c.name]) for c in present}
 

@@ -22,6 +22,7 @@ from kpi_pipeline.ingest.contracts import (
     CsvExtract,
 )
 from kpi_pipeline.ingest.csv_reader import (
+    CsvText,
     parse_extract,
     read_csv_bytes,
     read_parquet_bytes,
@@ -30,6 +31,7 @@ from kpi_pipeline.ingest.csv_reader import (
 from kpi_pipeline.ingest.decoding import UndecodableError, decompress
 from kpi_pipeline.ingest.errors import ExtractUnreadableError, TooManyRowsError
 from kpi_pipeline.ingest.excerpt import bounded_sql, excerpt_sql
+from kpi_pipeline.ingest.jsonl_reader import read_jsonl_bytes
 from kpi_pipeline.ingest.landing import (
     LandingFile,
     accepted,
@@ -84,7 +86,15 @@ def parse_csv_file(
         content = decompress(data)
     except UndecodableError as err:
         raise ExtractUnreadableError(path, str(err)) from err
-    reader = read_parquet_bytes if path.name.endswith(".parquet") else read_csv_bytes
+    if path.name.endswith(".jsonl"):  # records a pull landed: flattened to text cells
+
+        def reader(data: bytes, name: str, max_rows: int | None) -> CsvText:
+            return read_jsonl_bytes(data, name, extract, max_rows)
+
+    elif path.name.endswith(".parquet"):
+        reader = read_parquet_bytes
+    else:
+        reader = read_csv_bytes
     # an ad platform's own download: title, date range and total lines set aside and counted
     report = report_layouts.recognise(extract, path, content, day)
     table = report.table(reader(report.content, str(path), limits.max_file_rows))

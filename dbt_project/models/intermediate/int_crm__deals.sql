@@ -12,6 +12,7 @@ with hubspot as (
         deals.currency,
         stage_map.outcome,
         cast(null as varchar) as campaign_id,
+        false as is_deleted,
         deals.extract_date,
         deals.source_row_number
     from {{ ref('stg_hubspot__deals') }} as deals
@@ -37,6 +38,7 @@ salesforce as (
             else 'open'
         end as outcome,
         campaign_id,
+        is_deleted,
         extract_date,
         source_row_number
     from {{ ref('stg_salesforce__opportunities') }}
@@ -66,4 +68,5 @@ select
     outcome,
     campaign_id
 from versions
-where version_rank = 1
+-- a record deleted in its latest version is gone (Salesforce queryAll)
+where version_rank = 1 and not is_deleted

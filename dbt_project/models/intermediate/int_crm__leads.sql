@@ -10,6 +10,7 @@ with hubspot as (
         coalesce(lifecycle_stage = 'customer', false) as is_customer,
         became_customer_at as converted_at,
         {{ local_date('became_customer_at') }} as converted_date,
+        false as is_deleted,
         extract_date,
         source_row_number
     from {{ ref('stg_hubspot__contacts') }}
@@ -26,6 +27,7 @@ salesforce as (
         -- Salesforce exports the conversion day only
         cast(null as timestamptz) as converted_at,
         converted_date,
+        is_deleted,
         extract_date,
         source_row_number
     from {{ ref('stg_salesforce__leads') }}
@@ -53,4 +55,5 @@ select
     converted_at,
     converted_date
 from versions
-where version_rank = 1
+-- a record deleted in its latest version is gone (Salesforce queryAll)
+where version_rank = 1 and not is_deleted

@@ -13,5 +13,7 @@ select
     converted_date,
     _extract_date as extract_date,
     _source_file as source_file,
-    _row_number as source_row_number
+    _row_number as source_row_number,
+    -- deleted in Salesforce (queryAll); an export without the column deletes nothing
+    coalesce(is_deleted, false) as is_deleted
 from source

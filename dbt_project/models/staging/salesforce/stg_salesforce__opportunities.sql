@@ -15,5 +15,6 @@ select
     _extract_date as extract_date,
     _source_file as source_file,
     _row_number as source_row_number,
-    upper(trim(currency)) as currency
+    upper(trim(currency)) as currency,
+    coalesce(is_deleted, false) as is_deleted
 from source
