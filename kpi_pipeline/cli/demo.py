@@ -25,8 +25,12 @@ DEMO_DAYS = 90
 DEMO_SCALE = float(os.environ.get("KPI_DEMO_SCALE", "0.5"))
 
 
-def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
-    """The overall row of each KPI: value, target and a coloured status."""
+def kpi_table(
+    snapshot: pl.DataFrame, names: dict[str, str], provisional: frozenset[str] = frozenset()
+) -> Table:
+    """The overall row of each KPI: value, target and a coloured status; a KPI whose data
+    matures late (`provisional`: its day is not complete yet) is marked, never given a
+    status as if final."""
     table = Table(title=f"KPIs of {snapshot['date'][0]}")
     for column in ("KPI", "family", "value", "target", "status"):
         table.add_column(column, justify="right" if column in {"value", "target"} else "left")
@@ -37,7 +41,12 @@ def kpi_table(snapshot: pl.DataFrame, names: dict[str, str]) -> Table:
             row["family"],
             value,
             "-" if row["target"] is None else f"{row['target']:,.4g}",
-            styled_status(row["status"]),
+            "provisional" if row["kpi_id"] in provisional else styled_status(row["status"]),
+        )
+    if provisional & set(snapshot["kpi_id"].to_list()):
+        table.caption = (
+            "provisional: its data is still arriving (maturity_lag_days); the report gives "
+            "its latest complete day"
         )
     return table
 
@@ -81,8 +90,10 @@ def demo(
         raise typer.Exit(code)
     docs = write_dbt_docs(settings)
     folder = settings.snapshot_dir / last.isoformat() / "latest"
-    names = {k.id: k.name for k in load_catalogue(settings.kpi_catalogue_path).values()}
-    console.print(kpi_table(pl.read_parquet(folder / "kpis.parquet"), names))
+    catalogue = load_catalogue(settings.kpi_catalogue_path)
+    names = {k.id: k.name for k in catalogue.values()}
+    late = frozenset(k.id for k in catalogue.values() if k.maturity_lag_days > 0)
+    console.print(kpi_table(pl.read_parquet(folder / "kpis.parquet"), names, late))
     console.print(f"snapshot of {last}: {folder.resolve()}")
     console.print(f"report of {last}: {(folder / 'report.html').resolve()}")
     console.print(f"dbt docs (models, columns, tests): {(docs / 'static_index.html').resolve()}")

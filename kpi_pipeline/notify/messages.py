@@ -14,7 +14,7 @@ from kpi_pipeline.kpis.maturity import LOOKBACK_DAYS, Maturity
 from kpi_pipeline.notify.alerts import PROJECTED_OFF_TRACK, Alert
 from kpi_pipeline.notify.channels import Message
 from kpi_pipeline.publish.report import STATUS_LABELS, format_value
-from kpi_pipeline.publish.report_words import maturity_sentence
+from kpi_pipeline.publish.report_words import maturity_sentence, no_value_sentence
 
 
 def report_message(
@@ -29,13 +29,15 @@ def report_message(
     other_days: list[dt.date] | None = None,
     why: dict[str, str] | None = None,
     maturity: dict[str, Maturity] | None = None,
+    latest: dict[str, tuple[dt.date, float]] | None = None,
 ) -> Message:
     """The stakeholders' message: the KPIs of the day in text, the report as HTML body and
     attachment. The text form is what a webhook (Slack) shows. A link to the report only
     when it is served (`report_url`, from KPI_REPORT_BASE_URL): a recipient cannot open a
     path on the machine that published it, so none is ever written. A KPI whose data
     matures late (`maturity`) is given by its latest mature day, its newer days as
-    provisional."""
+    provisional; a KPI without a value on the day by its latest earlier one (`latest`,
+    report.latest_before), with its day."""
     lines = []
     for row in snapshot.filter(pl.col("dimension") == "all").iter_rows(named=True):
         kpi = catalogue[row["kpi_id"]]
@@ -48,6 +50,12 @@ def report_message(
             f"- {kpi.name}: {format_value(row['value'], kpi.unit, currency)} "
             f"(target {format_value(row.get('target'), kpi.unit, currency)}, {status})"
         )
+        known = (latest or {}).get(kpi.id)
+        if row["value"] is None:
+            words = (
+                None if known is None else (known[0], format_value(known[1], kpi.unit, currency))
+            )
+            lines.append(f"  {no_value_sentence(day, words, LOOKBACK_DAYS)}")
         if (why or {}).get(kpi.id):  # moved beyond its tolerance: why, in one sentence
             lines.append(f"  {why[kpi.id]}")
     if warnings:

@@ -36,7 +36,12 @@ from kpi_pipeline.publish.manifest import (
     window_files,
 )
 from kpi_pipeline.publish.registry import sync_registry, sync_restatements, warning_labels
-from kpi_pipeline.publish.report import ReportContext, change_sentences, render_report
+from kpi_pipeline.publish.report import (
+    ReportContext,
+    change_sentences,
+    latest_before,
+    render_report,
+)
 from kpi_pipeline.publish.snapshot import (
     PUBLISHED,
     REPORT,
@@ -167,7 +172,8 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         }
         for leftover in remove_leftovers(settings.snapshot_dir):  # of a killed publish
             context.log.warning("removed %s, left by an interrupted publish", leftover)
-        outcomes, frames, reports, labels_of, why_of, late_of = [], {}, {}, {}, {}, {}
+        outcomes = []
+        frames, reports, labels_of, why_of, late_of, latest_of = {}, {}, {}, {}, {}, {}
         with warehouse.connection() as con:
             run_days = days_in(context.partition_keys)
             restated = restated_days(settings.snapshot_dir, run_days, settings.lookback_days)
@@ -178,6 +184,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         f"no KPI facts for {day}: nothing to publish (was the day's data ingested?)"
                     )
                 history = read_history(con, day)
+                latest_of[day] = latest_before(history, day)
                 attainment = read_attainment(con, day)
                 frame = snapshot_frame(
                     facts,
@@ -275,6 +282,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 [o.day for o in new[:-1]],
                 why_of[last.day],
                 late_of[last.day],
+                latest_of[last.day],
             )
             # a delivery failure fails the run (engineers are notified); the snapshot stays
             try:

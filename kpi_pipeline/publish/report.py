@@ -25,6 +25,7 @@ from kpi_pipeline.publish.report_words import (
     format_value,
     header_line,
     maturity_sentence,
+    no_value_sentence,
     period_sentence,
     published_words,
     report_title,
@@ -284,6 +285,21 @@ def overall_values(history: pl.DataFrame) -> dict[tuple[str, dt.date], float | N
     return {(r["kpi_id"], r["kpi_date"]): r["value"] for r in history.iter_rows(named=True)}
 
 
+def latest_before(
+    history: pl.DataFrame, day: dt.date, lookback: int = LOOKBACK_DAYS
+) -> dict[str, tuple[dt.date, float]]:
+    """Each KPI's newest overall value on one of the `lookback` days before `day`, with its
+    day (what a card without a value on `day` shows beside the blank)."""
+    found: dict[str, tuple[dt.date, float]] = {}
+    first = day - dt.timedelta(days=lookback)
+    for (kpi_id, known), value in overall_values(history).items():
+        if value is None or not first <= known < day:
+            continue
+        if kpi_id not in found or known > found[kpi_id][0]:
+            found[kpi_id] = (known, value)
+    return found
+
+
 def target_note(chart: Chart, target: float | None, unit: str, currency: str) -> str | None:
     """Under the chart: what the dashed line is, or where the target lies when it is too
     far from the series to be drawn without flattening it."""
@@ -315,6 +331,7 @@ def render_report(
     and says which days are provisional; those never count as final (no mover, no line
     on the chart)."""
     values = overall_values(history)
+    latest = latest_before(history, ctx.day)
     first = ctx.day - dt.timedelta(days=TREND_DAYS - 1)
     previous_day = ctx.day - dt.timedelta(days=1)
     trend_days = [first + dt.timedelta(days=i) for i in range(TREND_DAYS)]
@@ -342,6 +359,15 @@ def render_report(
         if late is None:
             if before is not None and value is not None:
                 movers.append(Mover(kpi.id, kpi.name, before, value, kpi.unit, kpi.direction))
+            if value is None:
+                known = latest.get(kpi.id)
+                maturity_line = no_value_sentence(
+                    ctx.day,
+                    None
+                    if known is None
+                    else (known[0], format_value(known[1], kpi.unit, ctx.currency)),
+                    LOOKBACK_DAYS,
+                )
         else:
             # the latest mature day stands for the KPI; its provisional days are not final
             shown = late.mature

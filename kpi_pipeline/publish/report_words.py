@@ -251,3 +251,13 @@ def maturity_sentence(
         so_far = ", ".join("no value" if v is None else v for _, v in provisional)
         text += f"; {day_span_words([d for d, _ in provisional])} provisional (so far {so_far})"
     return text
+
+
+def no_value_sentence(day: dt.date, latest: tuple[dt.date, str] | None, lookback_days: int) -> str:
+    """A KPI without a value on `day` (missing, never 0), with its latest earlier value and
+    its day, so the card is not a blank: 'No value on 29 November 2026; the latest: 20.6 h
+    on 28 November 2026'. `latest` is (day, value in words), None when none of the
+    `lookback_days` before has one."""
+    if latest is None:
+        return f"No value on {date_words(day)}, nor in the {lookback_days} days before"
+    return f"No value on {date_words(day)}; the latest: {latest[1]} on {date_words(latest[0])}"

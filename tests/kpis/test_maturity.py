@@ -343,3 +343,33 @@ def test_kpi_show_flags_the_rows_past_the_last_mature_day() -> None:
     assert with_provisional(week, late, D(2026, 11, 24))["provisional"].to_list() == [False]
     # a KPI without a lag: no column
     assert with_provisional(frame, kpis[PROCESSING], SUNDAY).columns == frame.columns
+
+
+def test_the_demo_table_marks_a_provisional_kpi() -> None:
+    from rich.console import Console
+
+    from kpi_pipeline.cli.demo import kpi_table
+
+    snapshot = pl.DataFrame(
+        {
+            "date": [dt.date(2026, 11, 29)] * 2,
+            "kpi_id": ["social_engagement_rate", "net_revenue"],
+            "family": ["marketing", "financial"],
+            "dimension": ["all", "all"],
+            "value": [0.041, 4705.0],
+            "target": [0.04, 8000.0],
+            "status": ["on_track", "off_track"],
+        }
+    )
+    names = {"social_engagement_rate": "Social engagement rate", "net_revenue": "Net revenue"}
+    console = Console(record=True, width=120)
+    console.print(kpi_table(snapshot, names, frozenset({"social_engagement_rate"})))
+    lines = console.export_text().splitlines()
+    social = next(line for line in lines if "Social engagement rate" in line)
+    revenue = next(line for line in lines if "Net revenue" in line)
+    assert "provisional" in social and "on_track" not in social
+    assert "off_track" in revenue and "provisional" not in revenue
+    assert any("still arriving" in line for line in lines)
+    console = Console(record=True, width=120)
+    console.print(kpi_table(snapshot, names))
+    assert "provisional" not in console.export_text()

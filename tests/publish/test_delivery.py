@@ -231,3 +231,18 @@ def test_the_webhook_text_names_no_local_path(webhook, tmp_path: Path) -> None:
     text = webhook.received[0]["json"]["text"]
     assert "Net revenue: 7,500.00 USD (target 8,000.00 USD, at risk)" in text
     assert str(tmp_path) not in text and "/tmp" not in text and "Report:" not in text
+
+
+def test_a_kpi_without_a_value_is_given_with_its_latest_one_in_the_message() -> None:
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    html = b"<!DOCTYPE html><html><body><p>report</p></body></html>"
+    latest = {"nps": (DAY - dt.timedelta(days=2), 45.0)}
+    text = report_message(DAY, 1, snapshot(), catalogue, html, None, "USD", [], latest=latest).text
+    lines = text.splitlines()
+    at = lines.index("- Net Promoter Score: - (target 30.0, no data)")
+    assert lines[at + 1] == "  No value on 3 March 2025; the latest: 45.0 on 1 March 2025"
+    # nothing known before: said so, never 0
+    text = report_message(DAY, 1, snapshot(), catalogue, html, None, "USD", []).text
+    assert "  No value on 3 March 2025, nor in the 90 days before" in text.splitlines()
+    assert "Net revenue: 120.00 USD" in text  # a KPI with a value gets no such line
+    assert text.count("No value on") == 1

@@ -6,21 +6,26 @@ from __future__ import annotations
 import datetime as dt
 import re
 
+import polars as pl
 import pytest
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, load_catalogue
+from kpi_pipeline.publish.report import ReportContext, latest_before, render_report
 from kpi_pipeline.publish.report_chart import CHART_HEIGHT, CHART_PAD, trend_chart, y_axis
 from kpi_pipeline.publish.report_screenshots import sample_report
 from kpi_pipeline.publish.report_words import (
     Mover,
     biggest_movers,
     header_line,
+    no_value_sentence,
     period_sentence,
     published_words,
     status_counts,
 )
+from kpi_pipeline.publish.snapshot import snapshot_frame
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
-from tests.publish.test_report import DAY, parse, render
+from tests.publish.test_report import DAY, facts, history, parse, render
+from tests.status_oracle import day_attainment
 
 FIRST = DAY - dt.timedelta(days=89)
 
@@ -213,3 +218,38 @@ def test_the_chart_notes_and_dates_in_the_report() -> None:
     assert "high " in card and "low " in card
     revenue = html[html.index('data-kpi="cost_per_acquisition"') :]
     assert "dashed line: target 60.00 USD" in revenue[: revenue.index("</article>")]
+
+
+def test_a_day_without_a_value_shows_the_latest_one_with_its_day() -> None:
+    assert no_value_sentence(dt.date(2026, 11, 29), (dt.date(2026, 11, 28), "20.58 h"), 90) == (
+        "No value on 29 November 2026; the latest: 20.58 h on 28 November 2026"
+    )
+    assert no_value_sentence(DAY, None, 90) == (
+        "No value on 3 March 2025, nor in the 90 days before"
+    )
+    two_before, long_ago = DAY - dt.timedelta(days=2), DAY - dt.timedelta(days=91)
+    history = pl.DataFrame(
+        {
+            "kpi_id": ["nps", "nps", "nps", "net_revenue"],
+            "kpi_date": [DAY - dt.timedelta(days=1), two_before, long_ago, DAY],
+            "value": [None, 45.0, 50.0, 7500.0],
+        }
+    )
+    # the day before has no value either; 91 days back is beyond the lookback; the day
+    # itself is not "before"
+    assert latest_before(history, DAY) == {"nps": (two_before, 45.0)}
+
+
+def test_the_card_without_a_value_says_so_and_gives_the_latest() -> None:
+    """NPS has no responses on the day (tests/publish/test_report.py); nothing before it in
+    the history: said so, never 0. With a value two days before, that one, dated."""
+    text = " ".join(parse(render()).text)
+    assert "No value on 3 March 2025, nor in the 90 days before" in text
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    ctx = ReportContext(DAY, 2, "2025-03-04T06:00:00+00:00", "run-1", "USD", [])
+    frame = snapshot_frame(facts(), catalogue, day_attainment(facts(), catalogue))
+    earlier = pl.DataFrame(
+        {"kpi_id": ["nps"], "kpi_date": [DAY - dt.timedelta(days=2)], "value": [45.0]}
+    )
+    html = render_report(ctx, frame, pl.concat([history(), earlier]), catalogue).decode()
+    assert "No value on 3 March 2025; the latest: 45.0 on 1 March 2025" in html
