@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.deployment import Deployment, load_deployment, parse_sources
+from kpi_pipeline.warehouse.location import warehouse_location_problem
 from kpi_pipeline.warehouse.lock import lock_path
 from kpi_pipeline.warehouse.postgres import (
     dbt_target_env,
@@ -131,6 +132,8 @@ class Settings:
         landing = env.get("KPI_LANDING_DIR", str(data / "landing"))
         local_landing = Path(data / "landing" if "://" in landing else landing).absolute()
         warehouse = env.get("KPI_WAREHOUSE", str(data / "warehouse.duckdb"))
+        if problem := warehouse_location_problem(warehouse):
+            raise ValueError(problem)
         postgres = is_postgres_url(warehouse)
         return cls(
             landing_dir=local_landing,

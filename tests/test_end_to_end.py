@@ -76,6 +76,7 @@ def test_sample_backfill_then_daily_run_matches_independent_computation(deployme
     )
     assert manifest["rows"] == len(published(deployment, NEXT_DAY))
     assert manifest["checks"], "the manifest lists the checks the day passed"
+    assert manifest["warehouse"] == {"engine": "duckdb", "version": duckdb.__version__}
     assert all(c["passed"] or c["severity"] == "WARN" for c in manifest["checks"])
 
     # personal data never leaves the raw layer

@@ -5,6 +5,7 @@ also matches the plain-Python oracle (tests/oracle.py)."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 
 import duckdb
@@ -103,6 +104,16 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_database
         # and both equal the independent computation from the landing files known by the
         # last run: it restates (and republishes) the published days of its lookback
         assert_matches_oracle(on_postgres, day, as_of=LAST)
+        # each manifest says which engine computed it
+        engines = [
+            json.loads((d.snapshots / day.isoformat() / "latest" / "manifest.json").read_text())[
+                "warehouse"
+            ]
+            for d in (on_duckdb, on_postgres)
+        ]
+        assert engines[0] == {"engine": "duckdb", "version": duckdb.__version__}
+        assert engines[1]["engine"] == "postgres"
+        assert backend.startswith(f"PostgreSQL {engines[1]['version'].split()[0]}"), engines
 
     # the analysts' readers work on the PostgreSQL warehouse too, and stay read-only
     counted_sql = "select count(*) as n from marts.fct_kpi_daily"

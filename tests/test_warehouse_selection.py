@@ -112,3 +112,45 @@ def test_raw_column_types_on_postgres() -> None:
     assert column_type("STRUCT(country VARCHAR)") == "JSONB"
     assert column_type("STRUCT(key VARCHAR, value STRUCT(int_value VARCHAR))[]") == "JSONB"
     assert column_type("TIMESTAMPTZ") == "TIMESTAMPTZ"
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("spark", "'spark'"),
+        ("warehouse", "'warehouse'"),
+        ("thrift://spark.example:10000", "a thrift:// URL"),
+        ("mysql://analyst:s3cret@db.example/kpis", "a mysql:// URL"),
+    ],
+)
+def test_an_unknown_warehouse_is_refused_with_the_accepted_forms(value, named) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"KPI_WAREHOUSE": value})
+    said = str(refused.value)
+    assert said.startswith(f"KPI_WAREHOUSE is {named}, which is not a warehouse")
+    assert ".duckdb" in said and "postgresql://" in said
+    assert "s3cret" not in said  # a URL is named by its scheme only
+
+
+def test_the_cli_refuses_it_in_one_line_and_creates_nothing(tmp_path, monkeypatch) -> None:
+    """Before: KPI_WAREHOUSE=spark made a DuckDB file named `spark` (and its folders) in the
+    working directory."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "KPI_WAREHOUSE": "spark", "KPI_DATA_DIR": str(tmp_path / "data")}
+    kpi = Path(sys.executable).parent / "kpi"
+    result = subprocess.run(
+        [str(kpi), "status"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2, result.stderr
+    assert "KPI_WAREHOUSE is 'spark', which is not a warehouse" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert list(tmp_path.iterdir()) == []  # no `spark` file, no data folder
+
+
+@pytest.mark.parametrize("name", ["w.duckdb", "w.DB", "nested/dir/kpi.db"])
+def test_duckdb_file_names_are_accepted(tmp_path, name) -> None:
+    settings = Settings.from_env({"KPI_WAREHOUSE": str(tmp_path / name)})
+    assert settings.warehouse_backend == "duckdb"

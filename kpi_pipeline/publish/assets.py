@@ -57,7 +57,7 @@ from kpi_pipeline.quality.dbt_failures import describe, failed_dbt_tests
 from kpi_pipeline.quality.suites import build_data_docs
 from kpi_pipeline.settings import Settings
 from kpi_pipeline.transform.project import dbt_project
-from kpi_pipeline.warehouse import WarehouseResource, query_polars
+from kpi_pipeline.warehouse import WarehouseResource, query_polars, warehouse_engine
 
 PUBLISH_GROUP = "publish"
 
@@ -206,6 +206,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
                 manifest = {
                     **base_manifest,
+                    "warehouse": warehouse_engine(con),
                     "checks": day_checks,
                     "status": "published_with_warnings" if day_warnings else "published",
                     "warnings": day_warnings,

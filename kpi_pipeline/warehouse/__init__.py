@@ -35,7 +35,17 @@ __all__ = [
     "is_postgres_url",
     "query_polars",
     "wait_until_free",
+    "warehouse_engine",
 ]
+
+
+def warehouse_engine(con) -> dict[str, str]:
+    """The engine a connection computes on and its version, as a snapshot's manifest
+    records it: `{"engine": "duckdb", "version": "2.0.1"}` or PostgreSQL's server version."""
+    if is_postgres(con):
+        (version,) = con.execute("show server_version").fetchone()
+        return {"engine": "postgres", "version": str(version)}
+    return {"engine": "duckdb", "version": duckdb.__version__}
 
 
 @contextmanager
