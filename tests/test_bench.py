@@ -400,3 +400,78 @@ def test_bench_refuses_a_replicated_backfill_without_the_disk(tmp_path: Path, mo
     assert result.exit_code == 2, result.output
     assert "not started" in result.output and "365-day backfill needs about" in result.output
     assert not (tmp_path / "bench" / "main").exists() and not (tmp_path / "b.md").exists()
+
+
+def _daily_facts(warehouse: Path, kpis: tuple[str, ...] | None = None) -> dict:
+    from kpi_pipeline.warehouse import connect
+
+    with connect(warehouse) as con:
+        rows = con.execute(
+            "select kpi_date, kpi_id, numerator, denominator from marts.fct_kpi_daily "
+            "where dimension = 'all' order by all"
+        ).fetchall()
+    return {(d, k): (n, m) for d, k, n, m in rows if kpis is None or k in kpis}
+
+
+@pytest.mark.e2e
+def test_parquet_run_has_the_facts_of_the_ndjson_run(tmp_path: Path) -> None:
+    """The same day, GA4 delivered as Parquet or as NDJSON: the same KPI facts."""
+    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+
+    facts = {}
+    for ga4_format in ("ndjson", "parquet"):
+        config = BenchConfig(
+            scale=0.05,
+            workdir=tmp_path / ga4_format,
+            empty_day=False,
+            warm_up=False,
+            ga4_format=ga4_format,
+        )
+        result = run_benchmark(config, log=lambda _: None)
+        assert result.main.success, result.main.reason
+        assert result.floors.mismatches == []
+        landing = tmp_path / ga4_format / "main" / "landing" / "ga4"
+        assert [p.suffix for p in landing.rglob("events_*")] == [
+            ".json" if ga4_format == "ndjson" else ".parquet"
+        ]
+        facts[ga4_format] = _daily_facts(tmp_path / ga4_format / "main" / "warehouse.duckdb")
+    assert facts["parquet"] and facts["parquet"] == facts["ndjson"]
+
+
+@pytest.mark.e2e
+def test_replicated_backfill_publishes_each_day_with_the_generated_days_traffic(
+    tmp_path: Path,
+) -> None:
+    """A 3-day backfill of copies of one generated day: each day published, the GA4 KPIs
+    of every day those of the day generated and run alone (its events are the day's)."""
+    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+    from kpi_pipeline.bench.report import render
+
+    config = BenchConfig(
+        scale=0.5,
+        workdir=tmp_path,
+        empty_day=False,
+        warm_up=False,
+        backfill_days=3,
+        replicate=True,
+        ga4_format="parquet",
+    )
+    result = run_benchmark(config, log=lambda _: None)
+    assert result.backfill is not None and result.backfill.success, result.backfill.reason
+    assert result.backfill_disk is not None and result.backfill_disk.enough
+    assert result.backfill_warehouse and result.backfill_warehouse.ga4_events == 3 * (
+        result.warehouse.ga4_events
+    )
+    traffic = ("session_conversion_rate", "user_conversion_rate", "organic_traffic")
+    alone = _daily_facts(tmp_path / "main" / "warehouse.duckdb", traffic)
+    backfill = _daily_facts(tmp_path / "backfill-3" / "warehouse.duckdb")
+    days = [config.last_day - dt.timedelta(days=n) for n in (2, 1, 0)]
+    assert sorted({d for d, _ in backfill}) == days  # every day has its facts
+    for day in days:
+        for kpi in traffic:
+            assert backfill[(day, kpi)] == alone[(config.last_day, kpi)], (day, kpi)
+    snapshots = tmp_path / "backfill-3" / "snapshots"
+    assert all(any(snapshots.rglob(f"*{d}*")) for d in days)
+    text = render(result)
+    assert "Warehouse after the backfill" in text and "a day" in text
+    assert "GA4 as Parquet: ingest / I/O floor" in text
