@@ -45,6 +45,10 @@ screenshots: install
 
 # Benchmark (docs/benchmarks.md): make bench; make bench SCALE=10 DAYS=1;
 # make bench BENCH_ARGS="--history-days 365 --backfill-days 365"
+# A GA4 day at 1 M events (issue 16): make bench SCALE=67
+#   GA4 as Parquet:            make bench SCALE=67 BENCH_ARGS="--ga4-format parquet"
+#   365 days, one run:         make bench SCALE=67 BENCH_ARGS="--ga4-format parquet --backfill-days 365 --replicate --no-empty-day"
+#   10 M events a day:         make bench SCALE=670 BENCH_ARGS="--ga4-format parquet --no-empty-day"
 SCALE ?= 1
 DAYS ?= 1
 BENCH_ARGS ?=

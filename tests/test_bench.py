@@ -173,3 +173,305 @@ def test_run_table_has_a_header_cell_per_value() -> None:
     header, rule, row = run_table([run])
     assert header.count("|") == rule.count("|") == row.count("|")
     assert "| 2.00 | 1.50 |" in row
+
+
+# --- issue 16: GA4 as Parquet, replicated backfills, a 10 M-event day's generation ---
+
+BENCH_TEST_DAY = dt.date(2025, 12, 31)
+
+
+def _sample_day(landing: Path, scale: float = 0.05, day: dt.date = BENCH_TEST_DAY):
+    from kpi_pipeline.sample.generator import generate_sample
+
+    return generate_sample(day, day, landing, scale=scale)
+
+
+def test_sample_ga4_file_is_the_same_in_any_render_chunk(tmp_path: Path, monkeypatch) -> None:
+    """The export is rendered a chunk at a time (bounded memory at 10 M events): the file
+    does not depend on the chunk, and its events are in time order, ties by their line."""
+    import json
+
+    from kpi_pipeline.sample import web
+
+    whole = _sample_day(tmp_path / "whole", scale=0.5)
+    monkeypatch.setattr(web, "RENDER_CHUNK_EVENTS", 997)
+    chunked = _sample_day(tmp_path / "chunked", scale=0.5)
+    name = f"ga4/dt={BENCH_TEST_DAY}/events_{BENCH_TEST_DAY:%Y%m%d}.json"
+    text = (tmp_path / "whole" / name).read_bytes()
+    assert whole.rows_of("ga4") > 3 * 997  # several chunks
+    assert (tmp_path / "chunked" / name).read_bytes() == text
+    assert chunked.rows == whole.rows
+    lines = text.decode().splitlines()
+    assert len(lines) == whole.rows_of("ga4")
+    keys = [(int(json.loads(line)["event_timestamp"]), line) for line in lines]
+    assert keys == sorted(keys)
+
+
+def test_sample_ties_are_ordered_by_their_lines() -> None:
+    """Two events of the same microsecond come in the order of their rendered lines, as
+    when every line was rendered before sorting."""
+    import polars as pl
+
+    from kpi_pipeline.sample import web
+
+    sessions = pl.DataFrame(
+        {
+            "user_pseudo_id": ["9.1", "1.1"],
+            "ga_session_id": [1, 1],
+            "channel": pl.Series([0, 0], dtype=pl.Int16),
+            "campaign": pl.Series([0, 0], dtype=pl.Int16),
+            "first_campaign": pl.Series([0, 0], dtype=pl.Int16),
+            "acquired": pl.Series([0, 0], dtype=pl.Int16),
+            "country": pl.Series([0, 0], dtype=pl.Int16),
+            "device": pl.Series([0, 0], dtype=pl.Int16),
+            "revenue": pl.Series([None, None], dtype=pl.Float64),
+            "transaction_id": pl.Series([None, None], dtype=pl.String),
+        }
+    )
+    t0 = int(dt.datetime(2025, 12, 31, 12, tzinfo=dt.UTC).timestamp() * 1e6)
+    events = pl.DataFrame(
+        {
+            "event_us": [t0 + 5, t0, t0],
+            "code": pl.Series([1, 0, 0], dtype=pl.Int8),
+            "owner": pl.Series([0, 0, 1], dtype=pl.Int32),
+        }
+    )
+    day = web.SessionDay(BENCH_TEST_DAY, events, sessions, {})
+    lines = web.events_extract(BENCH_TEST_DAY, [day]).lines().to_list()
+    assert [line.split('"user_pseudo_id":"')[1][:3] for line in lines] == ["1.1", "9.1", "9.1"]
+    assert lines[:2] == sorted(lines[:2])
+
+
+def test_ga4_parquet_keeps_the_export_and_loads_the_same_rows(tmp_path: Path) -> None:
+    """`--ga4-format parquet`: the day's NDJSON becomes events_YYYYMMDD.parquet with the
+    export's nested types, and the pipeline's reader gets the same raw rows from it."""
+    import duckdb
+
+    from kpi_pipeline.bench.ga4_format import convert_ga4_to_parquet, ga4_file, read_ga4_sql
+    from kpi_pipeline.ingest.loaders import _ga4_json_select, _ga4_parquet_select
+
+    landing = tmp_path / "landing"
+    summary = _sample_day(landing)
+    ndjson = ga4_file(landing, BENCH_TEST_DAY, "ndjson")
+    kept = tmp_path / ndjson.name
+    kept.write_bytes(ndjson.read_bytes())
+    parquet = convert_ga4_to_parquet(landing, BENCH_TEST_DAY)
+    assert parquet.name == "events_20251231.parquet" and not ndjson.exists()
+
+    con = duckdb.connect()
+    types = dict(
+        con.execute(
+            f"select column_name, column_type from (describe select * from {read_ga4_sql(parquet)})"
+        ).fetchall()
+    )
+    assert types["event_timestamp"] == "BIGINT"
+    assert "int_value BIGINT" in types["event_params"] and types["event_params"].endswith("[]")
+    assert "dt" not in types  # the dt= folder is not a column of the export
+    from_json = f"select {_ga4_json_select(str(kept))}"
+    from_parquet = f"select {_ga4_parquet_select(con, str(parquet))}"
+    assert con.execute(f"select count(*) from ({from_parquet})").fetchone()[0] == summary.rows_of(
+        "ga4"
+    )
+    for a, b in ((from_json, from_parquet), (from_parquet, from_json)):
+        assert con.execute(f"select count(*) from ({a} except all {b})").fetchone()[0] == 0
+
+
+def test_io_floor_reads_the_parquet_export(tmp_path: Path) -> None:
+    import duckdb
+
+    from kpi_pipeline.bench.ga4_format import convert_ga4_to_parquet
+
+    landing = tmp_path / "landing"
+    summary = _sample_day(landing)
+    convert_ga4_to_parquet(landing, BENCH_TEST_DAY)
+    con = duckdb.connect()
+    io = load_raw_tables(con, landing, BENCH_TEST_DAY)
+    assert io.rows == summary.rows
+    assert con.execute("select count(*) from ga4_events").fetchone()[0] == summary.rows_of("ga4")
+
+
+@pytest.mark.parametrize("ga4_format", ["ndjson", "parquet"])
+def test_replicated_days_shift_dates_and_tag_ids(tmp_path: Path, ga4_format: str) -> None:
+    import duckdb
+
+    from kpi_pipeline.bench.ga4_format import convert_ga4_to_parquet, ga4_file, read_ga4_sql
+    from kpi_pipeline.bench.replication import replicate_days
+
+    landing = tmp_path / "landing"
+    summary = _sample_day(landing)
+    if ga4_format == "parquet":
+        convert_ga4_to_parquet(landing, BENCH_TEST_DAY)
+    days = [BENCH_TEST_DAY - dt.timedelta(days=n) for n in (2, 1, 0)]
+    replicate_days(landing, BENCH_TEST_DAY, days, ga4_format, log=lambda _: None)
+
+    con = duckdb.connect()
+    con.execute("set TimeZone = 'UTC'")
+    template = read_ga4_sql(ga4_file(landing, BENCH_TEST_DAY, ga4_format))
+    for day in days[:2]:
+        shift = (day - BENCH_TEST_DAY).days
+        copy = read_ga4_sql(ga4_file(landing, day, ga4_format))
+        rows, dates, users, inside = con.execute(
+            f"""select count(*), list(distinct event_date),
+                count(*) filter (where user_pseudo_id like '%-r0%'),
+                count(*) filter (where cast(to_timestamp(event_timestamp / 1e6) as date) = ?)
+                from {copy}""",
+            [day],
+        ).fetchone()
+        assert rows == inside == users == summary.rows_of("ga4")
+        assert dates == [f"{day:%Y%m%d}"]
+        # the same events, shifted: timestamps and session ids by whole days
+        moved = con.execute(
+            f"""select count(*) from (
+                select event_timestamp + {shift * 86_400_000_000} as ts, event_name,
+                    event_params[1].value.int_value + {shift * 86_400} as sid
+                from {template}
+                except all
+                select event_timestamp, event_name, event_params[1].value.int_value
+                from {copy})"""
+        ).fetchone()[0]
+        assert moved == 0
+    csv = "read_csv('{}', all_varchar = true, hive_partitioning = false)"
+    orders = " union all ".join(
+        "select order_id from " + csv.format(landing / "orders" / f"dt={d}" / "orders.csv")
+        for d in days
+    )
+    total, distinct = con.execute(
+        f"select count(*), count(distinct order_id) from ({orders})"
+    ).fetchone()
+    assert total == 3 * summary.rows_of("orders") and distinct == total
+    nps = landing / "nps" / f"dt={days[0]}" / "responses.csv"
+    submitted = con.execute(
+        f"select distinct cast(submitted_at as timestamptz)::date from {csv.format(nps)}"
+    ).fetchall()
+    assert submitted == [(days[0],)]
+
+
+def test_replicating_an_unknown_extract_is_refused(tmp_path: Path) -> None:
+    from kpi_pipeline.bench.replication import ReplicationError, replicate_days
+
+    landing = tmp_path / "landing"
+    _sample_day(landing)
+    (landing / "orders" / f"dt={BENCH_TEST_DAY}" / "refunds.csv").write_text("id\n1\n")
+    with pytest.raises(ReplicationError, match=r"refunds\.csv"):
+        replicate_days(landing, BENCH_TEST_DAY, [BENCH_TEST_DAY - dt.timedelta(days=1)], "ndjson")
+
+
+def test_disk_estimate_from_the_template_day(tmp_path: Path) -> None:
+    from kpi_pipeline.bench.replication import (
+        MARGIN,
+        WAREHOUSE_BYTES_PER_MILLION_EVENTS,
+        NotEnoughDiskError,
+        estimate_disk,
+        require_disk,
+    )
+
+    landing = tmp_path / "landing"
+    _sample_day(landing)
+    size = sum(p.stat().st_size for p in landing.rglob("*") if p.is_file())
+    estimate = estimate_disk(landing, BENCH_TEST_DAY, 365, 1_000_000)
+    assert estimate.landing_bytes == 365 * size
+    assert estimate.warehouse_bytes >= 365 * WAREHOUSE_BYTES_PER_MILLION_EVENTS
+    assert estimate.needed_bytes >= (estimate.landing_bytes + estimate.warehouse_bytes) * MARGIN - 1
+    short = type(estimate)(365, size, 1_000_000, estimate.needed_bytes - 1, landing)
+    with pytest.raises(NotEnoughDiskError, match="365-day backfill needs about"):
+        require_disk(short)
+    require_disk(type(estimate)(365, size, 1_000_000, estimate.needed_bytes, landing))
+
+
+def test_bench_refuses_a_replicated_backfill_without_the_disk(tmp_path: Path, monkeypatch) -> None:
+    """Too little free space: exit code 2 and one line saying how much is needed, before
+    any run (no main deployment written)."""
+    import shutil
+    from collections import namedtuple
+
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _: usage(10**9, 10**9 - 1000, 1000))
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--scale", "0.05", "--backfill-days", "365", "--replicate",
+            "--workdir", str(tmp_path / "bench"), "--report", str(tmp_path / "b.md"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "not started" in result.output and "365-day backfill needs about" in result.output
+    assert not (tmp_path / "bench" / "main").exists() and not (tmp_path / "b.md").exists()
+
+
+def _daily_facts(warehouse: Path, kpis: tuple[str, ...] | None = None) -> dict:
+    from kpi_pipeline.warehouse import connect
+
+    with connect(warehouse) as con:
+        rows = con.execute(
+            "select kpi_date, kpi_id, numerator, denominator from marts.fct_kpi_daily "
+            "where dimension = 'all' order by all"
+        ).fetchall()
+    return {(d, k): (n, m) for d, k, n, m in rows if kpis is None or k in kpis}
+
+
+@pytest.mark.e2e
+def test_parquet_run_has_the_facts_of_the_ndjson_run(tmp_path: Path) -> None:
+    """The same day, GA4 delivered as Parquet or as NDJSON: the same KPI facts."""
+    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+
+    facts = {}
+    for ga4_format in ("ndjson", "parquet"):
+        config = BenchConfig(
+            scale=0.05,
+            workdir=tmp_path / ga4_format,
+            empty_day=False,
+            warm_up=False,
+            ga4_format=ga4_format,
+        )
+        result = run_benchmark(config, log=lambda _: None)
+        assert result.main.success, result.main.reason
+        assert result.floors.mismatches == []
+        landing = tmp_path / ga4_format / "main" / "landing" / "ga4"
+        assert [p.suffix for p in landing.rglob("events_*")] == [
+            ".json" if ga4_format == "ndjson" else ".parquet"
+        ]
+        facts[ga4_format] = _daily_facts(tmp_path / ga4_format / "main" / "warehouse.duckdb")
+    assert facts["parquet"] and facts["parquet"] == facts["ndjson"]
+
+
+@pytest.mark.e2e
+def test_replicated_backfill_publishes_each_day_with_the_generated_days_traffic(
+    tmp_path: Path,
+) -> None:
+    """A 3-day backfill of copies of one generated day: each day published, the GA4 KPIs
+    of every day those of the day generated and run alone (its events are the day's)."""
+    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+    from kpi_pipeline.bench.report import render
+
+    config = BenchConfig(
+        scale=0.5,
+        workdir=tmp_path,
+        empty_day=False,
+        warm_up=False,
+        backfill_days=3,
+        replicate=True,
+        ga4_format="parquet",
+    )
+    result = run_benchmark(config, log=lambda _: None)
+    assert result.backfill is not None and result.backfill.success, result.backfill.reason
+    assert result.backfill_disk is not None and result.backfill_disk.enough
+    assert result.backfill_warehouse and result.backfill_warehouse.ga4_events == 3 * (
+        result.warehouse.ga4_events
+    )
+    traffic = ("session_conversion_rate", "user_conversion_rate", "organic_traffic")
+    alone = _daily_facts(tmp_path / "main" / "warehouse.duckdb", traffic)
+    backfill = _daily_facts(tmp_path / "backfill-3" / "warehouse.duckdb")
+    days = [config.last_day - dt.timedelta(days=n) for n in (2, 1, 0)]
+    assert sorted({d for d, _ in backfill}) == days  # every day has its facts
+    for day in days:
+        for kpi in traffic:
+            assert backfill[(day, kpi)] == alone[(config.last_day, kpi)], (day, kpi)
+    snapshots = tmp_path / "backfill-3" / "snapshots"
+    assert all(any(snapshots.rglob(f"*{d}*")) for d in days)
+    text = render(result)
+    assert "Warehouse after the backfill" in text and "a day" in text
+    assert "GA4 as Parquet: ingest / I/O floor" in text

@@ -16,6 +16,12 @@ import psutil
 from kpi_pipeline.bench.floors import SQL_FLOOR_KPIS, measure_floors
 from kpi_pipeline.bench.generation import days_before, deployment_env, fresh_dir, write_extracts
 from kpi_pipeline.bench.measurement import PeakRss, RunMeasurement, measure_run
+from kpi_pipeline.bench.replication import (
+    DiskEstimate,
+    estimate_disk,
+    replicate_days,
+    require_disk,
+)
 
 # A fixed day, so every benchmark generates the same files; a year of partitions before it.
 BENCH_DAY = dt.date(2025, 12, 31)
@@ -53,6 +59,11 @@ class BenchConfig:
     # crosses midnight into the measured day and the floor's facts still hold.
     warm_up: bool = True
     last_day: dt.date = BENCH_DAY
+    # GA4's export as the sample writes it (ndjson) or converted to Parquet (parquet)
+    ga4_format: str = "ndjson"
+    # the backfill's days copied from one generated day (dates shifted, ids tagged) instead
+    # of each generated: a year at a million events a day without a year of generation
+    replicate: bool = False
 
     @property
     def first_day(self) -> dt.date:
@@ -113,6 +124,8 @@ class BenchResult:
     empty: RunMeasurement | None = None
     history: HistoryEffect | None = None
     backfill: RunMeasurement | None = None
+    backfill_warehouse: Warehouse | None = None
+    backfill_disk: DiskEstimate | None = None
     load_average: tuple[float, float] = (0.0, 0.0)
 
 
@@ -212,8 +225,12 @@ def measure_history(
     root = fresh_dir(config.workdir / f"history-{days}")
     landing = root / "landing"
     first, last = days_before(config.last_day, days)
-    history = write_extracts(landing, first, last, config.history_scale)
-    day = write_extracts(landing, config.last_day, config.last_day, config.scale)
+    history = write_extracts(
+        landing, first, last, config.history_scale, ga4_format=config.ga4_format
+    )
+    day = write_extracts(
+        landing, config.last_day, config.last_day, config.scale, ga4_format=config.ga4_format
+    )
     (backfill, run), _, _ = run_deployment(
         root,
         [
@@ -225,13 +242,44 @@ def measure_history(
     return backfill, run, facts.bytes, facts.ga4_events
 
 
+def backfill_window(config: BenchConfig) -> tuple[dt.date, dt.date]:
+    """The backfill's days: `backfill_days` ending on the benchmark's last day."""
+    return days_before(config.last_day + dt.timedelta(days=1), config.backfill_days)
+
+
+def prepare_replicated_backfill(config: BenchConfig, log=print) -> tuple[Path, int, DiskEstimate]:
+    """The backfill deployment's landing zone: its last day generated, the disk the backfill
+    needs estimated (`NotEnoughDiskError` when the file system has less free), then the
+    other days written as copies. Returns (deployment root, rows in, the estimate)."""
+    root = fresh_dir(config.workdir / f"backfill-{config.backfill_days}")
+    landing = root / "landing"
+    first, last = backfill_window(config)
+    log(f"backfill: generating {last} at scale {config.scale:g}, the template of its days")
+    template = write_extracts(landing, last, last, config.scale, ga4_format=config.ga4_format)
+    estimate = estimate_disk(landing, last, config.backfill_days, template.rows_of("ga4"))
+    log(estimate.describe())
+    require_disk(estimate)
+    days = [first + dt.timedelta(days=n) for n in range(config.backfill_days)]
+    replicate_days(landing, last, days, config.ga4_format, log=log)
+    return root, template.rows * config.backfill_days, estimate
+
+
 def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchResult:
-    """Everything `kpi bench` measures, with `log` told what is being done."""
+    """Everything `kpi bench` measures, with `log` told what is being done. A replicated
+    backfill's landing zone is prepared first: too little disk stops before any run."""
     load_start = os.getloadavg()[0]
+    replicated = None
+    if config.backfill_days and config.replicate:
+        replicated = prepare_replicated_backfill(config, log)
     root = fresh_dir(config.workdir / "main")
     landing = root / "landing"
-    log(f"generating {config.days} day(s) at scale {config.scale:g} into {landing}")
-    summary = write_extracts(landing, config.first_day, config.last_day, config.scale)
+    log(
+        f"generating {config.days} day(s) at scale {config.scale:g} into {landing} "
+        f"(GA4 as {config.ga4_format})"
+    )
+    summary = write_extracts(
+        landing, config.first_day, config.last_day, config.scale, ga4_format=config.ga4_format
+    )
     empty_day = config.last_day + dt.timedelta(days=1)
     label = "day" if config.days == 1 else f"{config.days} days"
     runs = [(label, config.first_day, config.last_day, summary.rows)]
@@ -239,7 +287,9 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
         runs.append(("empty day (no extracts)", empty_day, empty_day, 0))
     if config.warm_up:
         warm_up_day = config.first_day - dt.timedelta(days=WARM_UP_DAYS_BEFORE)
-        warm = write_extracts(landing, warm_up_day, warm_up_day, config.scale)
+        warm = write_extracts(
+            landing, warm_up_day, warm_up_day, config.scale, ga4_format=config.ga4_format
+        )
         runs.insert(0, ("warm-up day (not measured)", warm_up_day, warm_up_day, warm.rows))
     log("running the daily job (" + ", ".join(r[0] for r in runs) + ")")
     measured, startup, startup_rss = run_deployment(root, runs)
@@ -293,11 +343,17 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
         )
     if config.backfill_days:
         log(f"backfill of {config.backfill_days} days at scale {config.scale:g}")
-        broot = fresh_dir(config.workdir / f"backfill-{config.backfill_days}")
-        first, last = days_before(config.last_day + dt.timedelta(days=1), config.backfill_days)
-        written = write_extracts(broot / "landing", first, last, config.scale)
-        (result.backfill,), _, _ = run_deployment(
-            broot, [(f"backfill {config.backfill_days} days", first, last, written.rows)]
-        )
+        first, last = backfill_window(config)
+        label = f"backfill {config.backfill_days} days"
+        if replicated:
+            broot, rows, result.backfill_disk = replicated
+            label += " (replicated)"
+        else:
+            broot = fresh_dir(config.workdir / f"backfill-{config.backfill_days}")
+            rows = write_extracts(
+                broot / "landing", first, last, config.scale, ga4_format=config.ga4_format
+            ).rows
+        (result.backfill,), _, _ = run_deployment(broot, [(label, first, last, rows)])
+        result.backfill_warehouse = warehouse_facts(broot / "warehouse.duckdb")
     result.load_average = (load_start, os.getloadavg()[0])
     return result

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import duckdb
 
-# (table, source folder, file glob, reader) of one extract day
+# (table, source folder, file glob, reader) of one extract day; GA4 as NDJSON or Parquet
+# (`kpi bench --ga4-format`), the pipeline reading whichever the day has
 RAW_FILES = (
     ("ga4_events", "ga4", "events_*.json", "read_json"),
+    ("ga4_events", "ga4", "events_*.parquet", "read_parquet"),
     ("hubspot_contacts", "hubspot", "contacts.csv", "read_csv"),
     ("hubspot_deals", "hubspot", "deals.csv", "read_csv"),
     ("ads_spend", "ads", "spend.csv", "read_csv"),
@@ -56,12 +58,15 @@ def day_files(landing: Path, day: dt.date) -> list[tuple[str, list[Path], str]]:
 
 
 def load_raw_tables(con: duckdb.DuckDBPyConnection, landing: Path, day: dt.date) -> FloorTiming:
-    """The I/O floor: each of the day's files read by DuckDB into a table of its own."""
+    """The I/O floor: each of the day's files read by DuckDB into a table of its own (GA4's
+    export: its NDJSON with `read_json`, or its Parquet with `read_parquet`)."""
     started = time.perf_counter()
     rows = 0
     for table, files, reader in day_files(landing, day):
         paths = "[" + ", ".join(_sql_text(str(f)) for f in files) + "]"
         options = ", format = 'newline_delimited'" if reader == "read_json" else ""
+        if reader == "read_parquet":
+            options = ", hive_partitioning = false"
         con.execute(f"create or replace table {table} as select * from {reader}({paths}{options})")
         rows += con.execute(f"select count(*) from {table}").fetchone()[0]
     return FloorTiming(time.perf_counter() - started, rows)

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from kpi_pipeline.bench.ga4_format import convert_ga4_to_parquet
 from kpi_pipeline.sample.generator import SampleSummary, generate_sample
 from kpi_pipeline.scoped_env import scoped_environ
 from kpi_pipeline.settings import Settings
@@ -41,10 +42,22 @@ def deployment_env(root: Path) -> Iterator[Settings]:
 
 
 def write_extracts(
-    landing: Path, first: dt.date, last: dt.date, scale: float, seed: int = 42
+    landing: Path,
+    first: dt.date,
+    last: dt.date,
+    scale: float,
+    seed: int = 42,
+    ga4_format: str = "ndjson",
 ) -> SampleSummary:
-    """Sample extracts of every source for `first..last` at `scale`."""
-    return generate_sample(first, last, landing, scale=scale, seed=seed)
+    """Sample extracts of every source for `first..last` at `scale`, GA4's export as
+    `ga4_format` (the sample writes NDJSON; `parquet`: each day's converted by DuckDB)."""
+    summary = generate_sample(first, last, landing, scale=scale, seed=seed)
+    if ga4_format == "parquet":
+        day = first
+        while day <= last:
+            convert_ga4_to_parquet(landing, day)
+            day += dt.timedelta(days=1)
+    return summary
 
 
 def days_before(day: dt.date, count: int) -> tuple[dt.date, dt.date]:

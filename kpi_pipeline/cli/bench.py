@@ -10,6 +10,7 @@ import typer
 from rich.markdown import Markdown
 
 from kpi_pipeline.cli.common import console, fail
+from kpi_pipeline.exit_codes import ExitCode
 
 
 def bench(
@@ -22,6 +23,14 @@ def bench(
         0, help="Also time a day after this many days of history against one after 30."
     ),
     backfill_days: int = typer.Option(0, help="Also time a backfill of this many days."),
+    replicate: bool = typer.Option(
+        False,
+        help="Write the backfill's days as copies of one generated day (dates shifted, ids "
+        "tagged) instead of generating each; the disk it needs is checked first.",
+    ),
+    ga4_format: str = typer.Option(
+        "ndjson", help="GA4's export as the sample writes it (ndjson) or as Parquet (parquet)."
+    ),
     empty_day: bool = typer.Option(True, help="Also time an empty day (fixed overhead)."),
     warm_up: bool = typer.Option(
         True, help="First run a day a week before, unmeasured, as a deployment's daily run would."
@@ -38,8 +47,15 @@ def bench(
       kpi bench --scale 1
       kpi bench --scale 10 --days 1
       kpi bench --scale 1 --history-days 365 --backfill-days 365
+      kpi bench --scale 67 --ga4-format parquet
+      kpi bench --scale 67 --ga4-format parquet --backfill-days 365 --replicate --no-empty-day
+
+    Exit code 2 when refused, e.g. a replicated backfill whose estimated disk is more than
+    the work folder's file system has free (nothing is run then).
     """
     from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+    from kpi_pipeline.bench.ga4_format import GA4_FORMATS
+    from kpi_pipeline.bench.replication import NotEnoughDiskError
     from kpi_pipeline.bench.report import block_name, render, write_block
 
     if scale <= 0 or days < 1 or history_days < 0 or backfill_days < 0:
@@ -47,6 +63,13 @@ def bench(
             "--scale must be > 0, --days >= 1, --history-days and --backfill-days >= 0",
             "e.g. kpi bench --scale 1 --days 1",
         )
+    if ga4_format not in GA4_FORMATS:
+        raise fail(
+            f"--ga4-format {ga4_format} is not one of {', '.join(GA4_FORMATS)}",
+            "e.g. kpi bench --scale 67 --ga4-format parquet",
+        )
+    if replicate and not backfill_days:
+        raise fail("--replicate copies a backfill's days", "add --backfill-days N, e.g. 365")
     if history_days and history_days <= 30:
         raise fail(f"--history-days {history_days} is not above the 30-day baseline", "use 365")
     config = BenchConfig(
@@ -57,9 +80,18 @@ def bench(
         backfill_days=backfill_days,
         empty_day=empty_day,
         warm_up=warm_up,
+        ga4_format=ga4_format,
+        replicate=replicate,
     )
     command = "kpi " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))
+    try:
+        result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))
+    except NotEnoughDiskError as err:
+        raise fail(
+            f"not started: {err}",
+            "free space there, or point --workdir at a larger file system, or fewer days",
+            code=ExitCode.ERROR,
+        ) from err
     text = render(result)
     console.print(Markdown(text))
     written = write_block(report, block_name(result), text)

@@ -42,7 +42,12 @@ from kpi_pipeline.sample.marketing import (
     posts_extract,
     spend_extract,
 )
-from kpi_pipeline.sample.web import SessionDay, build_session_day, events_extract
+from kpi_pipeline.sample.web import (
+    EventsExtract,
+    SessionDay,
+    build_session_day,
+    events_extract,
+)
 
 T = TypeVar("T")
 
@@ -159,10 +164,17 @@ def _write_csv(frame: pl.DataFrame, path: Path) -> int:
     return frame.height
 
 
-def _write_lines(lines: pl.Series, path: Path) -> int:
-    text = "".join(f"{line}\n" for line in lines.to_list())
-    _atomic_write(path, lambda p: p.write_text(text, encoding="utf-8"))
-    return lines.len()
+def _write_events(events: EventsExtract, path: Path) -> int:
+    """The GA4 export's lines, rendered and written a chunk at a time (bounded memory)."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as out:
+            for lines in events.chunks():
+                # one column, never quoted: each line written as it is
+                lines.to_frame().write_csv(out, include_header=False, quote_style="never")
+
+    _atomic_write(path, write)
+    return events.height
 
 
 def _day_files(days: _Days, day: dt.date, out: Path) -> dict[tuple[str, str], int]:
@@ -182,7 +194,7 @@ def _day_files(days: _Days, day: dt.date, out: Path) -> dict[tuple[str, str], in
         ("hubspot", "deals"): _write_csv(
             deals_extract(day, deal_days), out / "hubspot" / folder / "deals.csv"
         ),
-        ("ga4", "events"): _write_lines(events, out / "ga4" / folder / f"events_{ymd(day)}.json"),
+        ("ga4", "events"): _write_events(events, out / "ga4" / folder / f"events_{ymd(day)}.json"),
         ("ads", "spend"): _write_csv(
             spend_extract(days.ads(day), days.ads(yesterday)), out / "ads" / folder / "spend.csv"
         ),

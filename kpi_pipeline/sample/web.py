@@ -11,7 +11,7 @@ the file of day ``D`` collects the events dated ``D`` of the sessions of ``D - 1
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -67,9 +67,17 @@ WEB_CHANNELS = np.array([c.web for c in CHANNELS])
 
 @dataclass(frozen=True)
 class SessionDay:
-    """Events of the sessions started on one day and their ad-campaign session counts."""
+    """Events of the sessions started on one day and their ad-campaign session counts.
 
-    events: pl.DataFrame  # event_us, line
+    Kept compact (codes and indexes, no rendered lines): a day at 10 M events holds
+    about 20 bytes an event here against some 600 as rendered text, and a day's file
+    needs the sessions of three days. Lines are rendered a chunk at a time on writing.
+    """
+
+    day: dt.date
+    events: pl.DataFrame  # event_us, code (index in EVENT_NAMES), owner (session index)
+    # one row per session: what its events' lines repeat (codes into the vocabularies)
+    sessions: pl.DataFrame
     campaign_sessions: dict[str, int]
 
 
@@ -240,57 +248,144 @@ def build_session_day(seed: int, scale: float, day: dt.date, orders: pl.DataFram
 
     start_s = start // US_PER_SECOND
     first_visit = np.where(returning, start_s - rng.integers(3_600, 90 * 86_400, n), start_s)
-    browse_ids = [
-        f"{r}.{v}"
-        for r, v in zip(
-            rng.integers(100_000_000, 2_147_483_647, n_browse), first_visit[n_conv:], strict=True
+    browse_ids = pl.select(
+        pl.concat_str(
+            pl.lit(pl.Series(rng.integers(100_000_000, 2_147_483_647, n_browse))),
+            pl.lit("."),
+            pl.lit(pl.Series(first_visit[n_conv:])),
         )
-    ]
-    user_ids = pl.concat([orders["user_pseudo_id"], pl.Series(browse_ids, dtype=pl.String)])
+    ).to_series()
+    user_ids = pl.concat([orders["user_pseudo_id"], browse_ids.cast(pl.String)])
 
     code = np.where(
         position == 0, 0, np.where(position <= page_views[owner], 1, np.where(purchase, 3, 2))
     )
-    first_event = position == 0
-    sources = _strings(tuple(c.source for c in CHANNELS))
-    mediums = _strings(tuple(c.medium for c in CHANNELS))
-    vocabulary = _campaign_vocabulary(day)
-    session_channel = np.where(first_event, channel[owner], DIRECT)
-    session_campaign = np.where(first_event, campaign[owner], NO_CAMPAIGN_CODE)
-    purchase_owner = np.where(purchase, owner, n_conv)  # n_conv -> null row
-    revenue = pl.concat([orders["net_amount"], pl.Series([None], dtype=pl.Float64)])
-    transaction = pl.concat([orders["order_id"], pl.Series([None], dtype=pl.String)])
+    padding = pl.Series([None] * n_browse)
+    sessions = pl.DataFrame(
+        {
+            "user_pseudo_id": user_ids,
+            "ga_session_id": start_s,
+            "channel": channel.astype(np.int16),
+            "campaign": campaign.astype(np.int16),
+            "first_campaign": first_campaign.astype(np.int16),
+            "acquired": acquired.astype(np.int16),
+            "country": country.astype(np.int16),
+            "device": device.astype(np.int16),
+            "revenue": pl.concat([orders["net_amount"], padding.cast(pl.Float64)]),
+            "transaction_id": pl.concat([orders["order_id"], padding.cast(pl.String)]),
+        }
+    )
     events = pl.DataFrame(
         {
             "event_us": start[owner] + offsets,
-            "event_name": _strings(EVENT_NAMES).gather(code),
-            "user_pseudo_id": user_ids.gather(owner),
-            "ga_session_id": start_s[owner],
-            "source": sources.gather(session_channel),
-            "medium": mediums.gather(session_channel),
-            "campaign": vocabulary.gather(session_campaign),
-            "ts_name": vocabulary.gather(first_campaign[owner]).fill_null("(direct)"),
-            "ts_medium": mediums.gather(acquired[owner]).fill_null("(none)"),
-            "ts_source": sources.gather(acquired[owner]).fill_null("(direct)"),
-            "country": _strings(COUNTRIES).gather(country[owner]),
-            "device": _strings(DEVICES).gather(device[owner]),
-            "revenue": revenue.gather(purchase_owner),
-            "transaction_id": transaction.gather(purchase_owner),
+            "code": code.astype(np.int8),
+            "owner": owner.astype(np.int32),
         }
     )
-    lines = events.select("event_us", event_line())
-    return SessionDay(events=lines, campaign_sessions=_ad_campaign_sessions(channel, campaign))
+    return SessionDay(day, events, sessions, _ad_campaign_sessions(channel, campaign))
 
 
-def events_extract(day: dt.date, session_days: Sequence[SessionDay]) -> pl.Series:
-    """Lines of ``events_YYYYMMDD.json``: events dated ``day``, in time order.
+def _where(mask: pl.Series, values: pl.Series, otherwise: int) -> pl.Series:
+    return pl.select(pl.when(mask).then(values).otherwise(otherwise)).to_series()
+
+
+def _only(mask: pl.Series, values: pl.Series) -> pl.Series:
+    return pl.select(pl.when(mask).then(values)).to_series()
+
+
+def render_events(session_day: SessionDay, events: pl.DataFrame) -> pl.Series:
+    """The JSON lines of `events` (event_us, code, owner) of `session_day`, in order."""
+    sessions = session_day.sessions[events["owner"]]
+    code = events["code"].cast(pl.Int64)
+    first_event = code == 0
+    purchase = code == 3
+    sources = _strings(tuple(c.source for c in CHANNELS))
+    mediums = _strings(tuple(c.medium for c in CHANNELS))
+    vocabulary = _campaign_vocabulary(session_day.day)
+    channel = sessions["channel"].cast(pl.Int64)
+    acquired = sessions["acquired"].cast(pl.Int64)
+    frame = pl.DataFrame(
+        {
+            "event_us": events["event_us"],
+            "event_name": _strings(EVENT_NAMES).gather(code),
+            "user_pseudo_id": sessions["user_pseudo_id"],
+            "ga_session_id": sessions["ga_session_id"],
+            "source": sources.gather(_where(first_event, channel, DIRECT)),
+            "medium": mediums.gather(_where(first_event, channel, DIRECT)),
+            "campaign": vocabulary.gather(
+                _where(first_event, sessions["campaign"].cast(pl.Int64), NO_CAMPAIGN_CODE)
+            ),
+            "ts_name": vocabulary.gather(sessions["first_campaign"].cast(pl.Int64)).fill_null(
+                "(direct)"
+            ),
+            "ts_medium": mediums.gather(acquired).fill_null("(none)"),
+            "ts_source": sources.gather(acquired).fill_null("(direct)"),
+            "country": _strings(COUNTRIES).gather(sessions["country"].cast(pl.Int64)),
+            "device": _strings(DEVICES).gather(sessions["device"].cast(pl.Int64)),
+            "revenue": _only(purchase, sessions["revenue"]),
+            "transaction_id": _only(purchase, sessions["transaction_id"]),
+        }
+    )
+    return frame.select(event_line()).get_column("line")
+
+
+# Events rendered and written at a time: bounds the rendered text at about 100 MB.
+RENDER_CHUNK_EVENTS = 250_000
+
+
+@dataclass(frozen=True)
+class EventsExtract:
+    """The events of ``events_YYYYMMDD.json`` in file order, rendered on writing."""
+
+    session_days: tuple[SessionDay, ...]
+    events: pl.DataFrame  # part (index in session_days), event_us, code, owner; in order
+
+    @property
+    def height(self) -> int:
+        return self.events.height
+
+    def lines(self, rows: pl.DataFrame | None = None) -> pl.Series:
+        """The JSON lines of ``rows`` (default: all events), in their order."""
+        rows = self.events if rows is None else rows
+        rows = rows.with_row_index("_position")
+        parts = []
+        for index, session_day in enumerate(self.session_days):
+            part = rows.filter(pl.col("part") == index)
+            if part.height:
+                lines = render_events(session_day, part)
+                parts.append(part.select("_position").with_columns(line=lines))
+        if not parts:
+            return pl.Series("line", [], dtype=pl.String)
+        return pl.concat(parts).sort("_position").get_column("line")
+
+    def chunks(self, size: int = RENDER_CHUNK_EVENTS) -> Iterator[pl.Series]:
+        """The lines a chunk of ``size`` events at a time."""
+        for offset in range(0, self.height, size):
+            yield self.lines(self.events.slice(offset, size))
+
+
+def events_extract(day: dt.date, session_days: Sequence[SessionDay]) -> EventsExtract:
+    """Events of ``events_YYYYMMDD.json``: events dated ``day``, in time order (ties in
+    the order of their lines).
 
     ``session_days`` must be the sessions of the day before, the day and the day after.
     """
     d0 = day_start_us(day)
-    return (
-        pl.concat([s.events for s in session_days])
-        .filter(pl.col("event_us").is_between(d0, d0 + US_PER_DAY, closed="left"))
-        .sort("event_us", "line")
-        .get_column("line")
+    events = pl.concat(
+        [
+            s.events.filter(
+                pl.col("event_us").is_between(d0, d0 + US_PER_DAY, closed="left")
+            ).select(pl.lit(index, dtype=pl.Int8).alias("part"), pl.all())
+            for index, s in enumerate(session_days)
+        ]
     )
+    events = events.with_row_index("_row")
+    # Ties (the same microsecond) are ordered by their rendered lines: render only those.
+    tied = events.filter(pl.col("event_us").is_duplicated())
+    ties = tied.select("_row", _tie=EventsExtract(tuple(session_days), tied).lines())
+    ordered = (
+        events.join(ties, on="_row", how="left")
+        .sort("event_us", "_tie")
+        .select("part", "event_us", "code", "owner")
+    )
+    return EventsExtract(tuple(session_days), ordered)
