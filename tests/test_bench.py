@@ -475,3 +475,39 @@ def test_replicated_backfill_publishes_each_day_with_the_generated_days_traffic(
     text = render(result)
     assert "Warehouse after the backfill" in text and "a day" in text
     assert "GA4 as Parquet: ingest / I/O floor" in text
+
+
+def test_the_bench_deployment_takes_a_ten_million_event_file(tmp_path: Path, monkeypatch) -> None:
+    """A 10 M-event day is one GA4 file over the 10 M-row default of KPI_MAX_FILE_ROWS: the
+    benchmark's deployments raise it (a limit set by the user is kept)."""
+    from kpi_pipeline.bench.generation import deployment_env
+    from kpi_pipeline.ingest.containment import IngestLimits
+
+    monkeypatch.delenv("KPI_MAX_FILE_ROWS", raising=False)
+    with deployment_env(tmp_path):
+        assert IngestLimits.from_env().max_file_rows == 100_000_000
+    monkeypatch.setenv("KPI_MAX_FILE_ROWS", "5")
+    with deployment_env(tmp_path):
+        assert IngestLimits.from_env().max_file_rows == 5
+
+
+@pytest.mark.e2e
+def test_a_failed_measured_run_stops_the_bench_in_words(tmp_path: Path, monkeypatch) -> None:
+    """The day's GA4 file over the row limit: the run fails, and the bench says so (exit 2)
+    instead of measuring floors against a warehouse that has no facts; no report written."""
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    monkeypatch.setenv("KPI_MAX_FILE_ROWS", "10")
+    result = CliRunner().invoke(
+        app,
+        [
+            "bench", "--scale", "0.05", "--no-warm-up", "--no-empty-day",
+            "--workdir", str(tmp_path / "bench"), "--report", str(tmp_path / "b.md"),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert "the measured run (day) failed" in result.output
+    assert "KPI_MAX_FILE_ROWS" in result.output
+    assert not (tmp_path / "b.md").exists()

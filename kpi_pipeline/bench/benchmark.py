@@ -43,6 +43,10 @@ PACKAGES = (
 )
 
 
+class MeasuredRunFailedError(Exception):
+    """The daily job failed on the benchmark's day: its figures would measure a failure."""
+
+
 @dataclass(frozen=True)
 class BenchConfig:
     scale: float = 1.0
@@ -296,6 +300,8 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
     if config.warm_up:
         measured = measured[1:]
     main = measured[0]
+    if not main.success:  # nothing to hold the floors against
+        raise MeasuredRunFailedError(f"the measured run ({label}) failed: {main.reason}")
     warehouse_path = root / "warehouse.duckdb"
     log("measuring the floors (DuckDB alone on the same files)")
     io_seconds = sql_seconds = 0.0

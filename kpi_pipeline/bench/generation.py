@@ -17,6 +17,9 @@ from kpi_pipeline.settings import Settings
 # Variables that would point a deployment elsewhere than its data dir.
 PATH_VARIABLES = ("KPI_DATA_DIR", "KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR")
 BENCH_PII_KEY = "benchmark-key-not-a-secret"
+# A 10 M-event day (`--scale 670`) is one GA4 file over the 10 M-row default of
+# KPI_MAX_FILE_ROWS; the benchmark's deployments take files up to this many rows.
+BENCH_MAX_FILE_ROWS = "100000000"
 
 
 def fresh_dir(root: Path) -> Path:
@@ -36,6 +39,7 @@ def deployment_env(root: Path) -> Iterator[Settings]:
         "KPI_DATA_DIR": str(root),
         "DAGSTER_HOME": str(root / "dagster_home"),
         "KPI_PII_KEY": os.environ.get("KPI_PII_KEY", BENCH_PII_KEY),
+        "KPI_MAX_FILE_ROWS": os.environ.get("KPI_MAX_FILE_ROWS", BENCH_MAX_FILE_ROWS),
     }
     with scoped_environ(overrides):
         yield Settings.from_env()

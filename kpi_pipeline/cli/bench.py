@@ -53,7 +53,7 @@ def bench(
     Exit code 2 when refused, e.g. a replicated backfill whose estimated disk is more than
     the work folder's file system has free (nothing is run then).
     """
-    from kpi_pipeline.bench.benchmark import BenchConfig, run_benchmark
+    from kpi_pipeline.bench.benchmark import BenchConfig, MeasuredRunFailedError, run_benchmark
     from kpi_pipeline.bench.ga4_format import GA4_FORMATS
     from kpi_pipeline.bench.replication import NotEnoughDiskError
     from kpi_pipeline.bench.report import block_name, render, write_block
@@ -86,6 +86,13 @@ def bench(
     command = "kpi " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
         result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))
+    except MeasuredRunFailedError as err:
+        raise fail(
+            str(err),
+            "its failure report is under <workdir>/main/failures/; nothing was written to "
+            "the report file",
+            code=ExitCode.ERROR,
+        ) from err
     except NotEnoughDiskError as err:
         raise fail(
             f"not started: {err}",
