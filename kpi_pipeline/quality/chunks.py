@@ -1,21 +1,39 @@
-"""A long window's raw rows validated a month at a time, so a year's backfill never holds a
-year of GA4 events in one pandas frame (docs/benchmarks.md, "Backfill"); the parts' results
-are merged into the one outcome the check reports."""
+"""A long window's raw rows validated a part at a time (at most a month, and at most
+`CHUNK_ROWS` rows unless one day alone has more), so a year's backfill never holds a year
+of GA4 events in one pandas frame (docs/benchmarks.md, "Backfill"): at a million events a
+day, a month was 31 M rows and 15 GiB. The parts' results are merged into the one outcome
+the check reports."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 
 from kpi_pipeline.quality.suites import UNEXPECTED_SAMPLE_SIZE, ExpectationOutcome, SuiteOutcome
 
 CHUNK_DAYS = 31
+CHUNK_ROWS = 3_000_000
 
 
-def window_chunks(days: list[dt.date], size: int = CHUNK_DAYS) -> list[list[dt.date]]:
-    """The window's days in order, `size` at a time."""
-    ordered = sorted(days)
-    return [ordered[i : i + size] for i in range(0, len(ordered), size)]
+def window_chunks(
+    days: list[dt.date],
+    size: int = CHUNK_DAYS,
+    rows: Mapping[dt.date, int] | None = None,
+    max_rows: int = CHUNK_ROWS,
+) -> list[list[dt.date]]:
+    """The window's days in order, at most `size` at a time and, given each day's `rows`,
+    at most `max_rows` rows at a time (a day with more is a part of its own)."""
+    chunks: list[list[dt.date]] = []
+    held = 0
+    for day in sorted(days):
+        count = (rows or {}).get(day, 0)
+        if not chunks or len(chunks[-1]) == size or (chunks[-1] and held + count > max_rows):
+            chunks.append([])
+            held = 0
+        chunks[-1].append(day)
+        held += count
+    return chunks
 
 
 def _merge_expectation(parts: list[ExpectationOutcome]) -> ExpectationOutcome:

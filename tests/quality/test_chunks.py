@@ -63,3 +63,15 @@ def test_outcomes_of_different_suites_do_not_merge() -> None:
     other = SuiteOutcome("other", 1, [])
     with pytest.raises(ValueError, match="different suites"):
         merge_outcomes([validated(DAYS[:2]), other])
+
+
+def test_window_chunks_hold_at_most_a_row_budget() -> None:
+    """At a million GA4 events a day, a month is 31 M rows: parts are cut by rows too; a day
+    over the budget is a part of its own, never split or dropped."""
+    days = DAYS[:10]
+    rows = dict.fromkeys(days, 1_000_000) | {days[5]: 7_000_000}
+    chunks = window_chunks(days, rows=rows, max_rows=3_000_000)
+    assert chunks == [days[0:3], days[3:5], [days[5]], days[6:9], [days[9]]]
+    assert [d for c in chunks for d in c] == days
+    # days without a count weigh nothing: the month limit alone
+    assert [len(c) for c in window_chunks(DAYS, rows={})] == [31, 31, 8]
