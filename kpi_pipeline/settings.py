@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.deployment import Deployment, load_deployment, parse_sources
+from kpi_pipeline.warehouse.duckdb_file import DEFAULT_MEMORY_LIMIT, memory_limit
 from kpi_pipeline.warehouse.location import warehouse_location_problem
 from kpi_pipeline.warehouse.lock import lock_path
 from kpi_pipeline.warehouse.postgres import (
@@ -78,6 +79,8 @@ class Settings:
     # the password the `KPI_WAREHOUSE` URL carried, handed to dbt's process only (`dbt_env`);
     # never shown (repr) nor compared. None: libpq's own `PGPASSWORD`, if any, applies.
     warehouse_password: str | None = field(default=None, repr=False, compare=False)
+    # DuckDB's memory_limit for the pipeline's connections and dbt's (KPI_DUCKDB_MEMORY_LIMIT)
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
 
     @property
     def warehouse_backend(self) -> str:
@@ -119,6 +122,7 @@ class Settings:
         env = {
             **DBT_TELEMETRY_OFF,
             "KPI_WAREHOUSE": self.warehouse_location,
+            "KPI_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
             **dbt_target_env(self.warehouse_url),
         }
         if self.warehouse_password is not None:  # libpq (dbt-postgres) reads it from here
@@ -159,6 +163,7 @@ class Settings:
             ingest_retry_delay_seconds=float(env.get("KPI_INGEST_RETRY_DELAY", "10")),
             warehouse_url=url_without_password(warehouse) if postgres else "",
             warehouse_password=url_password(warehouse),
+            duckdb_memory_limit=memory_limit(env),
             deployment=load_deployment(
                 Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env
             ),

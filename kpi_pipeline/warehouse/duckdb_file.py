@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +16,26 @@ from kpi_pipeline.warehouse.lock import POLL_SECONDS, WarehouseBusyError, lock_t
 
 log = logging.getLogger(__name__)
 _HOLDER = re.compile(r"Conflicting lock is held in (.*?) \(PID (\d+)\)")
+
+# What the pipeline's own DuckDB connections (ingest, checks, publish) and dbt's may hold in
+# memory before DuckDB spills to disk. DuckDB's own default is 80 % of the machine, and its
+# buffer pool keeps what it has read up to that: a year's backfill grew to 8.6 GiB in the GA4
+# raw check alone (docs/benchmarks.md).
+DEFAULT_MEMORY_LIMIT = "4GB"
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)\s*$", re.IGNORECASE)
+
+
+def memory_limit(environ: dict[str, str] | None = None) -> str:
+    """`KPI_DUCKDB_MEMORY_LIMIT`: DuckDB's `memory_limit` for the pipeline's connections and
+    dbt's (e.g. `4GB`, `512MB`); refused in words when it is not an amount of memory."""
+    env = os.environ if environ is None else environ
+    text = env.get("KPI_DUCKDB_MEMORY_LIMIT", DEFAULT_MEMORY_LIMIT)
+    if not _MEMORY.match(text) or float(re.sub(r"[^\d.]", "", text)) <= 0:
+        raise ValueError(
+            f"KPI_DUCKDB_MEMORY_LIMIT={text!r} is not an amount of memory: give a number and "
+            "a unit, e.g. KPI_DUCKDB_MEMORY_LIMIT=4GB or KPI_DUCKDB_MEMORY_LIMIT=512MB"
+        )
+    return text.strip()
 
 
 def lock_conflict(err: duckdb.Error) -> str | None:
@@ -61,7 +82,7 @@ def open_waiting(
 
 @contextmanager
 def connect(path: str, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = open_waiting(path, read_only=read_only)
+    con = open_waiting(path, read_only=read_only, config={"memory_limit": memory_limit()})
     try:
         con.execute("set TimeZone = 'UTC'")
         yield con
