@@ -19,6 +19,8 @@ from kpi_pipeline.warehouse.postgres import (
     url_password,
     url_without_password,
 )
+from kpi_pipeline.warehouse.spark import SPARK, SparkPaths, spark_location, spark_port
+from kpi_pipeline.warehouse.spark import dbt_target_env as spark_dbt_target_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 DBT_PROJECT_DIR = PROJECT_ROOT / "dbt_project"
@@ -81,16 +83,30 @@ class Settings:
     warehouse_password: str | None = field(default=None, repr=False, compare=False)
     # DuckDB's memory_limit for the pipeline's connections and dbt's (KPI_DUCKDB_MEMORY_LIMIT)
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
+    # KPI_WAREHOUSE=spark: a local Spark server whose metastore and tables live in
+    # `warehouse_path` (<data>/spark), listening on this loopback port (KPI_SPARK_PORT)
+    spark: bool = False
+    spark_port: int = 0
 
     @property
     def warehouse_backend(self) -> str:
-        """`postgres` or `duckdb`: the dbt target (profiles.yml output) too."""
+        """`postgres`, `spark` or `duckdb`: the dbt target (profiles.yml output) too."""
+        if self.spark:
+            return SPARK
         return "postgres" if self.warehouse_url else "duckdb"
 
     @property
     def warehouse_location(self) -> str:
-        """What `kpi_pipeline.warehouse.connect` opens: the URL or the DuckDB file."""
+        """What `kpi_pipeline.warehouse.connect` opens: the URL, the DuckDB file, or
+        `spark:<data>/spark` (the local Spark's folder)."""
+        if self.spark:
+            return spark_location(self.warehouse_path)
         return self.warehouse_url or str(self.warehouse_path)
+
+    @property
+    def spark_paths(self) -> SparkPaths:
+        """The local Spark's metastore, warehouse folder and server log (Spark only)."""
+        return SparkPaths(self.warehouse_path)
 
     @property
     def artefacts_dir(self) -> Path:
@@ -117,13 +133,19 @@ class Settings:
         """The environment variables a dbt process of this deployment is given (profiles.yml
         reads them): the output (`KPI_DBT_TARGET`), the DuckDB file (`KPI_WAREHOUSE`) or the
         PostgreSQL connection (`KPI_PG_*`, `PGTZ`, and `PGPASSWORD` when the URL carried the
-        password), telemetry off. Passed to the dbt subprocess only: this process's own
-        environment is never written."""
+        password), telemetry off; on Spark the `spark` output and the local server's address
+        (`SPARK_REMOTE`, `warehouse/spark.py`). Passed to the dbt subprocess only: this
+        process's own environment is never written."""
+        target = (
+            spark_dbt_target_env(self.spark_paths, self.spark_port)
+            if self.spark
+            else dbt_target_env(self.warehouse_url)
+        )
         env = {
             **DBT_TELEMETRY_OFF,
             "KPI_WAREHOUSE": self.warehouse_location,
             "KPI_DUCKDB_MEMORY_LIMIT": self.duckdb_memory_limit,
-            **dbt_target_env(self.warehouse_url),
+            **target,
         }
         if self.warehouse_password is not None:  # libpq (dbt-postgres) reads it from here
             env["PGPASSWORD"] = self.warehouse_password
@@ -139,9 +161,11 @@ class Settings:
         if problem := warehouse_location_problem(warehouse):
             raise ValueError(problem)
         postgres = is_postgres_url(warehouse)
+        spark = warehouse == SPARK
+        anchor = data / "postgres" if postgres else data / SPARK if spark else Path(warehouse)
         return cls(
             landing_dir=local_landing,
-            warehouse_path=Path(data / "postgres" if postgres else warehouse).absolute(),
+            warehouse_path=anchor.absolute(),
             snapshot_dir=Path(env.get("KPI_SNAPSHOT_DIR", str(data / "snapshots"))).absolute(),
             dagster_home=dagster_home_of(env),
             timezone=env.get("KPI_TIMEZONE", "UTC"),
@@ -164,6 +188,8 @@ class Settings:
             warehouse_url=url_without_password(warehouse) if postgres else "",
             warehouse_password=url_password(warehouse),
             duckdb_memory_limit=memory_limit(env),
+            spark=spark,
+            spark_port=spark_port(env) if spark else 0,
             deployment=load_deployment(
                 Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env
             ),

@@ -117,9 +117,8 @@ def test_raw_column_types_on_postgres() -> None:
 @pytest.mark.parametrize(
     ("value", "named"),
     [
-        ("spark", "'spark'"),
+        ("Spark", "'Spark'"),
         ("warehouse", "'warehouse'"),
-        ("thrift://spark.example:10000", "a thrift:// URL"),
         ("mysql://analyst:s3cret@db.example/kpis", "a mysql:// URL"),
     ],
 )
@@ -128,26 +127,40 @@ def test_an_unknown_warehouse_is_refused_with_the_accepted_forms(value, named) -
         Settings.from_env({"KPI_WAREHOUSE": value})
     said = str(refused.value)
     assert said.startswith(f"KPI_WAREHOUSE is {named}, which is not a warehouse")
-    assert ".duckdb" in said and "postgresql://" in said
+    assert ".duckdb" in said and "postgresql://" in said and "KPI_WAREHOUSE=spark" in said
     assert "s3cret" not in said  # a URL is named by its scheme only
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["thrift://spark.example:10000", "sc://analyst:s3cret@spark.example:15002", "spark://m:7077"],
+)
+def test_a_spark_cluster_is_refused_in_its_own_words(value) -> None:
+    """dbt-spark's thrift method or a remote Spark Connect server is not built nor tested:
+    refused, pointing at the local Spark that is."""
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"KPI_WAREHOUSE": value})
+    said = str(refused.value)
+    assert "a Spark cluster" in said and "not supported yet" in said
+    assert "KPI_WAREHOUSE=spark" in said and "s3cret" not in said
 
 
 def test_the_cli_refuses_it_in_one_line_and_creates_nothing(tmp_path, monkeypatch) -> None:
     """Before: KPI_WAREHOUSE=spark made a DuckDB file named `spark` (and its folders) in the
-    working directory."""
+    working directory; any other unknown value still would without the refusal."""
     import subprocess
     import sys
     from pathlib import Path
 
-    env = {**os.environ, "KPI_WAREHOUSE": "spark", "KPI_DATA_DIR": str(tmp_path / "data")}
+    env = {**os.environ, "KPI_WAREHOUSE": "sparky", "KPI_DATA_DIR": str(tmp_path / "data")}
     kpi = Path(sys.executable).parent / "kpi"
     result = subprocess.run(
         [str(kpi), "status"], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     )
     assert result.returncode == 2, result.stderr
-    assert "KPI_WAREHOUSE is 'spark', which is not a warehouse" in result.stderr
+    assert "KPI_WAREHOUSE is 'sparky', which is not a warehouse" in result.stderr
     assert "Traceback" not in result.stderr
-    assert list(tmp_path.iterdir()) == []  # no `spark` file, no data folder
+    assert list(tmp_path.iterdir()) == []  # no `sparky` file, no data folder
 
 
 @pytest.mark.parametrize("name", ["w.duckdb", "w.DB", "nested/dir/kpi.db"])

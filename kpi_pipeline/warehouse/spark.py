@@ -1,0 +1,274 @@
+"""The Spark warehouse (`KPI_WAREHOUSE=spark`): one local Spark Connect server per deployment.
+
+Why a server (docs/warehouses.md#spark, measured): the pipeline's Python code and dbt (a
+child process, dbt-spark's `method: session`) both need the same tables, and Spark's
+embedded Derby metastore can be booted by one JVM only: a second JVM on it fails with
+"Unable to instantiate SessionHiveMetaStoreClient", even after the first one's
+`spark.stop()`. So one JVM, the Spark Connect server started here, owns the metastore and
+the warehouse folder; the pipeline and dbt are its clients (`SPARK_REMOTE`, which
+`SparkSession.builder` in dbt-spark's session cursor follows).
+
+Pure functions build the server's configuration and command line and dbt's environment;
+`start_server` / `stop_server` / `remote_session` are the I/O at the edges. Kept free of
+pyspark imports at module level: the `spark` extra is optional (pyproject.toml).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+# KPI_WAREHOUSE's value for a local Spark
+SPARK = "spark"
+# what Settings.warehouse_location is for Spark: this prefix and the deployment's Spark folder
+LOCATION_PREFIX = "spark:"
+# Spark Connect's own default port; KPI_SPARK_PORT moves it (one server per deployment)
+DEFAULT_PORT = 15002
+# Spark 4's ANSI mode is off: dbt-spark 1.11 sets spark.sql.ansi.enabled=false on every
+# session it opens, whatever the profile says (dbt/adapters/spark/connections.py), so the
+# server's default, which the pipeline's own queries get, is the same (docs/warehouses.md)
+ANSI_ENABLED = "false"
+# the pyspark warnings a Connect client prints for each of dbt-spark's statements:
+# `enableHiveSupport()` asks for a static config the server has already set
+QUIET_WARNINGS = "ignore:Failed to set spark.sql.catalogImplementation,ignore::FutureWarning"
+
+
+class SparkUnavailableError(RuntimeError):
+    """Spark cannot be used here: the extra is missing, Java is missing or too old, or the
+    server did not start; said in words."""
+
+
+def is_spark_location(location: str) -> bool:
+    return location == SPARK or location.startswith(LOCATION_PREFIX)
+
+
+def spark_location(spark_dir: Path) -> str:
+    return f"{LOCATION_PREFIX}{spark_dir}"
+
+
+def spark_dir_of(location: str) -> Path:
+    """The deployment's Spark folder that a `spark:<folder>` location names."""
+    if not location.startswith(LOCATION_PREFIX):
+        raise ValueError(f"not a Spark location: {location!r}")
+    return Path(location[len(LOCATION_PREFIX) :])
+
+
+def spark_port(environ: Mapping[str, str] | None = None) -> int:
+    """`KPI_SPARK_PORT`: the loopback port of the deployment's Spark Connect server."""
+    env = os.environ if environ is None else environ
+    text = env.get("KPI_SPARK_PORT", str(DEFAULT_PORT))
+    port = int(text) if text.isdigit() else 0
+    if not 1024 <= port <= 65535:
+        raise ValueError(
+            f"KPI_SPARK_PORT={text!r} is not a port for the local Spark server: give a number "
+            f"from 1024 to 65535 (default {DEFAULT_PORT})"
+        )
+    return port
+
+
+def remote_url(port: int) -> str:
+    return f"sc://127.0.0.1:{port}"
+
+
+@dataclass(frozen=True)
+class SparkPaths:
+    """Where a deployment's Spark keeps things, all under its data directory, never the
+    working directory (Spark's defaults are `./metastore_db`, `./spark-warehouse`,
+    `./derby.log`)."""
+
+    root: Path
+
+    @property
+    def warehouse_dir(self) -> Path:
+        """`spark.sql.warehouse.dir`: the tables' files (`<schema>.db/<table>/`)."""
+        return self.root / "warehouse"
+
+    @property
+    def metastore_dir(self) -> Path:
+        """The Hive metastore's Derby database."""
+        return self.root / "metastore_db"
+
+    @property
+    def server_log(self) -> Path:
+        return self.root / "server.log"
+
+    @property
+    def server_file(self) -> Path:
+        """The running server's pid and port (`start_server` writes it)."""
+        return self.root / "server.json"
+
+
+def server_conf(paths: SparkPaths, port: int, driver_memory: str = "2g") -> dict[str, str]:
+    """The Spark configuration of the deployment's server: local mode on every core, the
+    Hive catalog with its metastore and warehouse under `paths`, sessions in UTC, partition
+    overwrite by the partitions a statement writes (an `insert overwrite` of one day
+    replaces that day only; Spark's default, `static`, empties the whole table), ANSI off."""
+    return {
+        "spark.master": "local[*]",
+        "spark.app.name": "kpi-pipeline",
+        "spark.driver.memory": driver_memory,
+        "spark.ui.enabled": "false",
+        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.catalogImplementation": "hive",
+        "spark.sql.warehouse.dir": str(paths.warehouse_dir),
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={paths.metastore_dir};create=true"
+        ),
+        # derby.log beside the metastore
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.root}",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        "spark.sql.ansi.enabled": ANSI_ENABLED,
+        "spark.connect.grpc.binding.address": "127.0.0.1",
+        "spark.connect.grpc.binding.port": str(port),
+    }
+
+
+def server_command(spark_home: Path, conf: Mapping[str, str]) -> list[str]:
+    """`spark-submit` of the Spark Connect server class that the pyspark wheel ships (its
+    `sbin/start-connect-server.sh` daemonises; this runs it as a child we can stop)."""
+    command = [
+        str(spark_home / "bin" / "spark-submit"),
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+    ]
+    for key, value in conf.items():
+        command += ["--conf", f"{key}={value}"]
+    return [*command, "spark-internal"]
+
+
+def dbt_target_env(paths: SparkPaths, port: int) -> dict[str, str]:
+    """The environment that makes dbt (profiles.yml) build on the deployment's Spark: the
+    `spark` output (`method: session`), whose SparkSession connects to the server
+    (`SPARK_REMOTE`), and pyspark's warnings on each statement silenced."""
+    return {
+        "KPI_DBT_TARGET": SPARK,
+        "SPARK_REMOTE": remote_url(port),
+        "KPI_SPARK_DIR": str(paths.root),
+        "PYTHONWARNINGS": QUIET_WARNINGS,
+    }
+
+
+def java_problem(version_text: str) -> str | None:
+    """Why the `java -version` output `version_text` cannot run Spark 4 (Java 17+), or None."""
+    import re
+
+    match = re.search(r'version "(?:1\.)?(\d+)', version_text)
+    if match is None:
+        return "no Java runtime found: Spark needs Java 17 or later (openjdk-17-jre-headless)"
+    if int(match.group(1)) < 17:
+        return f"Java {match.group(1)} found: Spark 4 needs Java 17 or later (set JAVA_HOME)"
+    return None
+
+
+# --- I/O at the edges ---------------------------------------------------------------
+
+
+def spark_home() -> Path:
+    try:
+        import pyspark
+    except ImportError:
+        raise SparkUnavailableError(
+            "KPI_WAREHOUSE=spark needs the spark extra: make install-spark "
+            "(or pip install 'kpi-pipeline[spark]')"
+        ) from None
+    return Path(pyspark.__file__).parent
+
+
+def _port_open(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+@dataclass
+class SparkServer:
+    paths: SparkPaths
+    port: int
+    process: subprocess.Popen
+
+    @property
+    def url(self) -> str:
+        return remote_url(self.port)
+
+
+def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkServer:
+    """Start the deployment's Spark Connect server and wait until its port accepts
+    connections (about 10 s of the 20-30 s a first statement takes on 2 cores). Refused in
+    words when something else already listens on the port."""
+    home = spark_home()
+    if _port_open(port):
+        raise SparkUnavailableError(
+            f"port {port} is already in use on 127.0.0.1: stop what listens there or set "
+            "KPI_SPARK_PORT to a free port"
+        )
+    home_java = os.path.join(os.environ.get("JAVA_HOME", ""), "bin", "java")
+    java = home_java if "JAVA_HOME" in os.environ else "java"
+    try:
+        shown = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    except OSError:
+        shown = ""
+    if problem := java_problem(shown):
+        raise SparkUnavailableError(problem)
+    paths.root.mkdir(parents=True, exist_ok=True)
+    command = server_command(home, server_conf(paths, port))
+    with open(paths.server_log, "ab") as log:
+        process = subprocess.Popen(
+            command,
+            cwd=paths.root,  # anything Spark still writes relative lands here
+            env={**os.environ, "SPARK_HOME": str(home)},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopped as a whole
+        )
+    deadline = time.monotonic() + timeout
+    while not _port_open(port):
+        if process.poll() is not None or time.monotonic() > deadline:
+            _stop_process(process)
+            tail = paths.server_log.read_text(errors="replace")[-1500:]
+            raise SparkUnavailableError(f"the Spark server did not start; its log ends:\n{tail}")
+        time.sleep(0.2)
+    paths.server_file.write_text(json.dumps({"pid": process.pid, "port": port}))
+    return SparkServer(paths, port, process)
+
+
+def _stop_process(process: subprocess.Popen, timeout: float = 60.0) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def stop_server(server: SparkServer) -> None:
+    _stop_process(server.process)
+    server.paths.server_file.unlink(missing_ok=True)
+
+
+@contextmanager
+def running_server(paths: SparkPaths, port: int) -> Iterator[SparkServer]:
+    server = start_server(paths, port)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+def remote_session(port: int):
+    """A Spark Connect session on the deployment's server (pyspark's client)."""
+    spark_home()
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(remote_url(port)).getOrCreate()

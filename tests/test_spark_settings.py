@@ -1,0 +1,131 @@
+"""KPI_WAREHOUSE=spark: a local Spark whose metastore, tables and log live under the data
+directory; dbt's processes are handed the `spark` output and the local server's address; the
+pipeline's own steps, not built on Spark yet, are refused in words (no JVM in these tests)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import yaml
+
+from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_deployment
+from kpi_pipeline.warehouse import connect, wait_until_free
+from kpi_pipeline.warehouse.spark import (
+    SparkPaths,
+    java_problem,
+    server_command,
+    server_conf,
+    spark_dir_of,
+)
+
+
+def spark_settings(tmp_path: Path, **more: str) -> Settings:
+    return Settings.from_env(
+        {"KPI_DATA_DIR": str(tmp_path / "data"), "KPI_WAREHOUSE": "spark", **more}
+    )
+
+
+def test_spark_selects_a_local_spark_under_the_data_directory(tmp_path) -> None:
+    settings = spark_settings(tmp_path)
+    data = (tmp_path / "data").absolute()
+    assert settings.warehouse_backend == "spark"
+    assert settings.warehouse_location == f"spark:{data / 'spark'}"
+    assert spark_dir_of(settings.warehouse_location) == data / "spark"
+    paths = settings.spark_paths
+    assert paths.warehouse_dir == data / "spark" / "warehouse"
+    assert paths.metastore_dir == data / "spark" / "metastore_db"
+    # dbt's target and the pipeline's other local files stay in the data folder
+    assert settings.dbt_target_dir == data / "dbt_target"
+    assert settings.spark_port == 15002
+
+
+def test_the_server_keeps_everything_under_its_folder_never_the_working_directory(
+    tmp_path,
+) -> None:
+    paths = SparkPaths(tmp_path / "spark")
+    conf = server_conf(paths, 15123)
+    assert conf["spark.sql.warehouse.dir"] == str(tmp_path / "spark" / "warehouse")
+    assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == (
+        f"jdbc:derby:;databaseName={tmp_path / 'spark' / 'metastore_db'};create=true"
+    )
+    assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path / 'spark'}"
+    assert conf["spark.master"] == "local[*]"
+    assert conf["spark.sql.catalogImplementation"] == "hive"
+    # an `insert overwrite` of one day replaces that day's partition, not the whole table
+    assert conf["spark.sql.sources.partitionOverwriteMode"] == "dynamic"
+    # as dbt-spark sets it on its own sessions
+    assert conf["spark.sql.ansi.enabled"] == "false"
+    assert conf["spark.sql.session.timeZone"] == "UTC"
+    assert conf["spark.connect.grpc.binding.address"] == "127.0.0.1"
+    command = server_command(Path("/opt/pyspark"), conf)
+    assert command[:3] == [
+        "/opt/pyspark/bin/spark-submit",
+        "--class",
+        "org.apache.spark.sql.connect.service.SparkConnectServer",
+    ]
+    assert "spark.connect.grpc.binding.port=15123" in command
+
+
+def test_dbt_is_handed_the_spark_target_and_the_environment_is_left_alone(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.setenv("KPI_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("DAGSTER_HOME", str(tmp_path / "dagster_home"))
+    monkeypatch.setenv("KPI_WAREHOUSE", "spark")
+    monkeypatch.setenv("KPI_SPARK_PORT", "15123")
+    monkeypatch.delenv("SPARK_REMOTE", raising=False)
+    before = dict(os.environ)
+
+    settings = Settings.from_env()
+    prepare_deployment(settings)
+    env = settings.dbt_env()
+
+    assert dict(os.environ) == before
+    assert env["KPI_DBT_TARGET"] == "spark"
+    assert env["SPARK_REMOTE"] == "sc://127.0.0.1:15123"
+    assert env["KPI_SPARK_DIR"] == str((tmp_path / "data" / "spark").absolute())
+    assert env["DO_NOT_TRACK"] == "1"
+    assert "PGPASSWORD" not in env
+    # nothing of Spark's is created before a server starts
+    assert not (tmp_path / "data" / "spark").exists()
+
+
+@pytest.mark.parametrize("port", ["80", "http", "70000", ""])
+def test_a_port_that_is_not_one_is_refused(tmp_path, port) -> None:
+    with pytest.raises(ValueError, match=r"KPI_SPARK_PORT=.* is not a port"):
+        spark_settings(tmp_path, KPI_SPARK_PORT=port)
+
+
+def test_the_profile_has_a_spark_output_in_session_mode() -> None:
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    spark = profile["kpi_pipeline"]["outputs"]["spark"]
+    assert (spark["type"], spark["method"]) == ("spark", "session")
+    assert "env_var('KPI_DBT_TARGET'" in profile["kpi_pipeline"]["target"]  # dbt_env's choice
+
+
+def test_the_pipelines_own_steps_are_refused_on_spark_not_run_on_a_duckdb_file(
+    tmp_path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    location = spark_settings(tmp_path).warehouse_location
+    wait_until_free(location)  # nothing to wait for: no DuckDB file is opened
+    with pytest.raises(NotImplementedError, match="do not run on Spark yet"), connect(location):
+        pass
+    assert list(tmp_path.iterdir()) == []  # no DuckDB file named after the location
+
+
+@pytest.mark.parametrize(
+    ("shown", "problem"),
+    [
+        ('openjdk version "17.0.13" 2024-10-15', None),
+        ('openjdk version "21.0.5" 2024-10-15', None),
+        ('java version "1.8.0_392"', "Java 8 found"),
+        ('openjdk version "11.0.2" 2019-01-15', "Java 11 found"),
+        ("bash: java: command not found", "no Java runtime found"),
+    ],
+)
+def test_java_older_than_17_is_named(shown, problem) -> None:
+    said = java_problem(shown)
+    assert (said is None) if problem is None else (problem in said)
