@@ -5,6 +5,10 @@
         (array_agg({{ value }} order by {{ ordered_by }}) filter (
             where {{ value }} is not null and {{ ordered_by }} is not null and {{ condition }}
         ))[1]
+    {%- elif target.type == 'spark' -%}
+        min_by({{ value }}, {{ ordered_by }}) filter (
+            where {{ value }} is not null and {{ ordered_by }} is not null and {{ condition }}
+        )
     {%- else -%}
         arg_min({{ value }}, {{ ordered_by }}) filter (where {{ condition }})
     {%- endif -%}

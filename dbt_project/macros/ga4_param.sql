@@ -3,6 +3,8 @@
 {% macro ga4_param(key, value_type='string_value') -%}
     {%- if target.type == 'postgres' -%}
         jsonb_path_query_first(event_params, '$[*] ? (@.key == "{{ key }}").value.{{ value_type }}') #>> '{}'
+    {%- elif target.type == 'spark' -%}
+        try_element_at(filter(event_params, p -> p.key = '{{ key }}'), 1).value.{{ value_type }}
     {%- else -%}
         list_extract(list_filter(event_params, lambda p: p.key = '{{ key }}'), 1).value.{{ value_type }}
     {%- endif -%}

@@ -56,7 +56,7 @@
 {#- A breakdown's value: text, '(not set)' when missing. -#}
 {% macro dimension_value(metric, dimension) -%}
     {%- set model = kpi_catalogue().semantic_models[metric.semantic_model] -%}
-    coalesce(cast(entity.{{ model.dimensions[dimension] }} as varchar), '(not set)')
+    coalesce(cast(entity.{{ model.dimensions[dimension] }} as {{ sql_type('varchar') }}), '(not set)')
 {%- endmacro %}
 
 {#- One metric per day of the window: (kpi_date, dimension, dimension_value, amount), the
@@ -117,7 +117,7 @@
     added or subtracted; none (a plain sum's denominator) is null. -#}
 {% macro formula_sum(terms) -%}
     {%- if not terms -%}
-        cast(null as double precision)
+        cast(null as {{ sql_type('double precision') }})
     {%- else -%}
         {%- for term in terms -%}
             {{ ' - ' if term[0] < 0 else (' + ' if not loop.first) }}coalesce(m_{{ term[1] }}.amount, 0)
@@ -166,11 +166,11 @@
     {{ kpi_components(kpi, cells_prefix ~ kpi.id, ['period_grain', 'period_start', 'dimension', 'dimension_value'], metric_prefix ~ kpi.id ~ '__') }}
     {%- else %}
     select
-        cast(null as varchar) as period_grain,
+        cast(null as {{ sql_type('varchar') }}) as period_grain,
         cast(null as date) as period_start,
-        cast(null as varchar) as dimension,
-        cast(null as varchar) as dimension_value,
-        cast(null as varchar) as kpi_id,
+        cast(null as {{ sql_type('varchar') }}) as dimension,
+        cast(null as {{ sql_type('varchar') }}) as dimension_value,
+        cast(null as {{ sql_type('varchar') }}) as kpi_id,
         cast(null as decimal(38, 9)) as numerator,
         cast(null as decimal(38, 9)) as denominator
     where false

@@ -3,7 +3,7 @@
     null on a zero denominator. `catalogue` is the alias of the joined kpi_catalogue seed. -#}
 {% macro kpi_value(numerator, denominator, catalogue='catalogue') -%}
     case
-        when not {{ catalogue }}.is_ratio then cast({{ numerator }} as double precision)
+        when not {{ catalogue }}.is_ratio then cast({{ numerator }} as {{ sql_type('double precision') }})
         else {{ catalogue }}.value_scale * {{ safe_divide(numerator, denominator) }}
     end
 {%- endmacro %}

@@ -21,7 +21,11 @@
 
 {#- The calendar day of a timestamp in the reporting timezone. -#}
 {% macro local_date(timestamp_column) -%}
-    cast(({{ timestamp_column }} at time zone '{{ var("timezone") }}') as date)
+    {%- if target.type == 'spark' -%}
+        cast(from_utc_timestamp({{ timestamp_column }}, '{{ var("timezone") }}') as date)
+    {%- else -%}
+        cast(({{ timestamp_column }} at time zone '{{ var("timezone") }}') as date)
+    {%- endif -%}
 {%- endmacro %}
 
 {#- The days of the window that get KPI rows: every partition day of the run (with or
@@ -36,7 +40,7 @@
             least({{ window_end() }}, cast(max(_extract_date) + 1 as date)) as end_day
         from {{ source('raw', '_ingest_log') }}
     ) as bounds,
-        generate_series(0, bounds.end_day - bounds.first_day - 1) as days (day_offset)
+        {{ day_offsets(days_between('bounds.first_day', 'bounds.end_day')) }} as days (day_offset)
     where
         cast(bounds.first_day + cast(days.day_offset as integer) as date) >= cast('{{ window_bound("first_partition", "1900-01-01") }}' as date)
         or cast(bounds.first_day + cast(days.day_offset as integer) as date) in (

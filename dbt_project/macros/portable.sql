@@ -1,9 +1,17 @@
-{#- The few expressions DuckDB and PostgreSQL spell differently, one macro each; the DuckDB
-    branch is what the models wrote before they ran on PostgreSQL.
-    Whole days from one date to a later one. -#}
+{#- The few expressions DuckDB, PostgreSQL and Spark spell differently, one macro each; the
+    DuckDB branch is what the models wrote before they ran on PostgreSQL.
+    A column type, named as DuckDB and PostgreSQL name it (`text`, `varchar`, `double
+    precision`); Spark's name for it on Spark (`string`, `double`: macros/spark_seeds.sql). -#}
+{% macro sql_type(name) -%}
+    {%- if target.type == 'spark' -%}{{ spark_type(name) }}{%- else -%}{{ name }}{%- endif -%}
+{%- endmacro %}
+
+{#- Whole days from one date to a later one. -#}
 {% macro days_between(start_date, end_date) -%}
     {%- if target.type == 'postgres' -%}
         ({{ end_date }} - {{ start_date }})
+    {%- elif target.type == 'spark' -%}
+        datediff({{ end_date }}, {{ start_date }})
     {%- else -%}
         datediff('day', {{ start_date }}, {{ end_date }})
     {%- endif -%}
@@ -31,7 +39,28 @@
 {% macro regexp_contains(text, pattern) -%}
     {%- if target.type == 'postgres' -%}
         ({{ text }} ~ '{{ pattern }}')
+    {%- elif target.type == 'spark' -%}
+        ({{ text }} rlike '{{ pattern }}')
     {%- else -%}
         regexp_matches({{ text }}, '{{ pattern }}')
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The integers 0 .. count - 1 as a table to join, `{{ day_offsets(n) }} as days (day_offset)`;
+    none when count is 0 (Spark's sequence(0, -1) counts down: filtered). -#}
+{% macro day_offsets(count) -%}
+    {%- if target.type == 'spark' -%}
+        lateral explode(filter(sequence(0, {{ count }} - 1), offset -> offset >= 0 and offset < {{ count }}))
+    {%- else -%}
+        generate_series(0, {{ count }} - 1)
+    {%- endif -%}
+{%- endmacro %}
+
+{#- The instant `micros` microseconds after the Unix epoch (GA4's event_timestamp). -#}
+{% macro timestamp_from_micros(micros) -%}
+    {%- if target.type == 'spark' -%}
+        timestamp_micros(cast({{ micros }} as bigint))
+    {%- else -%}
+        to_timestamp(cast({{ micros }} as bigint) / 1000000.0)
     {%- endif -%}
 {%- endmacro %}

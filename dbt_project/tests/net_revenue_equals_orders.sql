@@ -32,7 +32,7 @@ with order_versions as (
 orders_by_day as (
     select
         {{ local_date('placed_at') }} as order_date,
-        cast(sum(net_amount) as double precision) as net_amount
+        cast(sum(net_amount) as {{ sql_type('double precision') }}) as net_amount
     from order_versions
     where version_rank = 1 and order_status <> 'cancelled'
     group by {{ local_date('placed_at') }}

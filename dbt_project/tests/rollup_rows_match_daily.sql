@@ -113,12 +113,12 @@ order by period_grain, period_start, kpi_id, dimension, dimension_value
 {% else %}
 
 select
-    cast(null as varchar) as period_grain,
+    cast(null as {{ sql_type('varchar') }}) as period_grain,
     cast(null as date) as period_start,
-    cast(null as varchar) as kpi_id,
-    cast(null as varchar) as dimension,
-    cast(null as varchar) as dimension_value,
-    cast(null as varchar) as problem
+    cast(null as {{ sql_type('varchar') }}) as kpi_id,
+    cast(null as {{ sql_type('varchar') }}) as dimension,
+    cast(null as {{ sql_type('varchar') }}) as dimension_value,
+    cast(null as {{ sql_type('varchar') }}) as problem
 where 1 = 0
 
 {% endif %}

@@ -8,7 +8,7 @@ with versions as (
 )
 
 select
-    cast(spend_date as varchar) || '|' || coalesce(channel, '') || '|' || coalesce(campaign, '')
+    cast(spend_date as {{ sql_type('varchar') }}) || '|' || coalesce(channel, '') || '|' || coalesce(campaign, '')
         as spend_key,
     spend_date,
     channel,

@@ -4,14 +4,14 @@
 with hubspot as (
     select
         'hubspot' as crm,
-        cast(deals.deal_id as varchar) as deal_id,
+        cast(deals.deal_id as {{ sql_type('varchar') }}) as deal_id,
         deals.created_at,
         deals.modified_at,
         {{ local_date('deals.closed_at') }} as closed_date,
         deals.amount,
         deals.currency,
         stage_map.outcome,
-        cast(null as varchar) as campaign_id,
+        cast(null as {{ sql_type('varchar') }}) as campaign_id,
         false as is_deleted,
         deals.extract_date,
         deals.source_row_number

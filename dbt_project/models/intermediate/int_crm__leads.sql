@@ -3,7 +3,7 @@
 with hubspot as (
     select
         'hubspot' as crm,
-        cast(contact_id as varchar) as lead_id,
+        cast(contact_id as {{ sql_type('varchar') }}) as lead_id,
         created_at,
         modified_at,
         original_source as lead_source,
@@ -25,7 +25,7 @@ salesforce as (
         lead_source,
         is_converted as is_customer,
         -- Salesforce exports the conversion day only
-        cast(null as timestamptz) as converted_at,
+        cast(null as {{ sql_type('timestamptz') }}) as converted_at,
         converted_date,
         is_deleted,
         extract_date,
@@ -50,7 +50,7 @@ select
     lead_id,
     created_at,
     {{ local_date('created_at') }} as created_date,
-    cast(lead_source as varchar) as lead_source,
+    cast(lead_source as {{ sql_type('varchar') }}) as lead_source,
     is_customer,
     converted_at,
     converted_date

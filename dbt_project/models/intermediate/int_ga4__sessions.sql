@@ -1,8 +1,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
         unique_key='session_date',
+        partition_by=['session_date'] if target.type == 'spark' else none,
     )
 }}
 

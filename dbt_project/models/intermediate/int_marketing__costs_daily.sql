@@ -3,7 +3,7 @@
 -- Marketing costs outside the ad platforms (the marketing_costs seed: a daily amount per
 -- cost item over a validity range), one row per cost item and day of the time spine.
 select
-    cost_items.cost_item || '|' || cast(spine.date_day as varchar) as cost_key,
+    cost_items.cost_item || '|' || cast(spine.date_day as {{ sql_type('varchar') }}) as cost_key,
     cost_items.cost_item,
     spine.date_day as cost_date,
     cost_items.daily_amount,

@@ -49,10 +49,10 @@ overalls as (
         comparisons.compared_date,
         catalogue.is_ratio,
         catalogue.value_scale,
-        cast(now.value as double precision) as value_to,
-        cast(base.value as double precision) as value_from,
-        cast(now.denominator as double precision) as denominator_to,
-        cast(base.denominator as double precision) as denominator_from
+        cast(now.value as {{ sql_type('double precision') }}) as value_to,
+        cast(base.value as {{ sql_type('double precision') }}) as value_from,
+        cast(now.denominator as {{ sql_type('double precision') }}) as denominator_to,
+        cast(base.denominator as {{ sql_type('double precision') }}) as denominator_from
     from comparisons
     inner join catalogue on comparisons.kpi_id = catalogue.kpi_id
     inner join daily as now
@@ -107,10 +107,10 @@ segments as (
         segment_keys.compared_with,
         segment_keys.dimension,
         segment_keys.dimension_value,
-        cast(now.numerator as double precision) as numerator_to,
-        cast(base.numerator as double precision) as numerator_from,
-        cast(now.denominator as double precision) as segment_denominator_to,
-        cast(base.denominator as double precision) as segment_denominator_from
+        cast(now.numerator as {{ sql_type('double precision') }}) as numerator_to,
+        cast(base.numerator as {{ sql_type('double precision') }}) as numerator_from,
+        cast(now.denominator as {{ sql_type('double precision') }}) as segment_denominator_to,
+        cast(base.denominator as {{ sql_type('double precision') }}) as segment_denominator_from
     from segment_keys
     left join daily as now
         on

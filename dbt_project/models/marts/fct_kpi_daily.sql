@@ -4,8 +4,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
         unique_key='kpi_date',
+        partition_by=['kpi_date'] if target.type == 'spark' else none,
         on_schema_change='fail',
     )
 }}
@@ -104,14 +105,14 @@ select
     components.kpi_date,
     -- text, as the contract says, whatever the generated branches give (on PostgreSQL a
     -- cast breakdown column is varchar, which an incremental run refuses as a new type)
-    cast(components.kpi_id as text) as kpi_id,
-    cast(components.dimension as text) as dimension,
-    cast(components.dimension_value as text) as dimension_value,
+    cast(components.kpi_id as {{ sql_type('text') }}) as kpi_id,
+    cast(components.dimension as {{ sql_type('text') }}) as dimension,
+    cast(components.dimension_value as {{ sql_type('text') }}) as dimension_value,
     case
-        when without_data.kpi_id is null then cast(components.numerator as double precision)
+        when without_data.kpi_id is null then cast(components.numerator as {{ sql_type('double precision') }})
     end as numerator,
     case
-        when without_data.kpi_id is null then cast(components.denominator as double precision)
+        when without_data.kpi_id is null then cast(components.denominator as {{ sql_type('double precision') }})
     end as denominator,
     case
         when without_data.kpi_id is null

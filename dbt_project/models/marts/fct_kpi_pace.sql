@@ -230,8 +230,8 @@ past_days as (
         extract(isodow from periods.kpi_date) as today_weekday,
         extract(isodow from past.kpi_date) as day_of_week,
         {{ days_between('past.kpi_date', 'periods.kpi_date') }} < 28 as is_recent,
-        cast(past.numerator as double precision) as numerator,
-        cast(past.denominator as double precision) as denominator
+        cast(past.numerator as {{ sql_type('double precision') }}) as numerator,
+        cast(past.denominator as {{ sql_type('double precision') }}) as denominator
     from periods
     inner join daily as past
         on
@@ -266,7 +266,7 @@ weekdays as (
         avg(past_days.denominator) as denominator_mean,
         -- days to come on this weekday: one per whole week, plus one if it comes first
         -- in the part week (counted from tomorrow's weekday)
-        floor(cast(min(past_days.days_to_come) as double precision) / 7)
+        floor(cast(min(past_days.days_to_come) as {{ sql_type('double precision') }}) / 7)
         + case
             when (cast(past_days.day_of_week - min(past_days.today_weekday) + 6 as integer) % 7) < min(past_days.days_to_come) % 7
                 then 1
@@ -367,8 +367,8 @@ paced as (
         -- the share of the period's total its numerator took by this day last year
         case
             when last_year.days_with_value = periods.days_in_period and last_year.numerator_total > 0
-                then cast(last_year.numerator_to_date as double precision) / cast(last_year.numerator_total as double precision)
-            else cast(periods.days_elapsed as double precision) / periods.days_in_period
+                then cast(last_year.numerator_to_date as {{ sql_type('double precision') }}) / cast(last_year.numerator_total as {{ sql_type('double precision') }})
+            else cast(periods.days_elapsed as {{ sql_type('double precision') }}) / periods.days_in_period
         end as numerator_share,
         case when components_so_far.is_complete then components_so_far.numerator end as numerator,
         case when components_so_far.is_complete then components_so_far.denominator end as denominator,
@@ -439,7 +439,7 @@ projections as (
             when projected.paced_value is not null then projected.paced_value
             -- naive linear pacing (a ratio, and a distinct count, hold their value to date)
             when projected.is_recounted or projected.is_ratio then projected.period_to_date_value
-            else cast(projected.numerator as double precision) * projected.days_in_period / projected.days_elapsed
+            else cast(projected.numerator as {{ sql_type('double precision') }}) * projected.days_in_period / projected.days_elapsed
         end as projected_value
     from projected
 )

@@ -129,8 +129,8 @@ select
     components.kpi_id,
     components.dimension,
     components.dimension_value,
-    cast(components.numerator as double precision) as numerator,
-    cast(components.denominator as double precision) as denominator,
+    cast(components.numerator as {{ sql_type('double precision') }}) as numerator,
+    cast(components.denominator as {{ sql_type('double precision') }}) as denominator,
     {{ kpi_value('components.numerator', 'components.denominator') }} as value  -- noqa: RF04
 from components
 left join {{ ref('kpi_catalogue') }} as catalogue on components.kpi_id = catalogue.kpi_id

@@ -4,8 +4,9 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
         unique_key='kpi_date',
+        partition_by=['kpi_date'] if target.type == 'spark' else none,
         on_schema_change='fail',
     )
 }}
@@ -45,7 +46,7 @@ amounts as (
         '{{ metric_id }}' as metric_id,
         case
             when {{ metric_sources_delivered(metric_id, 'days.kpi_date', 'delivered') }}
-                then cast(coalesce(metric__{{ metric_id }}.amount, 0) as double precision)
+                then cast(coalesce(metric__{{ metric_id }}.amount, 0) as {{ sql_type('double precision') }})
         end as amount
     from days
     left join metric__{{ metric_id }} on days.kpi_date = metric__{{ metric_id }}.kpi_date
@@ -53,14 +54,14 @@ amounts as (
     {%- if not metrics %}
     select
         cast(null as date) as kpi_date,
-        cast(null as varchar) as metric_id,
-        cast(null as double precision) as amount
+        cast(null as {{ sql_type('varchar') }}) as metric_id,
+        cast(null as {{ sql_type('double precision') }}) as amount
     where false
     {%- endif %}
 )
 
 select
     amounts.kpi_date,
-    cast(amounts.metric_id as text) as metric_id,
+    cast(amounts.metric_id as {{ sql_type('text') }}) as metric_id,
     amounts.amount as value  -- noqa: RF04
 from amounts

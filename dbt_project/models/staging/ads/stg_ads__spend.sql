@@ -9,7 +9,7 @@ with flat as (
         currency,
         impressions,
         clicks,
-        cast(null as double precision) as conversions,
+        cast(null as {{ sql_type('double precision') }}) as conversions,
         _extract_date,
         _source_file,
         _row_number

@@ -9,7 +9,7 @@ with deliveries as (
         source_file,
         {{ regexp_group('source_file', 'events_(intraday_)?([0-9]{8})', 0) }} as export_table,
         {{ regexp_group('source_file', 'events_(intraday_)?([0-9]{8})', 2) }} as table_date,
-        strpos(source_file, 'events_intraday_') > 0 as is_intraday
+        position('events_intraday_' in source_file) > 0 as is_intraday
     from {{ source('raw', '_ingest_log') }}
     where raw_table = 'ga4_events' and duplicate_of is null
 ),
@@ -46,7 +46,7 @@ typed as (
         {{ ga4_field('source.device', 'category') }} as device_category,
         {{ ga4_field('source.ecommerce', 'purchase_revenue', 'double precision') }} as purchase_revenue,
         {{ ga4_field('source.ecommerce', 'transaction_id') }} as transaction_id,
-        to_timestamp(cast(source.event_timestamp as bigint) / 1000000.0) as event_at,
+        {{ timestamp_from_micros('source.event_timestamp') }} as event_at,
         cast({{ ga4_param('ga_session_id', 'int_value') }} as bigint) as ga_session_id,
         lower({{ ga4_param('source') }}) as event_source,
         lower({{ ga4_param('medium') }}) as event_medium,
@@ -61,5 +61,5 @@ typed as (
 
 select
     typed.*,
-    typed.user_pseudo_id || '-' || cast(typed.ga_session_id as varchar) as session_key
+    typed.user_pseudo_id || '-' || cast(typed.ga_session_id as {{ sql_type('varchar') }}) as session_key
 from typed
