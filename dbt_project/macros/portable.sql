@@ -64,3 +64,32 @@
         to_timestamp(cast({{ micros }} as bigint) / 1000000.0)
     {%- endif -%}
 {%- endmacro %}
+
+{#- The day one period of `grain` (week, month, quarter, else year) after `day`. One case over
+    whole dates, not a date plus a case of intervals: Spark cannot hold day and month
+    intervals in one column. -#}
+{% macro period_after(day, grain) -%}
+    case {{ grain }}
+        when 'week' then cast({{ day }} + interval '7 day' as date)
+        when 'month' then cast({{ day }} + interval '1 month' as date)
+        when 'quarter' then cast({{ day }} + interval '3 month' as date)
+        else cast({{ day }} + interval '1 year' as date)
+    end
+{%- endmacro %}
+
+{#- The same day last year as `grain` compares it: 52 weeks back for a week (the same
+    weekday), a calendar year back otherwise. -#}
+{% macro last_year_day(day, grain) -%}
+    case when {{ grain }} = 'week' then cast({{ day }} - interval '364 day' as date)
+        else cast({{ day }} - interval '1 year' as date)
+    end
+{%- endmacro %}
+
+{#- The ISO day of the week of a date: 1 (Monday) to 7 (Sunday). -#}
+{% macro iso_weekday(day) -%}
+    {%- if target.type == 'spark' -%}
+        (weekday({{ day }}) + 1)
+    {%- else -%}
+        extract(isodow from {{ day }})
+    {%- endif -%}
+{%- endmacro %}

@@ -55,11 +55,7 @@ covered as (
         periods.period_start,
         periods.kpi_id,
         min(daily.kpi_date) as first_day,
-        max(daily.kpi_date) as last_day,
-        case periods.period_grain
-            when 'week' then interval '364 day'
-            else interval '1 year'
-        end as shift
+        max(daily.kpi_date) as last_day
     from periods
     inner join daily
         on
@@ -73,8 +69,8 @@ last_year_window as (
         period_grain,
         period_start,
         kpi_id,
-        cast(first_day - shift as date) as first_day,
-        cast(last_day - shift as date) as last_day
+        {{ last_year_day('first_day', 'period_grain') }} as first_day,
+        {{ last_year_day('last_day', 'period_grain') }} as last_day
     from covered
 ),
 

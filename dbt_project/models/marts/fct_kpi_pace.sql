@@ -61,19 +61,11 @@ starts as (
 days as (
     select
         starts.*,
+        -- a grain here is a week, a month or a quarter
         cast(
-            starts.period_start
-            + case starts.period_grain
-                when 'week' then interval '7 day'
-                when 'month' then interval '1 month'
-                else interval '3 month'
-            end
+            {{ period_after('starts.period_start', 'starts.period_grain') }}
             - interval '1 day' as date
-        ) as period_end,
-        case starts.period_grain
-            when 'week' then interval '364 day'
-            else interval '1 year'
-        end as shift
+        ) as period_end
     from starts
 ),
 
@@ -82,9 +74,9 @@ periods as (
         days.*,
         {{ days_between('days.period_start', 'days.period_end') }} + 1 as days_in_period,
         {{ days_between('days.period_start', 'days.kpi_date') }} + 1 as days_elapsed,
-        cast(days.period_start - days.shift as date) as last_year_start,
-        cast(days.period_end - days.shift as date) as last_year_end,
-        cast(days.kpi_date - days.shift as date) as last_year_day,
+        {{ last_year_day('days.period_start', 'days.period_grain') }} as last_year_start,
+        {{ last_year_day('days.period_end', 'days.period_grain') }} as last_year_end,
+        {{ last_year_day('days.kpi_date', 'days.period_grain') }} as last_year_day,
         -- the profile: the same days 52 weeks earlier, so weekdays line up
         cast(days.period_start - interval '364 day' as date) as profile_start,
         cast(days.period_end - interval '364 day' as date) as profile_end,
@@ -227,8 +219,8 @@ past_days as (
         periods.kpi_date,
         periods.kpi_id,
         periods.days_in_period - periods.days_elapsed as days_to_come,
-        extract(isodow from periods.kpi_date) as today_weekday,
-        extract(isodow from past.kpi_date) as day_of_week,
+        {{ iso_weekday('periods.kpi_date') }} as today_weekday,
+        {{ iso_weekday('past.kpi_date') }} as day_of_week,
         {{ days_between('past.kpi_date', 'periods.kpi_date') }} < 28 as is_recent,
         cast(past.numerator as {{ sql_type('double precision') }}) as numerator,
         cast(past.denominator as {{ sql_type('double precision') }}) as denominator

@@ -116,13 +116,7 @@ select
     components.period_grain,
     components.period_start,
     cast(
-        components.period_start
-        + case components.period_grain
-            when 'week' then interval '7 day'
-            when 'month' then interval '1 month'
-            when 'quarter' then interval '3 month'
-            else interval '1 year'
-        end
+        {{ period_after('components.period_start', 'components.period_grain') }}
         - interval '1 day' as date
     ) as period_end,
     cast(components.days_covered as integer) as days_covered,
