@@ -137,7 +137,7 @@ class Settings:
         (`SPARK_REMOTE`, `warehouse/spark.py`). Passed to the dbt subprocess only: this
         process's own environment is never written."""
         target = (
-            spark_dbt_target_env(self.spark_paths, self.spark_port)
+            spark_dbt_target_env(self.spark_port)
             if self.spark
             else dbt_target_env(self.warehouse_url)
         )

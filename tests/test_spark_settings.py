@@ -85,7 +85,6 @@ def test_dbt_is_handed_the_spark_target_and_the_environment_is_left_alone(
     assert dict(os.environ) == before
     assert env["KPI_DBT_TARGET"] == "spark"
     assert env["SPARK_REMOTE"] == "sc://127.0.0.1:15123"
-    assert env["KPI_SPARK_DIR"] == str((tmp_path / "data" / "spark").absolute())
     assert env["DO_NOT_TRACK"] == "1"
     assert "PGPASSWORD" not in env
     # nothing of Spark's is created before a server starts

@@ -145,14 +145,14 @@ def server_command(spark_home: Path, conf: Mapping[str, str]) -> list[str]:
     return [*command, "spark-internal"]
 
 
-def dbt_target_env(paths: SparkPaths, port: int) -> dict[str, str]:
+def dbt_target_env(port: int) -> dict[str, str]:
     """The environment that makes dbt (profiles.yml) build on the deployment's Spark: the
     `spark` output (`method: session`), whose SparkSession connects to the server
-    (`SPARK_REMOTE`), and pyspark's warnings on each statement silenced."""
+    (`SPARK_REMOTE`; the server holds the folders), and pyspark's warnings on each
+    statement silenced."""
     return {
         "KPI_DBT_TARGET": SPARK,
         "SPARK_REMOTE": remote_url(port),
-        "KPI_SPARK_DIR": str(paths.root),
         "PYTHONWARNINGS": QUIET_WARNINGS,
     }
 
