@@ -69,7 +69,10 @@ def dbt(settings: Settings, *args: str) -> subprocess.CompletedProcess:
         "--target-path",
         str(settings.dbt_target_dir),
     ]
-    return subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    # run from a folder of its own: nothing of Spark's may appear in the working directory
+    cwd = settings.artefacts_dir / "dbt_cwd"
+    cwd.mkdir(exist_ok=True)
+    return subprocess.run(command, env=env, cwd=cwd, capture_output=True, text=True, check=False)
 
 
 def statuses(settings: Settings) -> dict[str, str]:
@@ -123,10 +126,14 @@ def test_dbt_builds_the_whole_project_on_spark(built) -> None:
     assert {s for s in outcomes.values()} <= {"success", "pass"}, {
         node: s for node, s in outcomes.items() if s not in ("success", "pass")
     }
-    # everything Spark wrote is under the deployment's Spark folder
+    # everything Spark wrote is under the deployment's Spark folder, where the server put it
     settings = built["settings"]
+    spark_dir = settings.spark_paths.root
     assert (settings.spark_paths.warehouse_dir / "marts.db" / "fct_kpi_daily").is_dir()
-    assert (settings.spark_paths.metastore_dir).is_dir()
+    assert (settings.spark_paths.metastore_dir / "service.properties").is_file()  # Derby's
+    assert (spark_dir / "derby.log").is_file()
+    assert not (spark_dir / "spark-warehouse").exists()  # Spark's default folder, unused
+    assert list((settings.artefacts_dir / "dbt_cwd").iterdir()) == []
 
 
 def rows_by_key(frame: pl.DataFrame, keys: list[str]) -> dict[tuple, dict]:

@@ -128,3 +128,18 @@ def test_the_pipelines_own_steps_are_refused_on_spark_not_run_on_a_duckdb_file(
 def test_java_older_than_17_is_named(shown, problem) -> None:
     said = java_problem(shown)
     assert (said is None) if problem is None else (problem in said)
+
+
+def test_the_settings_and_the_warehouse_package_do_not_need_pyspark() -> None:
+    """`make demo` (DuckDB) does not install the spark extra: nothing it imports may."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kpi_pipeline.settings, kpi_pipeline.warehouse, kpi_pipeline.definitions; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')))"
+    )
+    shown = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert shown.strip() == "[]"
