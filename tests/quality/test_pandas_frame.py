@@ -40,10 +40,20 @@ def table(con, rows: int) -> None:
     )
 
 
+def arrow_chunks(frame: pd.DataFrame) -> dict[str, int]:
+    """How many Arrow chunks each Arrow-backed column holds (GX reads one chunk faster)."""
+    return {
+        c: getattr(frame[c].array.__arrow_array__(), "num_chunks", 1)
+        for c in frame
+        if hasattr(frame[c].array, "__arrow_array__")
+    }
+
+
 def assert_same_frame(expected: pd.DataFrame, actual: pd.DataFrame) -> None:
     pd.testing.assert_frame_equal(expected, actual, check_exact=True)
     assert list(expected.dtypes) == list(actual.dtypes)
     assert hash_pandas_dataframe(expected) == hash_pandas_dataframe(actual)
+    assert arrow_chunks(expected) == arrow_chunks(actual)
 
 
 # 200,000 rows: DuckDB hands Arrow several record batches
