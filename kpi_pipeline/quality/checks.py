@@ -140,8 +140,9 @@ def raw_rows_frame(
     if is_postgres(con):
         return con.execute(sql, [first, last]).df()
     texts = {name for name in names if name in kept and types[name] == "VARCHAR"}
+    nulls = {name for name in names if name not in kept}
     names += [f"{LAG_PREFIX}{c}" for c in lagged]
-    return duckdb_frame(con, sql, [first, last], names, texts)
+    return duckdb_frame(con, sql, [first, last], names, texts, nulls)
 
 
 def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:

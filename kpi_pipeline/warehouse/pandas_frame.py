@@ -9,6 +9,7 @@ is the same one, value for value and dtype for dtype (so GX's fingerprint of it 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 
@@ -23,11 +24,17 @@ def _names(columns: list[str]) -> str:
 
 
 def duckdb_frame(
-    con, sql: str, params: list, columns: list[str], text_columns: set[str]
+    con,
+    sql: str,
+    params: list,
+    columns: list[str],
+    text_columns: set[str],
+    null_columns: set[str] = frozenset(),
 ) -> pd.DataFrame:
     """`con.execute(sql, params).df()` (DuckDB), where `sql` selects `columns` in that order:
-    the `text_columns` (VARCHAR) among them come through Arrow, the others through `.df()`.
-    The two reads scan the same rows in the same order: DuckDB keeps a query's insertion order
+    the `text_columns` (VARCHAR) among them come through Arrow, the `null_columns` (selected
+    as `cast(null as T)`) from one row of `.df()` repeated, the others through `.df()`.
+    The reads scan the same rows in the same order: DuckDB keeps a query's insertion order
     unless `preserve_insertion_order` is off, and then the whole frame comes from `.df()`."""
     texts = [c for c in columns if c in text_columns]
     [(ordered,)] = con.execute("select current_setting('preserve_insertion_order')").fetchall()
@@ -37,8 +44,19 @@ def duckdb_frame(
     arrow = arrow.combine_chunks()  # one chunk, as `.df()` gives: GX reads it faster
     if not all(_text_fetchable(arrow.column(c)) for c in texts):
         return con.execute(sql, params).df()
-    others = [c for c in columns if c not in text_columns]
-    rest = con.execute(f"select {_names(others)} from ({sql})", params).df() if others else None
-    return pd.DataFrame(
-        {c: arrow.column(c).to_pandas() if c in text_columns else rest[c] for c in columns}
+    rows = len(arrow)
+    nulls = [c for c in columns if c in null_columns and c not in text_columns]
+    one = (
+        con.execute(f"select {_names(nulls)} from ({sql}) limit 1", params).df() if nulls else None
     )
+    others = [c for c in columns if c not in text_columns and c not in null_columns]
+    rest = con.execute(f"select {_names(others)} from ({sql})", params).df() if others else None
+
+    def column(name: str) -> pd.Series:
+        if name in text_columns:
+            return arrow.column(name).to_pandas()
+        if name in null_columns:
+            return one[name].take(np.zeros(rows, dtype=np.intp)).reset_index(drop=True)
+        return rest[name]
+
+    return pd.DataFrame({c: column(c) for c in columns})

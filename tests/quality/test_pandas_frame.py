@@ -17,13 +17,16 @@ from kpi_pipeline.warehouse.pandas_frame import duckdb_frame
 from tests.quality.gx_results import stored_results
 
 DAY = dt.date(2025, 3, 3)
-COLUMNS = ["t", "u", "empty", "d", "n", "ts", "amount", "flag", "x"]
+NULL_TYPES = ["varchar", "bigint", "integer", "timestamptz", "date", "decimal(18, 6)", "boolean"]
+NULLS = {f"null_{n}" for n in range(len(NULL_TYPES))}
+COLUMNS = ["t", "u", "empty", "d", "n", "ts", "amount", "flag", "x", *sorted(NULLS)]
 TEXTS = {"t", "u", "empty"}
 
 
 def table(con, rows: int) -> None:
     """Text with values, nulls, empty strings and other scripts; a text column without any
-    value; dates, nullable integers, timestamps, decimals, booleans and doubles."""
+    value; dates, nullable integers, timestamps, decimals, booleans and doubles; a null of
+    each type as the raw check selects a column its suite does not read."""
     con.execute(
         f"""create or replace table sample as
         select
@@ -35,7 +38,8 @@ def table(con, rows: int) -> None:
             timestamptz '2025-03-03 10:00:00+00' + to_seconds(i) as ts,
             cast(i / 7 as decimal(18, 6)) as amount,
             i % 2 = 0 as flag,
-            i / 3.0 as x
+            i / 3.0 as x,
+            {", ".join(f"cast(null as {t}) as null_{n}" for n, t in enumerate(NULL_TYPES))}
         from range({rows}) r(i)"""
     )
 
@@ -64,7 +68,7 @@ def test_the_frame_is_the_one_df_gives(rows: int) -> None:
     sql = f"select {', '.join(COLUMNS)} from sample where d between ? and ?"
     params = [DAY, DAY + dt.timedelta(days=3)]
     expected = con.execute(sql, params).df()
-    assert_same_frame(expected, duckdb_frame(con, sql, params, COLUMNS, TEXTS))
+    assert_same_frame(expected, duckdb_frame(con, sql, params, COLUMNS, TEXTS, NULLS))
     # a text column with values only, and no text column at all
     assert_same_frame(
         con.execute("select t, u from sample").df(),
@@ -89,7 +93,7 @@ def test_without_insertion_order_the_frame_is_read_whole() -> None:
             fetched.append(query)
             return real(query, params or [])
 
-    frame = duckdb_frame(Spy(), sql, [], COLUMNS, TEXTS)
+    frame = duckdb_frame(Spy(), sql, [], COLUMNS, TEXTS, NULLS)
     assert fetched[-1] == sql  # one read of the whole query, no split
     assert len(frame) == 1000 and list(frame.columns) == COLUMNS
 
