@@ -205,7 +205,7 @@ def _validation_definition(context, batch_definition, suite_name: str, definitio
     suite = ExpectationSuite(**definition)
     try:
         stored = context.validation_definitions.get(suite_name)
-    except DataContextError:
+    except (DataContextError, ValueError):  # none yet, or its suite is gone from the store
         stored = None
     if (
         stored is not None

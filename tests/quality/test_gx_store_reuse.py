@@ -46,3 +46,11 @@ def test_a_changed_suite_is_stored_and_validated_anew(tmp_path: Path) -> None:
     assert stored["kwargs"]["min_value"] == 0
     outcome = validate_frame("raw_orders_volume", NO_ORDERS, suite=suite, store=tmp_path)
     assert outcome.errors[0].unexpected_count == 1  # and back
+
+
+def test_a_suite_gone_from_the_store_is_added_again(tmp_path: Path) -> None:
+    validate_frame("raw_orders_volume", ORDERS, store=tmp_path)
+    (tmp_path / "gx" / "expectations" / "raw_orders_volume.json").unlink()
+    outcome = validate_frame("raw_orders_volume", NO_ORDERS, store=tmp_path)
+    assert outcome.errors[0].unexpected_count == 1
+    assert stored_suite(tmp_path, "raw_orders_volume")["expectations"]
