@@ -98,8 +98,6 @@ def project(
     per_unit = sum((days[p][0] - rate56 * days[p][1]) ** 2 / days[p][1] for p in counted) / (
         len(counted) - 1
     )
-    variance = per_unit * (
-        denominators_to_come + denominators_to_come**2 / recent_denominator
-    )
+    variance = per_unit * (denominators_to_come + denominators_to_come**2 / recent_denominator)
     sd = abs(scale) * math.sqrt(variance) / total
     return Projection(value, value - Z80 * sd, value + Z80 * sd)

@@ -228,6 +228,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                     labels=labels,
                     why=why,
                     late=late,
+                    latest=latest_of[day],
                 ) -> dict:
                     ctx = ReportContext(
                         day,
@@ -240,7 +241,7 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                         change_sentences(changes, catalogue, settings.reporting_currency),
                         why,
                     )
-                    reports[day] = render_report(ctx, frame, history, catalogue, late)
+                    reports[day] = render_report(ctx, frame, history, catalogue, late, latest)
                     return {REPORT: reports[day]}
 
                 outcome = publish_snapshot(settings.snapshot_dir, day, frame, manifest, report)

@@ -13,7 +13,7 @@ import jinja2
 import polars as pl
 
 from kpi_pipeline.kpis.catalogue import FAMILIES, Kpi, Target
-from kpi_pipeline.kpis.maturity import LOOKBACK_DAYS, Maturity
+from kpi_pipeline.kpis.maturity import LOOKBACK_DAYS, Maturity, latest_mature_day
 from kpi_pipeline.kpis.status import same_day_last_year
 from kpi_pipeline.publish.report_chart import CHART_HEIGHT, CHART_WIDTH, Chart, trend_chart
 from kpi_pipeline.publish.report_words import (
@@ -289,15 +289,15 @@ def latest_before(
     history: pl.DataFrame, day: dt.date, lookback: int = LOOKBACK_DAYS
 ) -> dict[str, tuple[dt.date, float]]:
     """Each KPI's newest overall value on one of the `lookback` days before `day`, with its
-    day (what a card without a value on `day` shows beside the blank)."""
-    found: dict[str, tuple[dt.date, float]] = {}
-    first = day - dt.timedelta(days=lookback)
+    day (what a card without a value on `day` shows beside the blank): the day before is
+    read as a day whose data matures a day later would be (`kpis.maturity`)."""
+    by_kpi: dict[str, dict[dt.date, float | None]] = {}
     for (kpi_id, known), value in overall_values(history).items():
-        if value is None or not first <= known < day:
-            continue
-        if kpi_id not in found or known > found[kpi_id][0]:
-            found[kpi_id] = (known, value)
-    return found
+        by_kpi.setdefault(kpi_id, {})[known] = value
+    found = {
+        kpi_id: latest_mature_day(values, day, 1, lookback) for kpi_id, values in by_kpi.items()
+    }
+    return {kpi_id: (known, by_kpi[kpi_id][known]) for kpi_id, known in found.items() if known}
 
 
 def target_note(chart: Chart, target: float | None, unit: str, currency: str) -> str | None:
@@ -321,6 +321,7 @@ def render_report(
     history: pl.DataFrame,
     catalogue: dict[str, Kpi],
     maturity: Mapping[str, Maturity] | None = None,
+    latest: Mapping[str, tuple[dt.date, float]] | None = None,
 ) -> bytes:
     """The report of one snapshot version. `snapshot` is the version's KPI rows (see
     snapshot_frame; the period-to-date and projection columns are shown when present);
@@ -329,9 +330,9 @@ def render_report(
     catalogue (kpis.yml) order. `maturity`: for each KPI whose data matures late
     (kpis/maturity.py), its card shows its latest mature day's value, target and status
     and says which days are provisional; those never count as final (no mover, no line
-    on the chart)."""
+    on the chart). `latest`: `latest_before(history, ctx.day)`, when the caller has it."""
     values = overall_values(history)
-    latest = latest_before(history, ctx.day)
+    latest = latest_before(history, ctx.day) if latest is None else latest
     first = ctx.day - dt.timedelta(days=TREND_DAYS - 1)
     previous_day = ctx.day - dt.timedelta(days=1)
     trend_days = [first + dt.timedelta(days=i) for i in range(TREND_DAYS)]

@@ -15,7 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from kpi_pipeline.pull.errors import MalformedPageError, WindowTooDenseError
+from kpi_pipeline.pull.errors import MalformedPageError, WindowTooDenseError, require_records
 from kpi_pipeline.pull.http import JsonApi, RetryPolicy
 from kpi_pipeline.pull.landing import Window
 
@@ -99,18 +99,16 @@ def search_body(
 
 def _page(api: JsonApi, url: str, body: Mapping[str, Any]) -> tuple[int, list[dict], str | None]:
     page = api.post(url, body)
-    results, total = page.get("results"), page.get("total")
-    if not isinstance(results, list) or not isinstance(total, int):
-        raise MalformedPageError(
-            f"HubSpot's search answer has no 'results' list or 'total' ({url}); the pull "
-            "stopped and nothing was committed"
-        )
-    for record in results:
-        if not isinstance(record, dict) or not record.get("id"):
-            raise MalformedPageError(
-                f"HubSpot's search answer holds a record without an id ({url}); the pull "
-                "stopped and nothing was committed"
-            )
+    total = page.get("total")
+    results = require_records(
+        page.get("results"),
+        total,
+        int,
+        "'results' list or 'total'",
+        "id",
+        "HubSpot's search answer",
+        url,
+    )
     after = (page.get("paging") or {}).get("next", {}).get("after")
     return total, results, str(after) if after is not None else None
 

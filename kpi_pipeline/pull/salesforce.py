@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
-from kpi_pipeline.pull.errors import MalformedPageError, TokenRefusedError
+from kpi_pipeline.pull.errors import TokenRefusedError, require_records
 from kpi_pipeline.pull.http import JsonApi, RetryPolicy, where
 from kpi_pipeline.pull.landing import Window
 
@@ -119,18 +119,16 @@ def query_all(api: JsonApi, instance_url: str, query: str) -> list[dict[str, Any
     records: list[dict[str, Any]] = []
     while True:
         page = api.get(url)
-        batch, done = page.get("records"), page.get("done")
-        if not isinstance(batch, list) or not isinstance(done, bool):
-            raise MalformedPageError(
-                f"Salesforce's query answer has no 'records' list or 'done' ({where(url)}); "
-                "the pull stopped and nothing was committed"
-            )
-        for record in batch:
-            if not isinstance(record, dict) or not record.get("Id"):
-                raise MalformedPageError(
-                    f"Salesforce's query answer holds a record without an Id ({where(url)}); "
-                    "the pull stopped and nothing was committed"
-                )
+        done = page.get("done")
+        batch = require_records(
+            page.get("records"),
+            done,
+            bool,
+            "'records' list or 'done'",
+            "Id",
+            "Salesforce's query answer",
+            where(url),
+        )
         records.extend(batch)
         following = page.get("nextRecordsUrl")
         if done or not following:

@@ -78,8 +78,10 @@ def pace(facts: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> It
     for kpi_id, days in facts.items():
         scale = RANDOM_KPIS[kpi_id][2]
         for day, (numerator, denominator) in days.items():
-            value = numerator if denominator is None else (
-                None if numerator is None else scale * numerator / denominator
+            value = (
+                numerator
+                if denominator is None
+                else (None if numerator is None else scale * numerator / denominator)
             )
             rows.append((day, kpi_id, numerator, denominator, value))
     for day, (numerator, _) in _hand_worked_month().items():

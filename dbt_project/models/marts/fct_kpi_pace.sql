@@ -74,6 +74,7 @@ periods as (
         days.*,
         {{ days_between('days.period_start', 'days.period_end') }} + 1 as days_in_period,
         {{ days_between('days.period_start', 'days.kpi_date') }} + 1 as days_elapsed,
+        {{ days_between('days.kpi_date', 'days.period_end') }} as days_to_come,
         {{ last_year_day('days.period_start', 'days.period_grain') }} as last_year_start,
         {{ last_year_day('days.period_end', 'days.period_grain') }} as last_year_end,
         {{ last_year_day('days.kpi_date', 'days.period_grain') }} as last_year_day,
@@ -218,7 +219,7 @@ past_days as (
     select
         periods.kpi_date,
         periods.kpi_id,
-        periods.days_in_period - periods.days_elapsed as days_to_come,
+        periods.days_to_come,
         {{ iso_weekday('periods.kpi_date') }} as today_weekday,
         {{ iso_weekday('past.kpi_date') }} as day_of_week,
         {{ days_between('past.kpi_date', 'periods.kpi_date') }} < 28 as is_recent,
@@ -303,7 +304,6 @@ to_come as (
     select
         weekdays.kpi_date,
         weekdays.kpi_id,
-        sum(weekdays.days_to_come) as days_to_come,
         sum(weekdays.days_to_come * weekdays.numerator_mean) / nullif(max(history.numerator_mean), 0)
             as numerator_weight,
         sum(weekdays.days_to_come * weekdays.numerator_mean * weekdays.numerator_mean)
@@ -321,7 +321,6 @@ recent as (
         history.kpi_date,
         history.kpi_id,
         history.recent_denominator,
-        to_come.days_to_come,
         spread.numerator_per_denominator_variance,
         history.recent_numerator_mean * to_come.numerator_weight as numerator_to_come,
         history.recent_denominator_mean * to_come.denominator_weight as denominator_to_come,
@@ -348,6 +347,7 @@ paced as (
         periods.period_end,
         periods.days_in_period,
         periods.days_elapsed,
+        periods.days_to_come,
         catalogue.is_ratio,
         catalogue.value_scale,
         catalogue.direction,
@@ -371,7 +371,6 @@ paced as (
         day_targets.target_change_on_last_year,
         day_targets.at_risk_tolerance,
         elapsed_targets.target_so_far,
-        recent.days_to_come,
         recent.numerator_to_come,
         recent.denominator_to_come,
         recent.recent_rate,
@@ -419,7 +418,7 @@ projected as (
             when paced.target_kind = 'relative_to_last_year'
                 then paced.last_year_value * (1 + paced.target_change_on_last_year)
             when paced.is_ratio then paced.target_value
-            else paced.target_so_far + (paced.days_in_period - paced.days_elapsed) * paced.target_value
+            else paced.target_so_far + paced.days_to_come * paced.target_value
         end as period_target
     from paced
 ),
