@@ -511,3 +511,30 @@ def test_a_failed_measured_run_stops_the_bench_in_words(tmp_path: Path, monkeypa
     assert "the measured run (day) failed" in result.output
     assert "KPI_MAX_FILE_ROWS" in result.output
     assert not (tmp_path / "b.md").exists()
+
+
+def test_a_failed_backfill_is_never_judged_to_hold() -> None:
+    """The 365-day backfill that failed in dbt after 92.5 min (a full disk) had been judged
+    to hold its memory target: a failed run may not have reached its peak."""
+    from kpi_pipeline.bench.benchmark import BenchConfig
+    from kpi_pipeline.bench.measurement import RunMeasurement
+    from kpi_pipeline.bench.report import replicated_backfill_targets
+
+    config = BenchConfig(scale=67, backfill_days=365, ga4_format="parquet", replicate=True)
+
+    def backfill(success: bool, minutes: float, gib: float) -> RunMeasurement:
+        return RunMeasurement(
+            "backfill", "2025-01-01", "2025-12-31", success, "failed: dbt_models",
+            minutes * 60, int(gib * 2**30), dict.fromkeys(STAGES, 0.0), {}, 1,
+        )  # fmt: skip
+
+    def verdicts(run: RunMeasurement) -> list:
+        return [t.holds for t in replicated_backfill_targets(config, run)]
+
+    failed_late = replicated_backfill_targets(config, backfill(False, 92.5, 5.96))
+    assert [t.holds for t in failed_late] == [False, None]
+    assert failed_late[0].measured == "failed after 92.5 min at scale 67"
+    assert failed_late[1].measured == "5.96 GiB at scale 67 until it failed"
+    assert verdicts(backfill(False, 30, 9.0)) == [None, False]
+    assert verdicts(backfill(True, 50, 5.0)) == [True, True]
+    assert verdicts(backfill(True, 61, 8.5)) == [False, False]
