@@ -5,14 +5,16 @@ machine (the 365-day backfill's GA4 check reached 8.6 GiB without it: docs/bench
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
 import duckdb
 import pytest
+import yaml
 
-from kpi_pipeline.settings import Settings
+from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 from kpi_pipeline.warehouse import connect
 from kpi_pipeline.warehouse.duckdb_file import DEFAULT_MEMORY_LIMIT, memory_limit
 from tests.dbt_cli import run_dbt
@@ -31,6 +33,16 @@ def duckdb_says(amount: str) -> str:
 def test_the_default_is_four_gigabytes_not_duckdbs_share_of_the_machine() -> None:
     assert memory_limit({}) == DEFAULT_MEMORY_LIMIT == "4GB"
     assert Settings.from_env({}).dbt_env()["KPI_DUCKDB_MEMORY_LIMIT"] == "4GB"
+
+
+def test_dbt_run_by_hand_falls_back_to_the_same_default() -> None:
+    """dbt started without the pipeline (no KPI_DUCKDB_MEMORY_LIMIT in its environment) reads
+    profiles.yml's fallback: it must be the pipeline's own default, not a second copy drifting."""
+    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    setting = profiles["kpi_pipeline"]["outputs"]["duckdb"]["settings"]["memory_limit"]
+    fallback = re.fullmatch(r"\{\{ env_var\('KPI_DUCKDB_MEMORY_LIMIT', '([^']*)'\) \}\}", setting)
+    assert fallback is not None, setting
+    assert fallback.group(1) == DEFAULT_MEMORY_LIMIT
 
 
 @pytest.mark.parametrize("amount", ["512MB", "2GiB", " 1.5GB ", "300mb"])

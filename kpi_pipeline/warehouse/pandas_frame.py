@@ -5,7 +5,10 @@ through Arrow.
 its Arrow-backed `str` columns: at a million GA4 events, three text columns took 0.56 s of
 CPU that way against 0.13 s straight from Arrow (docs/benchmarks.md, issue 16). The frame
 is the same one, value for value and dtype for dtype (so GX's fingerprint of it too):
-`tests/quality/test_pandas_frame.py` holds it to `.df()`."""
+`tests/quality/test_pandas_frame.py` holds it to `.df()`.
+
+The query runs once, into one Arrow table; every column of the frame comes from that table,
+so the columns' rows line up whatever order the query's scan gives."""
 
 from __future__ import annotations
 
@@ -32,25 +35,19 @@ def duckdb_frame(
     null_columns: set[str] = frozenset(),
 ) -> pd.DataFrame:
     """`con.execute(sql, params).df()` (DuckDB), where `sql` selects `columns` in that order:
-    the `text_columns` (VARCHAR) among them come through Arrow, the `null_columns` (selected
-    as `cast(null as T)`) from one row of `.df()` repeated, the others through `.df()`.
-    The reads scan the same rows in the same order: DuckDB keeps a query's insertion order
-    unless `preserve_insertion_order` is off, and then the whole frame comes from `.df()`."""
-    texts = [c for c in columns if c in text_columns]
-    [(ordered,)] = con.execute("select current_setting('preserve_insertion_order')").fetchall()
-    if not texts or not ordered:
-        return con.execute(sql, params).df()
-    arrow = con.sql(f"select {_names(texts)} from ({sql})", params=params).to_arrow_table()
+    the `text_columns` (VARCHAR) among them straight from the query's Arrow table, the
+    `null_columns` (selected as `cast(null as T)`) as one row's `.df()` repeated, the others
+    through DuckDB's `.df()` of the same Arrow table (not a second run of the query)."""
+    arrow = con.sql(sql, params=params).to_arrow_table()
     arrow = arrow.combine_chunks()  # one chunk, as `.df()` gives: GX reads it faster
-    if not all(_text_fetchable(arrow.column(c)) for c in texts):
-        return con.execute(sql, params).df()
+    texts = [c for c in columns if c in text_columns]
+    if not texts or not all(_text_fetchable(arrow.column(c)) for c in texts):
+        return con.from_arrow(arrow).df()
     rows = len(arrow)
     nulls = [c for c in columns if c in null_columns and c not in text_columns]
-    one = (
-        con.execute(f"select {_names(nulls)} from ({sql}) limit 1", params).df() if nulls else None
-    )
+    one = con.from_arrow(arrow.slice(0, 1)).project(_names(nulls)).df() if nulls else None
     others = [c for c in columns if c not in text_columns and c not in null_columns]
-    rest = con.execute(f"select {_names(others)} from ({sql})", params).df() if others else None
+    rest = con.from_arrow(arrow).project(_names(others)).df() if others else None
 
     def column(name: str) -> pd.Series:
         if name in text_columns:
