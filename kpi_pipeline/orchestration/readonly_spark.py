@@ -1,0 +1,76 @@
+"""Read-only SQL on the Spark warehouse (`kpi query` on `KPI_WAREHOUSE=spark`): one reading
+statement, judged by Spark's own parser before it is sent (`query_guard_spark`), on a
+session of its own that cannot read files by path, within a time and a result-size limit.
+
+The session is the caller's: a new Spark Connect session on the deployment's server, so the
+settings made here stay in it. pyspark is imported only by the caller (an optional extra).
+"""
+
+from __future__ import annotations
+
+import polars as pl
+import pyarrow as pa
+
+from kpi_pipeline.orchestration.query_guard import QueryError, first_line
+from kpi_pipeline.orchestration.query_guard_spark import (
+    SPARK_READ_HINT,
+    check_spark_statement,
+    check_spark_text,
+    explain_statement,
+)
+from kpi_pipeline.orchestration.query_limits import (
+    QueryLimits,
+    ResultTooLarge,
+    result_too_large_error,
+    stop_after,
+    timeout_error,
+    within_size,
+)
+from kpi_pipeline.orchestration.readonly_postgres import unique_names
+
+# the reader's session settings: no `format`.`path` tables (Spark would read the file)
+READER_CONF = {"spark.sql.runSQLOnFiles": "false"}
+BATCH_ROWS = 65_536
+
+
+def settle_reader_session(session) -> None:
+    for key, value in READER_CONF.items():
+        session.conf.set(key, value)
+
+
+def check_on_spark(session, sql: str) -> None:
+    """Refuse (QueryError) `sql` unless Spark parses it as one read; nothing of it runs."""
+    check_spark_text(sql)
+    try:
+        [(explained,)] = session.sql(explain_statement(sql)).collect()
+    except Exception as err:  # pyspark's errors share no base class across its clients
+        raise QueryError(
+            f"the SQL does not parse: {first_line(err)}",
+            "check the SQL (one statement); Spark's dialect: "
+            "https://spark.apache.org/docs/latest/sql-ref.html",
+        ) from err
+    check_spark_statement(explained)
+
+
+def spark_read_only_query(session, sql: str, limits: QueryLimits | None = None) -> pl.DataFrame:
+    """The result of one reading statement, checked first, stopped by the time limit (Spark
+    Connect's interrupt of the session's operations); refused once its Arrow batches outgrow
+    the memory limit. Spark Connect hands the result over whole, so that size is judged
+    after the fetch, not during it as on DuckDB; a QueryError in plain words otherwise."""
+    limits = limits or QueryLimits()
+    settle_reader_session(session)
+    check_on_spark(session, sql)
+    with stop_after(limits.timeout_seconds, session.interruptAll) as stopped:
+        try:
+            table = session.sql(sql).toArrow()
+            batches = within_size(
+                table.to_batches(BATCH_ROWS), lambda b: b.nbytes, limits.memory_bytes
+            )
+            table = pa.Table.from_batches(batches, schema=table.schema)
+        except ResultTooLarge as err:
+            raise result_too_large_error(limits) from err
+        except Exception as err:
+            if stopped.is_set():
+                raise timeout_error(limits) from err
+            raise QueryError(f"the query failed: {first_line(err)}", SPARK_READ_HINT) from err
+    return pl.from_arrow(table.rename_columns(unique_names(table.column_names)))
