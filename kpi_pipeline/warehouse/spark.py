@@ -276,3 +276,29 @@ def remote_session(port: int):
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote_url(port)).getOrCreate()
+
+
+def stop_recorded_server(paths: SparkPaths) -> bool:
+    """Stop the server whose pid `start_server` recorded in the deployment's Spark folder
+    (one `warehouse.connect` started and left running); False when none is recorded or it
+    has already stopped."""
+    try:
+        pid = int(json.loads(paths.server_file.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        paths.server_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    paths.server_file.unlink(missing_ok=True)
+    return True
