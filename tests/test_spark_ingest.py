@@ -21,14 +21,14 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
     pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
-from kpi_pipeline.ingest.loaders import DayResult, load_csv_day, load_ga4_day
+from kpi_pipeline.ingest.loaders import DayResult, load_csv_day
 from kpi_pipeline.sample import generate_sample
-from kpi_pipeline.warehouse import connect, is_spark
+from kpi_pipeline.warehouse import append_frame, connect, is_spark, query_polars, warehouse_engine
 from kpi_pipeline.warehouse.spark import SparkPaths, spark_location, stop_recorded_server
+from tests.ingest_days import PII_KEY, ingest_days
 
 DAYS = [dt.date(2025, 6, 1), dt.date(2025, 6, 2)]
 LOADED_AT = dt.datetime(2025, 6, 3, 4, 5, 6, tzinfo=dt.UTC)
-PII_KEY = b"test-key-not-a-secret"
 LOG_COLUMNS = (
     "source, raw_table, _extract_date, source_file, checksum, rows_read, rows_loaded, "
     "rows_quarantined, loaded_at, duplicate_of, summary_lines_skipped"
@@ -56,13 +56,7 @@ def spoil_a_row_of_each_kind(landing: Path) -> None:
 
 
 def ingest(con, landing: Path, days: list[dt.date]) -> list[DayResult]:
-    """Every extract of each day, as the ingest assets load them."""
-    results = []
-    for day in days:
-        for extract in CSV_EXTRACTS:
-            results.append(load_csv_day(con, extract, landing, day, PII_KEY, LOADED_AT))
-        results.append(load_ga4_day(con, landing, day, LOADED_AT))
-    return results
+    return ingest_days(con, landing, days, LOADED_AT)
 
 
 def raw_tables(con) -> list[str]:
@@ -117,6 +111,7 @@ def ingested(tmp_path_factory):
                 orders_after = sorted_rows(con, "raw.orders", columns["orders"])
                 log_after = sorted_rows(con, "raw._ingest_log", LOG_COLUMNS.split(", "))
                 yield {
+                    "con": con,
                     "paths": paths,
                     "tables": tables,
                     "expected": expected,
@@ -194,3 +189,33 @@ def test_reingesting_a_day_replaces_only_its_partition(ingested) -> None:
     changed = set(ingested["log_before"]) ^ set(ingested["log_after"])
     assert len(changed) == 2 and {(row[1], row[2]) for row in changed} == {("orders", DAYS[1])}
     assert len(ingested["log_after"]) == len(ingested["log_before"])
+
+
+def test_the_connection_offers_the_warehouse_surface(ingested) -> None:
+    """What the pipeline's Python uses of a DuckDB connection, on Spark."""
+    import polars as pl
+
+    con = ingested["con"]
+    assert warehouse_engine(con) == {"engine": "spark", "version": "4.3.0"}
+    assert con.execute("select ? as day, ? as text", [DAYS[0], "it's"]).fetchone() == (
+        DAYS[0],
+        "it's",
+    )
+    assert con.execute("select 1 as one where false").fetchone() is None
+    assert con.execute("select 1 as one union all select 2").df()["one"].tolist() == [1, 2]
+    con.execute("create schema if not exists scratch")
+    con.execute("create table scratch.t (n bigint, d date) using parquet partitioned by (d)")
+    rows = pl.DataFrame({"d": DAYS, "n": [1, 2]})  # columns matched by name
+    con.execute("begin transaction")
+    append_frame(con, "scratch.t", rows)
+    con.execute("rollback")
+    assert con.execute("select count(*) from scratch.t").fetchall() == [(0,)]
+    append_frame(con, "scratch.t", rows)  # outside a transaction: inserted at once
+    assert query_polars(con, "select n, d from scratch.t order by n").rows() == [
+        (1, DAYS[0]),
+        (2, DAYS[1]),
+    ]
+    con.execute("begin transaction")
+    con.replace_partition("scratch.t", {"d": DAYS[0]})  # and nothing appended: emptied
+    con.execute("commit")
+    assert con.execute("select n, d from scratch.t").fetchall() == [(2, DAYS[1])]
