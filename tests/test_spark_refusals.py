@@ -1,6 +1,7 @@
 """What does not run on Spark yet (the gate, publication, the readers) is refused up front
 with KPI_WAREHOUSE=spark, in one line of words and exit code 2, before any Spark server is
-started: `kpi run`, `kpi backfill`, `kpi query`, the daily schedule and the landing sensor."""
+started: `kpi run`, `kpi backfill`, `kpi query`, `kpi quarantine`, the daily schedule and
+the landing sensor."""
 
 from __future__ import annotations
 
@@ -52,6 +53,7 @@ def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         (["run", "--date", "2025-06-02"], "kpi run"),
         (["backfill", "--start", "2025-06-01", "--end", "2025-06-02"], "kpi backfill"),
         (["query", "select 1"], "reading the warehouse"),
+        (["quarantine"], "kpi quarantine"),
     ],
 )
 def test_the_cli_refuses_spark_in_words_before_starting_anything(tmp_path, args, named) -> None:
