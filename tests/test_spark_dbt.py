@@ -2,8 +2,9 @@
 Spark through the deployment's Spark Connect server, over the raw tables of one sample day,
 gives exactly the marts the same day gives on DuckDB. One Spark server for the module.
 
-Raw tables reach Spark through `tests/spark_raw.py` (ingest on Spark is not built yet); the
-DuckDB side is the pipeline's own run of the day."""
+The raw tables are the pipeline's ingest on Spark of the day's landing files (the loaders the
+ingest assets run, through `warehouse.connect`); the DuckDB side is the pipeline's own run
+of the same files."""
 
 from __future__ import annotations
 
@@ -29,9 +30,10 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
 from kpi_pipeline.partitions import dbt_window, dbt_window_env
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
+from kpi_pipeline.warehouse import spark_connection
 from kpi_pipeline.warehouse.spark import remote_session, running_server
 from tests.conftest import deploy
-from tests.spark_raw import copy_raw_tables
+from tests.ingest_days import ingest_days
 
 DAY = dt.date(2025, 6, 2)
 # each mart's key columns; every other column is compared value by value
@@ -93,7 +95,13 @@ def built(tmp_path_factory):
     settings = Settings.from_env({**env, "KPI_SPARK_PORT": str(free_port())})
     with running_server(settings.spark_paths, settings.spark_port):
         session = remote_session(settings.spark_port)
-        raw_rows = copy_raw_tables(on_duckdb.warehouse, session, settings.spark_paths.root / "raw")
+        loaded_at = dt.datetime.now(dt.UTC)
+        location, port = settings.warehouse_location, settings.spark_port
+        with spark_connection.connect(location, port=port) as con:
+            ingest_days(con, on_duckdb.landing, [DAY], loaded_at)
+        raw_rows = {
+            table: session.table(f"raw.{table}").count() for table in ("ga4_events", "orders")
+        }
         first = dbt(settings, "build", "--exclude", "resource_type:unit_test")
         first_statuses = statuses(settings)
         daily_after_first = pl.from_arrow(

@@ -1,6 +1,6 @@
 """KPI_WAREHOUSE=spark: a local Spark whose metastore, tables and log live under the data
 directory; dbt's processes are handed the `spark` output and the local server's address; the
-pipeline's own steps, not built on Spark yet, are refused in words (no JVM in these tests)."""
+warehouse package's connection is Spark's, never a DuckDB file (no JVM in these tests)."""
 
 from __future__ import annotations
 
@@ -104,14 +104,24 @@ def test_the_profile_has_a_spark_output_in_session_mode() -> None:
     assert "env_var('KPI_DBT_TARGET'" in profile["kpi_pipeline"]["target"]  # dbt_env's choice
 
 
-def test_the_pipelines_own_steps_are_refused_on_spark_not_run_on_a_duckdb_file(
-    tmp_path, monkeypatch
-) -> None:
+def test_a_spark_location_is_never_a_duckdb_file(tmp_path, monkeypatch) -> None:
+    """connect on Spark goes to the deployment's server; with the port held by a stranger it
+    is refused in words, and no DuckDB file named after the location appears."""
+    import socket
+
+    from kpi_pipeline.warehouse.spark import SparkUnavailableError
+
     monkeypatch.chdir(tmp_path)
-    location = spark_settings(tmp_path).warehouse_location
-    wait_until_free(location)  # nothing to wait for: no DuckDB file is opened
-    with pytest.raises(NotImplementedError, match="do not run on Spark yet"), connect(location):
-        pass
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = str(listener.getsockname()[1])
+        location = spark_settings(tmp_path, KPI_SPARK_PORT=port).warehouse_location
+        monkeypatch.setenv("KPI_SPARK_PORT", port)
+        wait_until_free(location)  # nothing to wait for: no DuckDB file is opened
+        refused = pytest.raises(SparkUnavailableError, match="not this deployment's Spark")
+        with refused, connect(location):
+            pass
     assert list(tmp_path.iterdir()) == []  # no DuckDB file named after the location
 
 

@@ -22,10 +22,13 @@ def quarantine(
     """
     from kpi_pipeline.ingest.quarantine_view import quarantined_rows
     from kpi_pipeline.warehouse import connect
+    from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
     first = parse_day(start, "--start") if start else None
     last = parse_day(end, "--end") if end else None
     settings = load_settings()
+    if problem := not_yet_on_spark(settings.warehouse_location, "kpi quarantine"):
+        raise fail(problem, "read raw._quarantine with Spark SQL on the deployment's server")
     if not settings.warehouse_url and not settings.warehouse_path.exists():
         raise fail(
             f"no warehouse at {settings.warehouse_path}",

@@ -39,7 +39,14 @@ from kpi_pipeline.ingest.landing import (
     extract_files,
     readable_by_duckdb,
 )
-from kpi_pipeline.warehouse import append_frame, column_type, duckdb_file, is_postgres, query_polars
+from kpi_pipeline.warehouse import (
+    append_frame,
+    column_type,
+    duckdb_file,
+    is_postgres,
+    is_spark,
+    query_polars,
+)
 
 QUARANTINE_COLUMNS = {
     "row_number": pl.Int64,
@@ -306,7 +313,7 @@ GA4_QUARANTINE_SQL = f"""
 def ga4_reader(con) -> Iterator[duckdb.DuckDBPyConnection]:
     """The DuckDB connection that reads GA4 files: the warehouse's own when it is DuckDB (rows
     go into the raw table without leaving it), else an in-memory one."""
-    if is_postgres(con):
+    if is_postgres(con) or is_spark(con):
         with duckdb_file.connect(":memory:") as reader:
             yield reader
     else:
@@ -317,7 +324,7 @@ def insert_ga4_rows(
     con, reader: duckdb.DuckDBPyConnection, source_file: str, day: dt.date, loaded_at: dt.datetime
 ) -> None:
     """The loadable rows of `_ga4_file` into `raw.ga4_events` (nested columns as JSON text
-    where the warehouse stores them as JSONB)."""
+    where the warehouse stores them as JSONB; nested as they are on Spark)."""
     table = f"{raw_tables.RAW_SCHEMA}.{GA4_TABLE}"
     if reader is con:
         con.execute(

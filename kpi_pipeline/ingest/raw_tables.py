@@ -1,4 +1,8 @@
-"""Write one source's extract day into its raw table: the day is replaced, nothing else moves."""
+"""Write one source's extract day into its raw table: the day is replaced, nothing else moves.
+
+On Spark the raw tables are Parquet tables partitioned by `_extract_date`, the bookkeeping
+tables by `raw_table` and `_extract_date`; Parquet has no DELETE, so a day is replaced as a
+partition (`SparkConnection.replace_partition`, written at `commit`)."""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ from dataclasses import dataclass
 import polars as pl
 
 from kpi_pipeline.ingest.contracts import LINEAGE_COLUMNS_DDL
-from kpi_pipeline.warehouse import append_frame, column_type, is_postgres
+from kpi_pipeline.warehouse import append_frame, column_type, is_postgres, is_spark
 
 RAW_SCHEMA = "raw"
 QUARANTINE_TABLE = f"{RAW_SCHEMA}._quarantine"
@@ -31,8 +35,67 @@ class DayLoad:
     summary_lines_skipped: int = 0
 
 
+# Spark: the bookkeeping tables' columns (DuckDB type names) and their partition columns
+SPARK_BOOKKEEPING_COLUMNS = {
+    QUARANTINE_TABLE: [
+        ("source", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("row_number", "BIGINT"),
+        ("column_name", "VARCHAR"),
+        ("reason", "VARCHAR"),
+        ("raw_record", "VARCHAR"),
+        ("quarantined_at", "TIMESTAMPTZ"),
+        ("line_number", "BIGINT"),
+    ],
+    INGEST_LOG_TABLE: [
+        ("source", "VARCHAR"),
+        ("source_file", "VARCHAR"),
+        ("checksum", "VARCHAR"),
+        ("rows_read", "BIGINT"),
+        ("rows_loaded", "BIGINT"),
+        ("rows_quarantined", "BIGINT"),
+        ("loaded_at", "TIMESTAMPTZ"),
+        ("duplicate_of", "VARCHAR"),
+        ("summary_lines_skipped", "BIGINT"),
+    ],
+}
+SPARK_BOOKKEEPING_PARTITION = [("raw_table", "VARCHAR"), ("_extract_date", "DATE")]
+SPARK_RAW_LINEAGE = [
+    ("_source_file", "VARCHAR"),
+    ("_row_number", "BIGINT"),
+    ("_loaded_at", "TIMESTAMPTZ"),
+    ("_extract_date", "DATE"),
+]
+
+
+def spark_table_ddl(con, table: str, columns: list[tuple[str, str]], partition: list[str]) -> str:
+    """`create table if not exists` of a Parquet table partitioned by `partition` (Spark)."""
+    body = ", ".join(f"`{name}` {column_type(con, kind)}" for name, kind in columns)
+    by = ", ".join(f"`{name}`" for name in partition)
+    return f"create table if not exists {table} ({body}) using parquet partitioned by ({by})"
+
+
+def _spark_add_missing(con, table: str, columns: list[tuple[str, str]]) -> None:
+    """Columns a contract gained since the Spark table was created (Spark's `alter table`
+    has no `if not exists`)."""
+    present = {name for name, _ in con.table_columns(table)}
+    missing = [(name, kind) for name, kind in columns if name not in present]
+    if missing:
+        body = ", ".join(f"`{name}` {column_type(con, kind)}" for name, kind in missing)
+        con.execute(f"alter table {table} add columns ({body})")
+
+
+def _ensure_spark_raw_schema(con) -> None:
+    for table, columns in SPARK_BOOKKEEPING_COLUMNS.items():
+        partition = [name for name, _ in SPARK_BOOKKEEPING_PARTITION]
+        con.execute(spark_table_ddl(con, table, columns + SPARK_BOOKKEEPING_PARTITION, partition))
+
+
 def ensure_raw_schema(con) -> None:
     con.execute(f"create schema if not exists {RAW_SCHEMA}")
+    if is_spark(con):
+        _ensure_spark_raw_schema(con)
+        return
     con.execute(
         f"""create table if not exists {QUARANTINE_TABLE} (
             source VARCHAR NOT NULL, raw_table VARCHAR NOT NULL, _extract_date DATE NOT NULL,
@@ -56,6 +119,11 @@ def ensure_raw_schema(con) -> None:
 
 
 def ensure_table(con, table: str, columns: list[tuple[str, str]]) -> None:
+    if is_spark(con):
+        name = f"{RAW_SCHEMA}.{table}"
+        con.execute(spark_table_ddl(con, name, columns + SPARK_RAW_LINEAGE, ["_extract_date"]))
+        _spark_add_missing(con, name, columns)
+        return
     typed = [(name, column_type(con, kind)) for name, kind in columns]
     body = ", ".join(f'"{name}" {kind}' for name, kind in typed)
     con.execute(f"create table if not exists {RAW_SCHEMA}.{table} ({body}, {LINEAGE_COLUMNS_DDL})")
@@ -109,7 +177,13 @@ def already_loaded(con, table: str, checksum: str, day: dt.date) -> str | None:
 
 
 def clear_day(con, source: str, table: str, day: dt.date) -> None:
-    """Forget what an earlier load of this day wrote (rows, quarantine, log)."""
+    """Forget what an earlier load of this day wrote (rows, quarantine, log); on Spark the
+    day's partitions are replaced at `commit` by what the load appends."""
+    if is_spark(con):
+        con.replace_partition(f"{RAW_SCHEMA}.{table}", {"_extract_date": day})
+        for bookkeeping in (QUARANTINE_TABLE, INGEST_LOG_TABLE):
+            con.replace_partition(bookkeeping, {"raw_table": table, "_extract_date": day})
+        return
     con.execute(f"delete from {RAW_SCHEMA}.{table} where _extract_date = ?", [day])
     for bookkeeping in (QUARANTINE_TABLE, INGEST_LOG_TABLE):
         con.execute(
@@ -165,6 +239,9 @@ def record_load(
             "line_number",
         )
         append_frame(con, QUARANTINE_TABLE, quarantined)
+    if is_spark(con):  # Spark's inserts go through frames, written at `commit`
+        append_frame(con, INGEST_LOG_TABLE, ingest_log_row(source, table, day, load, loaded_at))
+        return
     con.execute(
         f"""insert into {INGEST_LOG_TABLE}
                 (source, raw_table, _extract_date, source_file, checksum, rows_read,
@@ -183,4 +260,38 @@ def record_load(
             load.duplicate_of,
             load.summary_lines_skipped,
         ],
+    )
+
+
+def ingest_log_row(
+    source: str, table: str, day: dt.date, load: DayLoad, loaded_at: dt.datetime
+) -> pl.DataFrame:
+    """The ingest log's row of one file, as a frame."""
+    return pl.DataFrame(
+        {
+            "source": [source],
+            "raw_table": [table],
+            "_extract_date": [day],
+            "source_file": [load.source_file],
+            "checksum": [load.checksum],
+            "rows_read": [load.rows_read],
+            "rows_loaded": [load.rows_loaded],
+            "rows_quarantined": [load.quarantine.height],
+            "loaded_at": [loaded_at],
+            "duplicate_of": [load.duplicate_of],
+            "summary_lines_skipped": [load.summary_lines_skipped],
+        },
+        schema={
+            "source": pl.String,
+            "raw_table": pl.String,
+            "_extract_date": pl.Date,
+            "source_file": pl.String,
+            "checksum": pl.String,
+            "rows_read": pl.Int64,
+            "rows_loaded": pl.Int64,
+            "rows_quarantined": pl.Int64,
+            "loaded_at": pl.Datetime("us", "UTC"),
+            "duplicate_of": pl.String,
+            "summary_lines_skipped": pl.Int64,
+        },
     )

@@ -40,6 +40,7 @@ from kpi_pipeline.orchestration.readonly_postgres import (
 from kpi_pipeline.warehouse import is_postgres_url
 from kpi_pipeline.warehouse.duckdb_file import lock_conflict
 from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold, lock_path
+from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
 __all__ = ["QueryError", "QueryLimits", "read_only_connection", "read_only_query"]
 
@@ -86,7 +87,9 @@ def read_only_connection(
     `postgresql://` URL: a session whose transactions are read-only), or a QueryError
     saying why there is none. On DuckDB the reader holds the writer lock shared
     (`warehouse/lock.py`): it waits, telling `on_wait`, while a run writes, and a run
-    waits for it; `WarehouseBusyError` when the wait runs out (`KPI_LOCK_TIMEOUT`)."""
+    waits for it; `WarehouseBusyError` when the wait runs out (`KPI_LOCK_TIMEOUT`). Spark's
+    readers are not built yet: refused (`spark_support.py`)."""
+    refuse_spark(warehouse)
     if is_postgres_url(str(warehouse)):
         with postgres_read_only_connection(str(warehouse)) as con:
             yield con
@@ -100,6 +103,14 @@ def read_only_connection(
             con.close()
 
 
+def refuse_spark(warehouse: Path | str) -> None:
+    """A QueryError rather than a DuckDB file named after a `spark:` location."""
+    if problem := not_yet_on_spark(str(warehouse), "reading the warehouse"):
+        raise QueryError(
+            problem, "read Spark's tables with Spark SQL, or build on DuckDB or PostgreSQL"
+        )
+
+
 def read_only_query(
     warehouse: Path | str,
     sql: str,
@@ -110,6 +121,7 @@ def read_only_query(
     `postgresql://` URL, whose dialect the SQL is in), within `limits`; a QueryError in
     plain words for anything refused, stopped or failed."""
     limits = limits or QueryLimits()
+    refuse_spark(warehouse)
     if is_postgres_url(str(warehouse)):
         return postgres_read_only_query(str(warehouse), sql, limits)
     with read_only_connection(warehouse, limits, on_wait) as con:

@@ -1,9 +1,11 @@
-"""The warehouse: a DuckDB file (default) or a PostgreSQL database, chosen by `KPI_WAREHOUSE`.
+"""The warehouse: a DuckDB file (default), a PostgreSQL database or a local Spark, chosen by
+`KPI_WAREHOUSE`.
 
 The Python edges (ingest, quality, publish, CLI readers) use only what this package offers:
 `connect`, `con.execute(sql, params)` with `?` placeholders and its `fetchall` / `fetchone`
-/ `df`, `query_polars`, `append_frame` and `column_type`; their SQL is standard SQL both
-engines run. A DuckDB connection is DuckDB's own; a PostgreSQL one is `PostgresConnection`.
+/ `df`, `query_polars`, `append_frame` and `column_type`; their SQL is standard SQL the
+engines run. A DuckDB connection is DuckDB's own; a PostgreSQL one is `PostgresConnection`;
+a Spark one is `SparkConnection` (`spark_connection.py`, its writes held until `commit`).
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import psycopg2
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
-from kpi_pipeline.warehouse import duckdb_file, postgres
+from kpi_pipeline.warehouse import duckdb_file, postgres, spark_connection
 from kpi_pipeline.warehouse.postgres import PostgresConnection, is_postgres_url
 from kpi_pipeline.warehouse.spark import is_spark_location
+from kpi_pipeline.warehouse.spark_connection import SparkConnection
 
 # what a failed statement raises, whichever the warehouse
 WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error)
@@ -34,6 +37,7 @@ __all__ = [
     "connect",
     "is_postgres",
     "is_postgres_url",
+    "is_spark",
     "query_polars",
     "wait_until_free",
     "warehouse_engine",
@@ -46,22 +50,21 @@ def warehouse_engine(con) -> dict[str, str]:
     if is_postgres(con):
         (version,) = con.execute("show server_version").fetchone()
         return {"engine": "postgres", "version": str(version)}
+    if is_spark(con):
+        return {"engine": "spark", "version": str(con.session.version)}
     return {"engine": "duckdb", "version": duckdb.__version__}
 
 
 @contextmanager
 def connect(location: Path | str, read_only: bool = False) -> Iterator:
-    """A connection to the DuckDB file or `postgresql://` URL `location`, closed on exit (so
-    dbt, another process, can write afterwards); sessions run in UTC.
-
-    On Spark (`spark:<folder>`) only dbt runs so far (issue 18): the pipeline's own steps
-    (ingest, checks, publish, readers) are refused here in words rather than opening a
-    DuckDB file of that name."""
+    """A connection to the DuckDB file, `postgresql://` URL or Spark folder (`spark:<folder>`)
+    `location`, closed on exit (so dbt, another process, can write afterwards); sessions run
+    in UTC. On Spark the deployment's server is started when none runs (`KPI_SPARK_PORT`),
+    and `read_only` is not enforced."""
     if is_spark_location(str(location)):
-        raise NotImplementedError(
-            "KPI_WAREHOUSE=spark: the pipeline's ingest, quality checks, publication and "
-            "readers do not run on Spark yet, only dbt's models do (docs/warehouses.md#spark)"
-        )
+        with spark_connection.connect(str(location)) as con:
+            yield con
+        return
     opener = postgres.connect if is_postgres_url(str(location)) else duckdb_file.connect
     with opener(str(location), read_only=read_only) as con:
         yield con
@@ -109,17 +112,24 @@ def is_postgres(con) -> bool:
     return isinstance(con, PostgresConnection)
 
 
+def is_spark(con) -> bool:
+    return isinstance(con, SparkConnection)
+
+
 def query_polars(con, sql: str, params: list | None = None) -> pl.DataFrame:
     """Run a query and fetch it whole as a Polars DataFrame."""
-    if is_postgres(con):
+    if is_postgres(con) or is_spark(con):
         return con.query_polars(sql, params)
     return pl.from_arrow(con.sql(sql, params=params or []).to_arrow_table())
 
 
 def append_frame(con, table: str, frame: pl.DataFrame) -> None:
     """Insert every row of `frame` into `table`, columns matched by name (PostgreSQL: one
-    `COPY ... FROM STDIN`; DuckDB: one insert from the Arrow data)."""
-    if is_postgres(con):
+    `COPY ... FROM STDIN`; DuckDB: one insert from the Arrow data; Spark: a view of the
+    Arrow data inserted, at `commit` within a transaction)."""
+    if is_spark(con):
+        con.append_frame(table, frame)
+    elif is_postgres(con):
         con.copy_frame(table, frame)
     else:
         duckdb_file.append_frame(con, table, frame)
@@ -127,5 +137,8 @@ def append_frame(con, table: str, frame: pl.DataFrame) -> None:
 
 def column_type(con, duckdb_type: str) -> str:
     """The column type a DuckDB type name is stored as in this warehouse: the same in DuckDB;
-    in PostgreSQL `DOUBLE PRECISION` for DOUBLE and `JSONB` for nested (STRUCT / list) types."""
+    in PostgreSQL `DOUBLE PRECISION` for DOUBLE and `JSONB` for nested (STRUCT / list) types;
+    in Spark its Spark SQL name, nested types nested (`array<struct<...>>`)."""
+    if is_spark(con):
+        return con.column_type(duckdb_type)
     return postgres.column_type(duckdb_type) if is_postgres(con) else duckdb_type

@@ -126,6 +126,10 @@ def server_conf(paths: SparkPaths, port: int, driver_memory: str = "2g") -> dict
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.root}",
         "spark.sql.session.timeZone": "UTC",
         "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        # the Hive metastore's partition filter parser refuses a column whose name starts
+        # with `_` (`_extract_date`, "no viable alternative at character '_'"): Spark lists
+        # a table's partitions and prunes them itself (a few hundred days a table)
+        "spark.sql.hive.metastorePartitionPruning": "false",
         "spark.sql.ansi.enabled": ANSI_ENABLED,
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
@@ -183,7 +187,7 @@ def spark_home() -> Path:
     return Path(pyspark.__file__).parent
 
 
-def _port_open(port: int) -> bool:
+def port_open(port: int) -> bool:
     try:
         socket.create_connection(("127.0.0.1", port), timeout=1).close()
     except OSError:
@@ -207,7 +211,7 @@ def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkS
     connections (about 10 s of the 20-30 s a first statement takes on 2 cores). Refused in
     words when something else already listens on the port."""
     home = spark_home()
-    if _port_open(port):
+    if port_open(port):
         raise SparkUnavailableError(
             f"port {port} is already in use on 127.0.0.1: stop what listens there or set "
             "KPI_SPARK_PORT to a free port"
@@ -232,7 +236,7 @@ def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkS
             start_new_session=True,  # its own process group: stopped as a whole
         )
     deadline = time.monotonic() + timeout
-    while not _port_open(port):
+    while not port_open(port):
         if process.poll() is not None or time.monotonic() > deadline:
             _stop_process(process)
             tail = paths.server_log.read_text(errors="replace")[-1500:]
@@ -272,3 +276,29 @@ def remote_session(port: int):
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote_url(port)).getOrCreate()
+
+
+def stop_recorded_server(paths: SparkPaths) -> bool:
+    """Stop the server whose pid `start_server` recorded in the deployment's Spark folder
+    (one `warehouse.connect` started and left running); False when none is recorded or it
+    has already stopped."""
+    try:
+        pid = int(json.loads(paths.server_file.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        paths.server_file.unlink(missing_ok=True)
+        return False
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.2)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    paths.server_file.unlink(missing_ok=True)
+    return True

@@ -1,0 +1,283 @@
+"""The Spark warehouse behind the surface DuckDB's connection offers (`warehouse/__init__.py`):
+`execute(sql, params)` with `?` placeholders (Spark SQL's positional `args`), `fetchall` /
+`fetchone` / `df`, `query_polars` and `append_frame` through Arrow, `column_type` in Spark's
+names, over a Spark Connect session of the deployment's server (`warehouse/spark.py`).
+
+Spark has no transactions and Parquet tables no DELETE. Between `begin transaction` and
+`commit` a connection holds what it is asked to write: `replace_partition` names a partition
+to replace, `append_frame` keeps the rows; `commit` writes each named partition with one
+`insert overwrite ... partition (...)` of its rows (an empty partition when it has none), so
+a load that fails before `commit` leaves the table as it was. pyspark is imported lazily:
+the `spark` extra is optional.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import polars as pl
+import pyarrow as pa
+
+from kpi_pipeline.warehouse import spark
+from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError
+from kpi_pipeline.warehouse.spark_types import spark_type
+
+# statements a DuckDB or PostgreSQL connection runs as transaction control
+_BEGIN = {"begin", "begin transaction", "start transaction"}
+_COMMIT = {"commit", "commit transaction", "end"}
+_ROLLBACK = {"rollback", "rollback transaction", "abort"}
+
+
+def sql_literal(value) -> str:
+    """A partition value as Spark SQL literal text (a date, text or a whole number)."""
+    if isinstance(value, dt.datetime):
+        raise TypeError("a timestamp is not a partition value here")
+    if isinstance(value, dt.date):
+        return f"date'{value.isoformat()}'"
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise TypeError(f"not a partition value: {value!r}")
+    if isinstance(value, int):
+        return str(value)
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def partition_clause(spec: Mapping[str, object]) -> str:
+    """`partition (raw_table = 'orders', _extract_date = date'2025-06-02')`."""
+    return "partition (" + ", ".join(f"`{k}` = {sql_literal(v)}" for k, v in spec.items()) + ")"
+
+
+def overwrite_sql(
+    table: str, spec: Mapping[str, object], columns: list[tuple[str, str]], source: str | None
+) -> str:
+    """The statement that replaces one partition of `table` with the rows of the view
+    `source` (None: no rows, the partition emptied). `columns` are the table's (name, Spark
+    type) in its order; the partition's own columns are given by `spec`."""
+    kept = [(name, kind) for name, kind in columns if name not in spec]
+    if source is None:
+        select = ", ".join(f"cast(null as {kind}) as `{name}`" for name, kind in kept)
+        rows = f"select {select} where false"
+    else:
+        rows = f"select {', '.join(f'`{name}`' for name, _ in kept)} from {source}"
+    return f"insert overwrite table {table} {partition_clause(spec)} {rows}"
+
+
+def matching(frame: pl.DataFrame, spec: Mapping[str, object]) -> pl.Series:
+    """Which rows of `frame` belong to the partition `spec`."""
+    mask = pl.repeat(True, frame.height, eager=True)
+    for name, value in spec.items():
+        mask = mask & (frame[name] == value).fill_null(False)
+    return mask
+
+
+def transaction_control(sql: str) -> str | None:
+    """`begin`, `commit` or `rollback` when `sql` is that statement, else None."""
+    statement = " ".join(sql.strip().rstrip(";").lower().split())
+    for kind, forms in (("begin", _BEGIN), ("commit", _COMMIT), ("rollback", _ROLLBACK)):
+        if statement in forms:
+            return kind
+    return None
+
+
+def warehouse_dir_matches(conf_value: str, paths: SparkPaths) -> bool:
+    """Whether a server's `spark.sql.warehouse.dir` (`file:/...` or a path) is the
+    deployment's warehouse folder."""
+    text = conf_value.removeprefix("file:")
+    return Path(text).resolve() == paths.warehouse_dir.resolve()
+
+
+def recorded_server(paths: SparkPaths) -> dict | None:
+    """The pid and port `start_server` recorded for the deployment's server, if any."""
+    try:
+        return json.loads(paths.server_file.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def foreign_listener_problem(
+    paths: SparkPaths, port: int, recorded: dict | None, recorded_alive: bool
+) -> str | None:
+    """Why the process listening on `port` is not taken for the deployment's server, or
+    None when the deployment's record names a live server on that port."""
+    if recorded and recorded.get("port") == port and recorded_alive:
+        return None
+    return (
+        f"port {port} on 127.0.0.1 is held by something that is not this deployment's Spark "
+        f"server ({paths.root}): stop it, or set KPI_SPARK_PORT to a free port"
+    )
+
+
+@dataclass
+class SparkResult:
+    """A statement's rows, read like DuckDB's result (a command has none)."""
+
+    frame: object | None  # a pyspark DataFrame
+
+    def arrow(self) -> pa.Table:
+        return self.frame.toArrow() if self.frame is not None else pa.table({})
+
+    def pl(self) -> pl.DataFrame:
+        return pl.from_arrow(self.arrow()) if self.frame is not None else pl.DataFrame()
+
+    def fetchall(self) -> list[tuple]:
+        table = self.arrow()
+        return list(zip(*(column.to_pylist() for column in table.columns), strict=True))
+
+    def fetchone(self) -> tuple | None:
+        if self.frame is None:
+            return None
+        rows = SparkResult(self.frame.limit(1)).fetchall()
+        return rows[0] if rows else None
+
+    def df(self):
+        return self.pl().to_pandas()
+
+
+@dataclass
+class _Pending:
+    """What a transaction will write to one table."""
+
+    partitions: list[dict] = field(default_factory=list)
+    frames: list[pl.DataFrame] = field(default_factory=list)
+
+
+class SparkConnection:
+    """One Spark Connect session; writes between `begin transaction` and `commit` are held
+    and written at `commit` (module docstring)."""
+
+    def __init__(self, session) -> None:
+        self.session = session
+        self._pending: dict[str, _Pending] | None = None
+        self._views = 0
+
+    def execute(self, sql: str, params: list | tuple | None = None) -> SparkResult:
+        control = transaction_control(sql)
+        if control == "begin":
+            self._pending = {}
+            return SparkResult(None)
+        if control == "commit":
+            pending, self._pending = self._pending or {}, None
+            for table, writes in pending.items():
+                self._write(table, writes)
+            return SparkResult(None)
+        if control == "rollback":
+            self._pending = None
+            return SparkResult(None)
+        args = list(params) if params else None
+        frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
+        return SparkResult(frame)
+
+    def query_polars(self, sql: str, params: list | None = None) -> pl.DataFrame:
+        return self.execute(sql, params).pl()
+
+    def column_type(self, duckdb_type: str) -> str:
+        return spark_type(duckdb_type)
+
+    def table_columns(self, table: str) -> list[tuple[str, str]]:
+        """(name, Spark type) of `table`'s columns, in its order."""
+        schema = self.session.table(table).schema
+        return [(f.name, f.dataType.simpleString()) for f in schema.fields]
+
+    def replace_partition(self, table: str, spec: Mapping[str, object]) -> None:
+        """Replace the partition `spec` of `table` with the rows appended to it in this
+        transaction (none: it is emptied), at `commit`; outside a transaction, empty it now."""
+        if self._pending is None:
+            self._write(table, _Pending([dict(spec)], []))
+            return
+        self._pending.setdefault(table, _Pending()).partitions.append(dict(spec))
+
+    def append_frame(self, table: str, frame: pl.DataFrame) -> None:
+        """Insert every row of `frame` into `table`, columns matched by name (at `commit`
+        within a transaction)."""
+        if self._pending is not None:
+            self._pending.setdefault(table, _Pending()).frames.append(frame)
+        else:
+            self._write(table, _Pending([], [frame]))
+
+    def _write(self, table: str, writes: _Pending) -> None:
+        columns = self.table_columns(table)
+        frames = [f for f in writes.frames if f.height]
+        rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
+        for spec in writes.partitions:
+            part = rows.filter(matching(rows, spec)) if rows is not None else None
+            view = self._view(part) if part is not None and part.height else None
+            self.session.sql(overwrite_sql(table, spec, columns, view))
+            if rows is not None:
+                rows = rows.filter(~matching(rows, spec))
+        if rows is not None and rows.height:
+            view = self._view(rows)
+            names = ", ".join(f"`{name}`" for name, _ in columns)
+            self.session.sql(f"insert into {table} ({names}) select {names} from {view}")
+
+    def _view(self, frame: pl.DataFrame) -> str:
+        self._views += 1
+        name = f"_kpi_frame_{self._views}"
+        self.session.createDataFrame(frame.to_arrow()).createOrReplaceTempView(name)
+        return name
+
+    def close(self) -> None:
+        self.session.stop()
+
+
+# --- I/O at the edges ---------------------------------------------------------------
+
+
+def _alive(pid: object) -> bool:
+    if not isinstance(pid, int):
+        return False
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def new_session(port: int):
+    """A Spark Connect session of its own on the server at `port` (not pyspark's default
+    session: closing it leaves other sessions of the process alone)."""
+    spark.spark_home()
+    from pyspark.sql import SparkSession
+
+    return SparkSession.builder.remote(spark.remote_url(port)).create()
+
+
+def deployment_session(paths: SparkPaths, port: int):
+    """A session on the deployment's server, started first when none is running (it keeps
+    running, like a database server). Refused in words, without connecting, when the port
+    is held by something the deployment did not start; refused after connecting when the
+    server there keeps its tables in another folder."""
+    if spark.port_open(port):
+        recorded = recorded_server(paths)
+        problem = foreign_listener_problem(
+            paths, port, recorded, _alive((recorded or {}).get("pid"))
+        )
+        if problem:
+            raise SparkUnavailableError(problem)
+    else:
+        spark.start_server(paths, port)
+    session = new_session(port)
+    served = session.conf.get("spark.sql.warehouse.dir")
+    if not warehouse_dir_matches(served, paths):
+        session.stop()
+        raise SparkUnavailableError(
+            f"the Spark server on port {port} keeps its tables in {served}, not in this "
+            f"deployment's {paths.warehouse_dir}: set KPI_SPARK_PORT to a free port"
+        )
+    return session
+
+
+@contextmanager
+def connect(location: str, port: int | None = None) -> Iterator[SparkConnection]:
+    """A connection to the deployment's Spark (`spark:<folder>`), on `KPI_SPARK_PORT`."""
+    paths = SparkPaths(spark.spark_dir_of(location))
+    session = deployment_session(paths, spark.spark_port() if port is None else port)
+    connection = SparkConnection(session)
+    try:
+        yield connection
+    finally:
+        connection.close()

@@ -1,0 +1,23 @@
+"""What of the pipeline runs on Spark so far (issue 18), said once: ingest and dbt's models
+do; the quality gate, publication and the readers (`kpi query`, `kpi show`) do not yet, so
+the commands and the Dagster automation that would reach them refuse `KPI_WAREHOUSE=spark`
+up front instead of failing halfway (docs/warehouses.md#spark)."""
+
+from __future__ import annotations
+
+from kpi_pipeline.warehouse.spark import is_spark_location
+
+NOT_YET_ON_SPARK = "the quality gate, publication and kpi query / kpi show"
+# where the reader is sent
+DOCS = "docs/warehouses.md#spark"
+
+
+def not_yet_on_spark(location: str, what: str) -> str | None:
+    """Why `what` (a command, the schedule) cannot run on the warehouse `location`, in one
+    line, or None when the warehouse is not Spark."""
+    if not is_spark_location(str(location)):
+        return None
+    return (
+        f"{what} is not supported with KPI_WAREHOUSE=spark yet: {NOT_YET_ON_SPARK} do not run "
+        f"on Spark (only ingest and dbt's models do), {DOCS}"
+    )

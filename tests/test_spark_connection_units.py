@@ -1,0 +1,141 @@
+"""The pure parts of the Spark warehouse's connection (no pyspark, no Java): DuckDB type
+names in Spark's, the partition overwrite statements, transaction control, and whose server
+listens on the deployment's port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import socket
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from kpi_pipeline.ingest.contracts import GA4_JSON_COLUMNS
+from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError
+from kpi_pipeline.warehouse.spark_connection import (
+    deployment_session,
+    foreign_listener_problem,
+    matching,
+    overwrite_sql,
+    partition_clause,
+    sql_literal,
+    transaction_control,
+    warehouse_dir_matches,
+)
+from kpi_pipeline.warehouse.spark_types import spark_type
+
+
+@pytest.mark.parametrize(
+    ("duckdb_type", "expected"),
+    [
+        ("VARCHAR", "string"),
+        ("BIGINT", "bigint"),
+        ("DOUBLE", "double"),
+        ("DATE", "date"),
+        ("TIMESTAMPTZ", "timestamp"),
+        ("BOOLEAN", "boolean"),
+        ("DECIMAL(18, 2)", "decimal(18,2)"),
+        ("VARCHAR[]", "array<string>"),
+        ("STRUCT(country VARCHAR)", "struct<country:string>"),
+    ],
+)
+def test_duckdb_type_names_become_sparks(duckdb_type: str, expected: str) -> None:
+    assert spark_type(duckdb_type) == expected
+
+
+def test_ga4_nested_fields_stay_nested_on_spark() -> None:
+    assert spark_type(GA4_JSON_COLUMNS["event_params"]) == (
+        "array<struct<key:string, value:struct<string_value:string, int_value:string, "
+        "float_value:double, double_value:double>>>"
+    )
+    assert spark_type(GA4_JSON_COLUMNS["ecommerce"]) == (
+        "struct<purchase_revenue:double, transaction_id:string>"
+    )
+
+
+def test_a_type_without_a_spark_counterpart_is_refused() -> None:
+    with pytest.raises(ValueError, match="no Spark type for the DuckDB type 'UUID'"):
+        spark_type("UUID")
+
+
+def test_partition_values_are_literals() -> None:
+    assert sql_literal(dt.date(2025, 6, 2)) == "date'2025-06-02'"
+    assert sql_literal("it's") == "'it\\'s'"
+    assert sql_literal(7) == "7"
+    with pytest.raises(TypeError):
+        sql_literal(dt.datetime(2025, 6, 2, tzinfo=dt.UTC))
+    spec = {"raw_table": "orders", "_extract_date": dt.date(2025, 6, 2)}
+    assert partition_clause(spec) == (
+        "partition (`raw_table` = 'orders', `_extract_date` = date'2025-06-02')"
+    )
+
+
+def test_a_partition_is_overwritten_with_its_rows_or_emptied() -> None:
+    columns = [("source", "string"), ("raw_table", "string"), ("_extract_date", "date")]
+    spec = {"raw_table": "orders", "_extract_date": dt.date(2025, 6, 2)}
+    assert overwrite_sql("raw._ingest_log", spec, columns, "_kpi_frame_1") == (
+        "insert overwrite table raw._ingest_log partition (`raw_table` = 'orders', "
+        "`_extract_date` = date'2025-06-02') select `source` from _kpi_frame_1"
+    )
+    assert overwrite_sql("raw._ingest_log", spec, columns, None).endswith(
+        "select cast(null as string) as `source` where false"
+    )
+
+
+def test_rows_of_a_partition() -> None:
+    frame = pl.DataFrame(
+        {"raw_table": ["orders", "orders", "ads", None], "d": [1, 2, 1, 1]},
+    )
+    assert matching(frame, {"raw_table": "orders", "d": 1}).to_list() == [
+        True,
+        False,
+        False,
+        False,
+    ]
+
+
+@pytest.mark.parametrize(
+    ("sql", "kind"),
+    [
+        ("begin transaction", "begin"),
+        ("  COMMIT; ", "commit"),
+        ("rollback", "rollback"),
+        ("select 1", None),
+        ("begin transaction; select 1", None),
+    ],
+)
+def test_transaction_control_statements(sql: str, kind: str | None) -> None:
+    assert transaction_control(sql) == kind
+
+
+def test_the_servers_warehouse_folder_is_the_deployments(tmp_path: Path) -> None:
+    paths = SparkPaths(tmp_path / "spark")
+    assert warehouse_dir_matches(f"file:{tmp_path}/spark/warehouse", paths)
+    assert warehouse_dir_matches(str(tmp_path / "spark" / "warehouse"), paths)
+    assert not warehouse_dir_matches(f"file:{tmp_path}/other/spark/warehouse", paths)
+
+
+def test_only_the_recorded_live_server_is_taken_for_the_deployments(tmp_path: Path) -> None:
+    paths = SparkPaths(tmp_path / "spark")
+    assert foreign_listener_problem(paths, 15002, {"pid": 1, "port": 15002}, True) is None
+    for recorded, alive in (
+        (None, False),
+        ({"pid": 1, "port": 15003}, True),  # another port: not what listens here
+        ({"pid": 1, "port": 15002}, False),  # a stale record: its server is gone
+    ):
+        problem = foreign_listener_problem(paths, 15002, recorded, alive)
+        assert problem == (
+            f"port 15002 on 127.0.0.1 is held by something that is not this deployment's "
+            f"Spark server ({paths.root}): stop it, or set KPI_SPARK_PORT to a free port"
+        )
+
+
+def test_a_port_held_by_something_else_is_refused_without_connecting(tmp_path: Path) -> None:
+    """No Spark client is opened on a stranger's port (it would retry, or talk to it)."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        with pytest.raises(SparkUnavailableError, match="not this deployment's Spark server"):
+            deployment_session(SparkPaths(tmp_path / "spark"), port)
