@@ -7,7 +7,10 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import pytest
 
@@ -18,10 +21,12 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
         raise
     pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
+from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.orchestration.query_guard import QueryError
 from kpi_pipeline.orchestration.query_guard_spark import node_names, parsed_plan
 from kpi_pipeline.orchestration.query_limits import QueryLimits
-from kpi_pipeline.orchestration.readonly_spark import check_on_spark, spark_read_only_query
+from kpi_pipeline.orchestration.readonly_spark import check_on_spark, spark_read_only_query_at
+from kpi_pipeline.settings import PROJECT_ROOT
 from kpi_pipeline.warehouse.spark import SparkPaths, remote_session, running_server
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +40,8 @@ def free_port() -> int:
 
 @pytest.fixture(scope="module")
 def spark(tmp_path_factory):
-    """A Spark server with `t` (three rows over two day partitions) and a file outside it."""
+    """The deployment's Spark server (`<data>/spark`), with `t` (three rows over two day
+    partitions) and `marts.fct_kpi_daily` (one row), and a file outside the warehouse."""
     root = tmp_path_factory.mktemp("spark_query")
     (root / "outside.json").write_text('{"secret": "not for kpi query"}\n')
     port = free_port()
@@ -43,17 +49,27 @@ def spark(tmp_path_factory):
         warnings.simplefilter("ignore", FutureWarning)
         with running_server(SparkPaths(root / "spark"), port):
             session = remote_session(port)
+            session.sql("create schema marts")
+            session.sql("use marts")
             session.sql("create table t (a int, d date) using parquet partitioned by (d)")
             session.sql(
                 "insert into t values (1, date'2025-01-01'), (2, date'2025-01-01'), "
                 "(3, date'2025-01-02')"
             )
-            yield session, root
+            session.sql("create table fct_kpi_daily using parquet as select 'nps' as kpi_id")
+            with pytest.MonkeyPatch.context() as env:
+                env.setenv("KPI_SPARK_PORT", str(port))
+                yield session, root, port
             session.stop()
 
 
+def query(root: Path, sql: str, limits: QueryLimits | None = None):
+    """`kpi query`'s read on the deployment's Spark: a session of its own per query."""
+    return spark_read_only_query_at(f"spark:{root / 'spark'}", sql, limits or QueryLimits())
+
+
 def rows_of_t(session) -> list[tuple]:
-    return sorted(tuple(r) for r in session.sql("select a, d from t").collect())
+    return sorted(tuple(r) for r in session.sql("select a, d from marts.t").collect())
 
 
 READS = {
@@ -89,8 +105,8 @@ T_ROWS = [(1, dt.date(2025, 1, 1)), (2, dt.date(2025, 1, 1)), (3, dt.date(2025, 
 
 @pytest.mark.parametrize("sql", READS)
 def test_a_read_runs(spark, sql: str) -> None:
-    session, _ = spark
-    frame = spark_read_only_query(session, sql)
+    session, root, _ = spark
+    frame = query(root, sql)
     expected = READS[sql]
     if expected is None:
         assert frame.height > 0
@@ -146,22 +162,25 @@ REFUSED = {
 
 @pytest.mark.parametrize("sql", REFUSED)
 def test_anything_else_is_refused_in_words_and_changes_nothing(spark, sql: str) -> None:
-    session, root = spark
+    session, root, _ = spark
     with pytest.raises(QueryError) as refused:
-        spark_read_only_query(session, sql.format(root=root))
+        query(root, sql.format(root=root))
     assert str(refused.value).startswith(REFUSED[sql]), str(refused.value)
     assert refused.value.hint
     assert rows_of_t(session) == T_ROWS
-    assert [r.tableName for r in session.sql("show tables").collect()] == ["t"]
+    assert sorted(r.tableName for r in session.sql("show tables in marts").collect()) == [
+        "fct_kpi_daily",
+        "t",
+    ]
+    assert session.sql("show tables in default").collect() == []
     assert not (root / "out").exists()
-    assert session.conf.get("spark.sql.runSQLOnFiles") == "false"
 
 
 def test_a_text_value_can_add_a_node_to_the_plan_but_never_hide_one(spark) -> None:
     """A text value's line break shows in the plan's text. A second line that does not look
     like a tree line is not read as a node (`select 'a<newline>b'` runs, in READS); one forged
     to look like a refused node is read as one, so forging can only refuse a read."""
-    session, _ = spark
+    session, _, _ = spark
     forged = "select 'x\n+- InsertIntoStatement' as a"
     [(explained,)] = session.sql(f"explain extended {forged}").collect()
     assert "InsertIntoStatement" in node_names(parsed_plan(explained))
@@ -171,18 +190,57 @@ def test_a_text_value_can_add_a_node_to_the_plan_but_never_hide_one(spark) -> No
 
 
 def test_a_query_past_its_time_limit_is_stopped(spark) -> None:
-    session, _ = spark
+    _, root, _ = spark
     slow = "select count(*) from range(0, 100000000000) a"
     with pytest.raises(QueryError) as stopped:
-        spark_read_only_query(session, slow, QueryLimits(timeout_seconds=2))
+        query(root, slow, QueryLimits(timeout_seconds=2))
     assert str(stopped.value) == "the query ran longer than 2 s and was stopped"
-    assert spark_read_only_query(session, "select 1 as one").rows() == [(1,)]
+    assert query(root, "select 1 as one").rows() == [(1,)]
 
 
 def test_a_result_over_the_memory_limit_is_refused(spark) -> None:
-    session, _ = spark
+    _, root, _ = spark
     with pytest.raises(QueryError) as refused:
-        spark_read_only_query(
-            session, "select id from range(0, 200000)", QueryLimits(memory_limit="100KB")
-        )
+        query(root, "select id from range(0, 200000)", QueryLimits(memory_limit="100KB"))
     assert str(refused.value).startswith("the result is larger than the memory limit (100KB)")
+
+
+def kpi_query(root: Path, port: int, *args: str) -> subprocess.CompletedProcess:
+    """The installed CLI's `kpi query` on the deployment whose Spark server the module runs."""
+    env = {
+        **os.environ,
+        "KPI_DATA_DIR": str(root),
+        "KPI_WAREHOUSE": "spark",
+        "KPI_SPARK_PORT": str(port),
+        "PYTHONPATH": os.pathsep.join(
+            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
+        ),
+    }
+    code = "from kpi_pipeline.cli import main; main()"
+    return subprocess.run(
+        [sys.executable, "-c", code, "query", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
+
+
+def test_kpi_query_reads_the_marts_on_spark(spark) -> None:
+    """Unqualified names resolve in the marts, as on DuckDB, on the deployment's server."""
+    _, root, port = spark
+    done = kpi_query(root, port, "select kpi_id from fct_kpi_daily", "--format", "csv")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines() == ["kpi_id", "nps"]
+
+
+def test_kpi_query_refuses_a_write_on_spark_in_one_line(spark) -> None:
+    session, root, port = spark
+    done = kpi_query(root, port, "insert into t values (9, date'2025-01-09')")
+    assert done.returncode == ExitCode.ERROR
+    assert "Traceback" not in done.stderr
+    said = " ".join(done.stderr.split())
+    assert said.startswith("error: refused: INSERT is not a read (it changes data)")
+    assert said.count("error:") == 1 and said.count("hint:") == 1
+    assert rows_of_t(session) == T_ROWS

@@ -37,9 +37,11 @@ from kpi_pipeline.orchestration.readonly_postgres import (
     postgres_read_only_query,
     unique_names,
 )
+from kpi_pipeline.orchestration.readonly_spark import spark_read_only_query_at
 from kpi_pipeline.warehouse import is_postgres_url
 from kpi_pipeline.warehouse.duckdb_file import lock_conflict
 from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold, lock_path
+from kpi_pipeline.warehouse.spark import is_spark_location
 from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
 __all__ = ["QueryError", "QueryLimits", "read_only_connection", "read_only_query"]
@@ -117,11 +119,12 @@ def read_only_query(
     limits: QueryLimits | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> pl.DataFrame:
-    """The result of one reading statement on `warehouse` (a DuckDB file or a
-    `postgresql://` URL, whose dialect the SQL is in), within `limits`; a QueryError in
-    plain words for anything refused, stopped or failed."""
+    """The result of one reading statement on `warehouse` (a DuckDB file, a
+    `postgresql://` URL or a `spark:` folder, whose dialect the SQL is in), within `limits`;
+    a QueryError in plain words for anything refused, stopped or failed."""
     limits = limits or QueryLimits()
-    refuse_spark(warehouse)
+    if is_spark_location(str(warehouse)):
+        return spark_read_only_query_at(str(warehouse), sql, limits)
     if is_postgres_url(str(warehouse)):
         return postgres_read_only_query(str(warehouse), sql, limits)
     with read_only_connection(warehouse, limits, on_wait) as con:

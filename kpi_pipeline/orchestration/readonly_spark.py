@@ -2,8 +2,9 @@
 statement, judged by Spark's own parser before it is sent (`query_guard_spark`), on a
 session of its own that cannot read files by path, within a time and a result-size limit.
 
-The session is the caller's: a new Spark Connect session on the deployment's server, so the
-settings made here stay in it. pyspark is imported only by the caller (an optional extra).
+Each query has a Spark Connect session of its own on the deployment's server (started when
+none runs, as `warehouse.connect` does), so the settings made here stay in it and end with
+it. pyspark is imported only through `spark_connection` (an optional extra).
 """
 
 from __future__ import annotations
@@ -13,7 +14,6 @@ import pyarrow as pa
 
 from kpi_pipeline.orchestration.query_guard import QueryError, first_line
 from kpi_pipeline.orchestration.query_guard_spark import (
-    SPARK_READ_HINT,
     check_spark_statement,
     check_spark_text,
     explain_statement,
@@ -33,9 +33,34 @@ READER_CONF = {"spark.sql.runSQLOnFiles": "false"}
 BATCH_ROWS = 65_536
 
 
+# unqualified names resolve in the marts, as on DuckDB (Spark has one current schema)
+SEARCH_SCHEMA = "marts"
+SPARK_TABLES_HINT = 'list the tables with: kpi query "show tables in marts"'
+
+
 def settle_reader_session(session) -> None:
     for key, value in READER_CONF.items():
         session.conf.set(key, value)
+    if session.catalog.databaseExists(SEARCH_SCHEMA):
+        session.catalog.setCurrentDatabase(SEARCH_SCHEMA)
+
+
+def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl.DataFrame:
+    """`spark_read_only_query` on a session of its own on the Spark warehouse `location`
+    (`spark:<folder>`, its server on `KPI_SPARK_PORT`); a QueryError when Spark cannot be
+    used (the extra or Java missing, the port held by another server)."""
+    from kpi_pipeline.warehouse import spark
+    from kpi_pipeline.warehouse.spark_connection import deployment_session
+
+    paths = spark.SparkPaths(spark.spark_dir_of(location))
+    try:
+        session = deployment_session(paths, spark.spark_port())
+    except spark.SparkUnavailableError as err:
+        raise QueryError(str(err), "see docs/warehouses.md#spark") from None
+    try:
+        return spark_read_only_query(session, sql, limits)
+    finally:
+        session.stop()
 
 
 def check_on_spark(session, sql: str) -> None:
@@ -72,5 +97,5 @@ def spark_read_only_query(session, sql: str, limits: QueryLimits | None = None) 
         except Exception as err:
             if stopped.is_set():
                 raise timeout_error(limits) from err
-            raise QueryError(f"the query failed: {first_line(err)}", SPARK_READ_HINT) from err
+            raise QueryError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
     return pl.from_arrow(table.rename_columns(unique_names(table.column_names)))
