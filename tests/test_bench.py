@@ -378,6 +378,37 @@ def test_disk_estimate_from_the_template_day(tmp_path: Path) -> None:
     require_disk(type(estimate)(365, size, 1_000_000, estimate.needed_bytes, landing))
 
 
+def test_disk_estimate_holds_duckdbs_spill_beyond_its_memory_limit(tmp_path: Path) -> None:
+    """dbt's largest rebuild in a backfill (fct_kpi_period built whole) holds what the
+    measured ratio says per GA4 event; what exceeds DuckDB's memory limit is spilled to disk
+    and counted in the estimate; a backfill that fits in memory spills nothing."""
+    from kpi_pipeline.bench.replication import (
+        DBT_WORKING_BYTES_PER_MILLION_EVENTS,
+        MARGIN,
+        estimate_disk,
+        memory_bytes,
+    )
+
+    landing = tmp_path / "landing"
+    _sample_day(landing)
+    year = estimate_disk(landing, BENCH_TEST_DAY, 365, 1_000_000, "4GB")
+    assert year.memory_limit_bytes == 4 * 10**9
+    assert year.spill_bytes == 365 * DBT_WORKING_BYTES_PER_MILLION_EVENTS - 4 * 10**9
+    # a year at a million events a day: the last run spilled more than 22 GiB before the disk
+    # was full (docs/benchmarks.md), so the spill room must be at least that
+    assert year.spill_bytes > 22 * 2**30
+    parts = year.landing_bytes + year.warehouse_bytes + year.spill_bytes
+    assert year.needed_bytes == int(parts * MARGIN)
+    assert "spill for dbt's largest rebuild" in year.describe()
+    # more memory, less spill; a month at a tenth of the volume fits in memory
+    roomier = estimate_disk(landing, BENCH_TEST_DAY, 365, 1_000_000, "16GiB")
+    assert roomier.spill_bytes == year.spill_bytes + 4 * 10**9 - 16 * 2**30
+    assert estimate_disk(landing, BENCH_TEST_DAY, 30, 100_000).spill_bytes == 0
+    assert memory_bytes("512MiB") == 512 * 2**20 and memory_bytes("1.5 GB") == 1_500_000_000
+    with pytest.raises(ValueError, match="not an amount of memory"):
+        memory_bytes("lots")
+
+
 def test_bench_refuses_a_replicated_backfill_without_the_disk(tmp_path: Path, monkeypatch) -> None:
     """Too little free space: exit code 2 and one line saying how much is needed, before
     any run (no main deployment written)."""

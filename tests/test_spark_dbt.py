@@ -107,8 +107,13 @@ def built(tmp_path_factory):
         daily_after_first = pl.from_arrow(
             session.sql("select * from marts.fct_kpi_daily").toArrow()
         )
+        periods_after_first = pl.from_arrow(
+            session.sql("select * from marts.fct_kpi_period").toArrow()
+        )
         # the incremental path: the same window again, partitions overwritten in place
-        again = dbt(settings, "run", "--select", "int_ga4__sessions", "fct_kpi_daily")
+        again = dbt(
+            settings, "run", "--select", "int_ga4__sessions", "fct_kpi_daily", "fct_kpi_period"
+        )
         # this session listed the tables' files before dbt's session rewrote them
         for mart in MARTS:
             session.sql(f"refresh table marts.{mart}")
@@ -120,6 +125,7 @@ def built(tmp_path_factory):
             "first": first,
             "first_statuses": first_statuses,
             "daily_after_first": daily_after_first,
+            "periods_after_first": periods_after_first,
             "again": again,
         }
         session.stop()
@@ -206,6 +212,22 @@ def test_the_incremental_run_overwrites_the_windows_partitions_in_place(built) -
     described = built["session"].sql("describe table extended marts.fct_kpi_daily").collect()
     partitions = [row for row in described if row[0] == "# Partition Information"]
     assert partitions, "fct_kpi_daily is not partitioned on Spark"
+
+
+def test_the_incremental_run_overwrites_the_windows_periods_in_place(built) -> None:
+    """fct_kpi_period is partitioned by period_grain and period_start: the run's periods are
+    overwritten with the same rows (no row twice, none lost, the same values)."""
+    assert built["again"].returncode == 0, built["again"].stdout[-3000:]
+    session = built["session"]
+    after = pl.from_arrow(session.sql("select * from marts.fct_kpi_period").toArrow())
+    keys = MARTS["fct_kpi_period"]
+    want, got = rows_by_key(built["periods_after_first"], keys), rows_by_key(after, keys)
+    assert got.keys() == want.keys()
+    assert all(same(v, got[k][c]) for k, row in want.items() for c, v in row.items())
+    described = session.sql("describe table extended marts.fct_kpi_period").collect()
+    names = [row[0] for row in described]
+    partition_columns = names[names.index("# Partition Information") + 2 :][:2]
+    assert partition_columns == ["period_grain", "period_start"]
 
 
 def test_the_dbt_unit_tests_pass_on_spark(built) -> None:

@@ -22,6 +22,7 @@ from kpi_pipeline.bench.replication import (
     replicate_days,
     require_disk,
 )
+from kpi_pipeline.warehouse.duckdb_file import memory_limit
 
 # A fixed day, so every benchmark generates the same files; a year of partitions before it.
 BENCH_DAY = dt.date(2025, 12, 31)
@@ -260,7 +261,10 @@ def prepare_replicated_backfill(config: BenchConfig, log=print) -> tuple[Path, i
     first, last = backfill_window(config)
     log(f"backfill: generating {last} at scale {config.scale:g}, the template of its days")
     template = write_extracts(landing, last, last, config.scale, ga4_format=config.ga4_format)
-    estimate = estimate_disk(landing, last, config.backfill_days, template.rows_of("ga4"))
+    # the backfill's dbt runs with the DuckDB memory limit of this environment (Settings)
+    estimate = estimate_disk(
+        landing, last, config.backfill_days, template.rows_of("ga4"), memory_limit()
+    )
     log(estimate.describe())
     require_disk(estimate)
     days = [first + dt.timedelta(days=n) for n in range(config.backfill_days)]

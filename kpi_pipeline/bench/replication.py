@@ -6,6 +6,7 @@ sample generation. And the disk such a backfill needs, estimated before it start
 from __future__ import annotations
 
 import datetime as dt
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +21,7 @@ from kpi_pipeline.bench.ga4_format import (
     sql_text,
     write_parquet,
 )
+from kpi_pipeline.warehouse.duckdb_file import DEFAULT_MEMORY_LIMIT
 
 MIB = 2**20
 # The warehouse's growth per million GA4 events, measured between 30 and 365 days of history
@@ -28,6 +30,13 @@ MIB = 2**20
 WAREHOUSE_BYTES_PER_MILLION_EVENTS = 45 * MIB
 FIXED_BYTES = 64 * MIB
 MARGIN = 1.2
+# What dbt's largest rebuild in a backfill holds, in memory up to DuckDB's memory_limit and
+# spilled to `<warehouse>.tmp/` beyond it, per million GA4 events of the backfill: the
+# backfill's window touches every period, so `fct_kpi_period` is built whole, its distinct
+# counts recounted over every week, month, quarter and year. Measured on 30 days at 1.08 M
+# events a day (docs/benchmarks.md, "fct_kpi_period incremental"): memory_limit + spill was
+# 3.3, 3.5 and 3.9 GiB at limits of 1, 2 and 4 GB, so 3.9 GiB for 32.5 M events, rounded up.
+DBT_WORKING_BYTES_PER_MILLION_EVENTS = 125 * MIB
 
 
 @dataclass(frozen=True)
@@ -196,6 +205,16 @@ def replicate_days(
             log(f"replicated {number} of {len(copies)} days")
 
 
+def memory_bytes(amount: str) -> int:
+    """Bytes of a DuckDB memory amount such as `4GB` (10^9) or `512MiB` (2^20 each)."""
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT])(i?)B\s*", amount, re.IGNORECASE)
+    if not match:
+        raise ValueError(f"{amount!r} is not an amount of memory, e.g. 4GB or 512MiB")
+    number, unit, binary = match.groups()
+    power = "KMGT".index(unit.upper()) + 1
+    return int(float(number) * (1024 if binary else 1000) ** power)
+
+
 @dataclass(frozen=True)
 class DiskEstimate:
     days: int
@@ -203,6 +222,7 @@ class DiskEstimate:
     ga4_events_per_day: int
     free_bytes: int
     folder: Path
+    memory_limit_bytes: int = memory_bytes(DEFAULT_MEMORY_LIMIT)  # DuckDB's, for dbt
 
     @property
     def landing_bytes(self) -> int:
@@ -214,8 +234,14 @@ class DiskEstimate:
         return int(per_day * self.days) + FIXED_BYTES
 
     @property
+    def spill_bytes(self) -> int:
+        """DuckDB's spill room for dbt's largest rebuild: what it holds beyond its memory."""
+        events = self.ga4_events_per_day * self.days / 1e6
+        return max(0, int(DBT_WORKING_BYTES_PER_MILLION_EVENTS * events) - self.memory_limit_bytes)
+
+    @property
     def needed_bytes(self) -> int:
-        return int((self.landing_bytes + self.warehouse_bytes) * MARGIN)
+        return int((self.landing_bytes + self.warehouse_bytes + self.spill_bytes) * MARGIN)
 
     @property
     def enough(self) -> bool:
@@ -228,18 +254,28 @@ class DiskEstimate:
             f"(landing {self.landing_bytes / gib:,.1f} GiB: {self.landing_bytes_per_day / MIB:,.1f}"
             f" MiB a day; warehouse {self.warehouse_bytes / gib:,.1f} GiB: "
             f"{WAREHOUSE_BYTES_PER_MILLION_EVENTS / MIB:.0f} MiB per million GA4 events, "
-            f"{self.ga4_events_per_day:,} a day; {MARGIN - 1:.0%} margin); "
+            f"{self.ga4_events_per_day:,} a day; DuckDB's spill for dbt's largest rebuild "
+            f"{self.spill_bytes / gib:,.1f} GiB: {DBT_WORKING_BYTES_PER_MILLION_EVENTS / MIB:.0f}"
+            f" MiB per million GA4 events beyond its memory limit of "
+            f"{self.memory_limit_bytes / gib:,.1f} GiB; {MARGIN - 1:.0%} margin); "
             f"{self.free_bytes / gib:,.1f} GiB free on the file system of {self.folder}"
         )
 
 
 def estimate_disk(
-    landing: Path, template_day: dt.date, days: int, ga4_events_per_day: int
+    landing: Path,
+    template_day: dt.date,
+    days: int,
+    ga4_events_per_day: int,
+    duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> DiskEstimate:
     """The disk a `days`-day backfill of copies of `template_day` needs, from the template's
-    file sizes and the warehouse's measured bytes per GA4 event, and what is free."""
+    file sizes, the warehouse's measured bytes per GA4 event and DuckDB's spill for dbt's
+    largest rebuild beyond `duckdb_memory_limit`, and what is free."""
     size = sum(p.stat().st_size for p in template_files(landing, template_day))
-    return DiskEstimate(days, size, ga4_events_per_day, shutil.disk_usage(landing).free, landing)
+    free = shutil.disk_usage(landing).free
+    limit = memory_bytes(duckdb_memory_limit)
+    return DiskEstimate(days, size, ga4_events_per_day, free, landing, limit)
 
 
 def require_disk(estimate: DiskEstimate) -> None:

@@ -1,12 +1,24 @@
 -- sqlfluff:exclude_rules:LT02,LT05
 -- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
 -- checked on the hand-written models)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        unique_key=['period_grain', 'period_start'],
+        partition_by=['period_grain', 'period_start'] if target.type == 'spark' else none,
+        on_schema_change='fail',
+    )
+}}
+
 -- Every KPI at week (ISO, Monday first), month, quarter and year grain, re-aggregated from
 -- the daily components: numerators and denominators are summed, then divided (never an
 -- average of daily ratios). A KPI with a distinct count (kpis.yml: agg count_distinct) is
 -- not additive over days, so its components are recounted over each period's days with
 -- data from its semantic model (macros/kpi_facts.sql); no KPI is named by hand here. Sums
 -- run on decimals so a rebuild gives bit-identical values.
+-- Incremental: a run recomputes whole the periods that hold a day of its window (every
+-- day of such a period re-read from the facts) and replaces them; the others stay.
 with daily as (
     select * from {{ ref('fct_kpi_daily') }}
 ),
@@ -16,7 +28,7 @@ grains as (
     from (values ('week'), ('month'), ('quarter'), ('year')) as grain_names (period_grain)
 ),
 
-bucketed as (
+all_bucketed as (
     select
         grains.period_grain,
         daily.kpi_date,
@@ -29,6 +41,31 @@ bucketed as (
     from daily
     cross join grains
 ),
+{%- if is_incremental() %}
+
+-- the periods holding a day of the run's window
+touched as (
+    select distinct
+        period_grain,
+        period_start
+    from all_bucketed
+    where {{ in_window('kpi_date') }}
+),
+
+bucketed as (
+    select all_bucketed.*
+    from all_bucketed
+    inner join touched
+        on
+            all_bucketed.period_grain = touched.period_grain
+            and all_bucketed.period_start = touched.period_start
+),
+{%- else %}
+
+bucketed as (
+    select * from all_bucketed
+),
+{%- endif %}
 
 additive as (
     select
