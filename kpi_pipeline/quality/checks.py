@@ -496,16 +496,23 @@ def per_partition(check: AssetChecksDefinition) -> AssetChecksDefinition:
     return _per_partition
 
 
-def quality_checks(
+def gate_checks(
     partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
 ) -> list[AssetChecksDefinition]:
     """The gate of this deployment: the raw checks of the sources it declares, the KPI facts'
-    checks for the KPIs it computes (`kpi_ids`), and that every declared source delivered."""
+    checks for the KPIs it computes (`kpi_ids`), and that every declared source delivered;
+    each as its function returns it (`quality_checks` records it per partition)."""
     declared = [t for s, t in raw_tables_by_source() if settings.deployment.has(s)]
-    checks = [build_raw_check(t, partitions, settings) for t in declared] + [
+    return [build_raw_check(t, partitions, settings) for t in declared] + [
         build_facts_check(partitions, kpi_ids, settings),
         build_value_anomaly_check(partitions),
         build_delivery_check(partitions, settings),
         *source_group_checks(partitions, settings),
     ]
-    return [per_partition(c) for c in checks]
+
+
+def quality_checks(
+    partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
+) -> list[AssetChecksDefinition]:
+    """The gate's checks (`gate_checks`), each recorded per partition of a run."""
+    return [per_partition(c) for c in gate_checks(partitions, settings, kpi_ids)]
