@@ -32,10 +32,10 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
 
 from kpi_pipeline.kpis.availability import deployment_availability
 from kpi_pipeline.partitions import daily_partitions, dbt_window, dbt_window_env
-from kpi_pipeline.quality.checks import gate_checks
+from kpi_pipeline.quality.checks import gate_checks, quality_checks
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
-from kpi_pipeline.warehouse import connect, spark_connection
+from kpi_pipeline.warehouse import WarehouseResource, connect, spark_connection
 from kpi_pipeline.warehouse.spark import remote_session, running_server
 from tests.conftest import deploy
 from tests.ingest_days import ingest_days
@@ -339,3 +339,38 @@ def test_a_broken_raw_row_fails_the_same_expectation_on_spark(built, tmp_path) -
         assert [f["unexpected_count"] for f in failures if f["column"] == column] == [1]
     assert actual.keys() == expected.keys()
     assert {k: v for k, v in actual.items() if v != expected[k]} == {}
+
+
+def test_the_gates_asset_checks_run_in_dagster_on_spark(built, monkeypatch) -> None:
+    """The gate's asset checks as the definitions hold them (`quality_checks`), run by
+    Dagster for the day with the warehouse resource on the Spark location (each check's own
+    session on the deployment's server): DuckDB's verdicts, severities and words."""
+    from dagster import AssetSelection, AssetSpec, DagsterInstance, asset, materialize
+
+    settings = built["settings"]
+    monkeypatch.setenv("KPI_SPARK_PORT", str(settings.spark_port))  # warehouse.connect's
+    partitions = daily_partitions(settings)
+    kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
+    checks = quality_checks(partitions, settings, list(kpis.available))
+    targets = {spec.asset_key for c in checks for spec in c.check_specs}
+
+    @asset(partitions_def=partitions)
+    def the_day() -> None:
+        """Dagster runs a partitioned step only with one of its assets selected."""
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [the_day, *[AssetSpec(k, partitions_def=partitions) for k in targets], *checks],
+            selection=AssetSelection.all_asset_checks() | AssetSelection.assets(the_day),
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            resources={"warehouse": WarehouseResource(path=settings.warehouse_location)},
+            raise_on_error=False,
+        )
+    actual = {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": (e.passed, e.severity, e.description)
+        for e in result.get_asset_check_evaluations()
+    }
+    with connect(built["duckdb"], read_only=True) as con:
+        expected = {k: v[:3] for k, v in verdicts(gate_results(con, settings, DAY)).items()}
+    assert actual == expected
