@@ -12,9 +12,12 @@ import datetime as dt
 import json
 import math
 import os
+import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import polars as pl
@@ -27,10 +30,12 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
         raise
     pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
-from kpi_pipeline.partitions import dbt_window, dbt_window_env
+from kpi_pipeline.kpis.availability import deployment_availability
+from kpi_pipeline.partitions import daily_partitions, dbt_window, dbt_window_env
+from kpi_pipeline.quality.checks import gate_checks, quality_checks
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
-from kpi_pipeline.warehouse import spark_connection
+from kpi_pipeline.warehouse import WarehouseResource, connect, spark_connection
 from kpi_pipeline.warehouse.spark import remote_session, running_server
 from tests.conftest import deploy
 from tests.ingest_days import ingest_days
@@ -239,3 +244,155 @@ def test_the_dbt_unit_tests_pass_on_spark(built) -> None:
     outcomes = statuses(built["settings"])
     assert len(outcomes) >= 8 and all(node.startswith("unit_test.") for node in outcomes)
     assert set(outcomes.values()) == {"pass"}
+
+
+# --- the quality gate on Spark ----------------------------------------------------------
+
+
+class OpenWarehouse:
+    """The gate checks' `warehouse` resource over a connection already open."""
+
+    def __init__(self, con) -> None:
+        self.con = con
+
+    @contextmanager
+    def connection(self):
+        yield self.con
+
+
+def gate_results(con, settings: Settings, day: dt.date) -> dict[str, object]:
+    """Every check of the deployment's gate on `day` through `con`, by check key: the
+    functions the gate's asset checks run (`checks.gate_checks`), as a one-day run calls them."""
+    kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
+    checks = gate_checks(daily_partitions(settings), settings, list(kpis.available))
+    context = SimpleNamespace(
+        partition_keys=[day.isoformat()], run=SimpleNamespace(run_id=f"gate-{day}")
+    )
+    results = {}
+    for check in checks:
+        [spec] = check.check_specs
+        function = check.op.compute_fn.decorated_fn
+        results[spec.key.to_user_string()] = function(context, warehouse=OpenWarehouse(con))
+    return results
+
+
+def verdicts(results: dict[str, object]) -> dict[str, tuple]:
+    """Each check's verdict, severity, words and evidence (failing rows counted, samples)."""
+    return {
+        key: (r.passed, r.severity, r.description, dict(r.metadata)) for key, r in results.items()
+    }
+
+
+@contextmanager
+def spark_warehouse(settings: Settings):
+    with spark_connection.connect(settings.warehouse_location, port=settings.spark_port) as con:
+        yield con
+
+
+def test_the_gate_gives_the_same_verdicts_on_spark(built) -> None:
+    """Every check of the gate (raw suites and their volume and anomalies, the facts' suites,
+    the KPI figures' anomalies, deliveries, ad spend) on the Spark day: the same verdict,
+    severity, words, failing-row counts and samples as on the DuckDB day."""
+    settings = built["settings"]
+    with connect(built["duckdb"], read_only=True) as con:
+        expected = verdicts(gate_results(con, settings, DAY))
+    with spark_warehouse(settings) as con:
+        actual = verdicts(gate_results(con, settings, DAY))
+    # 11 raw tables, the facts' suites and anomalies, deliveries, ad spend; NPS's day is empty
+    assert len(expected) == 15 and not expected["raw/nps_responses:gx_raw_nps_responses"][0]
+    assert actual.keys() == expected.keys()
+    assert {k: v for k, v in actual.items() if v != expected[k]} == {}
+
+
+BROKEN_DAY = DAY + dt.timedelta(days=1)
+# one row of each table broken: a GA4 event without its name, an order in another currency
+BROKEN = {"ga4_events": ("event_name", "null"), "orders": ("currency", "'XXX'")}
+
+
+def break_a_row(con, table: str, columns: list[str], row: tuple, day: dt.date) -> None:
+    """The table's rows of `DAY` copied to `day` (its own partition on Spark), one of them
+    (by its file and row number) with BROKEN's value: positional SQL both engines run."""
+    column, value = BROKEN[table]
+    source_file, row_number = row
+    picked = f"_source_file = '{source_file}' and _row_number = {row_number}"
+    replaced = {
+        "_extract_date": f"cast('{day.isoformat()}' as date)",
+        column: f"case when {picked} then {value} else {column} end",
+    }
+    select = ", ".join(replaced.get(c, c) for c in columns)
+    con.execute(
+        f"insert into raw.{table} select {select} from raw.{table} where _extract_date = ?", [DAY]
+    )
+
+
+def test_a_broken_raw_row_fails_the_same_expectation_on_spark(built, tmp_path) -> None:
+    settings = built["settings"]
+    duckdb_copy = tmp_path / "warehouse.duckdb"
+    shutil.copy(built["duckdb"], duckdb_copy)
+    with connect(duckdb_copy) as con:
+        rows = {
+            table: con.execute(
+                f"select _source_file, _row_number from raw.{table} where _extract_date = ? "
+                "order by 1, 2 limit 1",
+                [DAY],
+            ).fetchone()
+            for table in BROKEN
+        }
+        for table in BROKEN:
+            columns = [
+                name
+                for (name,) in con.execute(
+                    "select column_name from information_schema.columns where table_schema = "
+                    "'raw' and table_name = ? order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            break_a_row(con, table, columns, rows[table], BROKEN_DAY)
+        expected = verdicts(gate_results(con, settings, BROKEN_DAY))
+    with spark_warehouse(settings) as con:
+        for table in BROKEN:
+            columns = [name for name, _ in con.table_columns(f"raw.{table}")]
+            break_a_row(con, table, columns, rows[table], BROKEN_DAY)
+        actual = verdicts(gate_results(con, settings, BROKEN_DAY))
+    for table, (column, _) in BROKEN.items():
+        passed, _, words, metadata = expected[f"raw/{table}:gx_raw_{table}"]
+        assert not passed and column in words, words
+        failures = metadata["failures"].value
+        assert [f["unexpected_count"] for f in failures if f["column"] == column] == [1]
+    assert actual.keys() == expected.keys()
+    assert {k: v for k, v in actual.items() if v != expected[k]} == {}
+
+
+def test_the_gates_asset_checks_run_in_dagster_on_spark(built, monkeypatch) -> None:
+    """The gate's asset checks as the definitions hold them (`quality_checks`), run by
+    Dagster for the day with the warehouse resource on the Spark location (each check's own
+    session on the deployment's server): DuckDB's verdicts, severities and words."""
+    from dagster import AssetSelection, AssetSpec, DagsterInstance, asset, materialize
+
+    settings = built["settings"]
+    monkeypatch.setenv("KPI_SPARK_PORT", str(settings.spark_port))  # warehouse.connect's
+    partitions = daily_partitions(settings)
+    kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
+    checks = quality_checks(partitions, settings, list(kpis.available))
+    targets = {spec.asset_key for c in checks for spec in c.check_specs}
+
+    @asset(partitions_def=partitions)
+    def the_day() -> None:
+        """Dagster runs a partitioned step only with one of its assets selected."""
+
+    with DagsterInstance.ephemeral() as instance:
+        result = materialize(
+            [the_day, *[AssetSpec(k, partitions_def=partitions) for k in targets], *checks],
+            selection=AssetSelection.all_asset_checks() | AssetSelection.assets(the_day),
+            partition_key=DAY.isoformat(),
+            instance=instance,
+            resources={"warehouse": WarehouseResource(path=settings.warehouse_location)},
+            raise_on_error=False,
+        )
+    actual = {
+        f"{e.asset_key.to_user_string()}:{e.check_name}": (e.passed, e.severity, e.description)
+        for e in result.get_asset_check_evaluations()
+    }
+    with connect(built["duckdb"], read_only=True) as con:
+        expected = {k: v[:3] for k, v in verdicts(gate_results(con, settings, DAY)).items()}
+    assert actual == expected

@@ -42,21 +42,26 @@ from kpi_pipeline.quality.suites import (
     suite_path,
 )
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse import WarehouseResource, is_postgres
-from kpi_pipeline.warehouse.pandas_frame import duckdb_frame
+from kpi_pipeline.warehouse import WarehouseResource, dialect, is_postgres, is_spark
+from kpi_pipeline.warehouse.pandas_frame import duckdb_frame, query_frame, spark_frame
 
 # Nested GA4 columns are not validated row by row; their typed forms are checked in dbt.
 RAW_COLUMNS_SKIPPED = {"event_params", "traffic_source", "geo", "device", "ecommerce"}
 FACTS_KEY = AssetKey(["marts", "fct_kpi_daily"])
+TEXT_TYPES = {"VARCHAR", "STRING"}  # DuckDB's text type, Spark's
 
 
 def _window(days: list[dt.date]) -> tuple[dt.date, dt.date]:
     return days[0], days[-1]
 
 
-def lag_days_sql(column: str, data_type: str, timezone: str, postgres: bool = False) -> str:
+def lag_days_sql(column: str, data_type: str, timezone: str, dialect: str = "duckdb") -> str:
     """Days between the extract day and a row's timestamp, in the reporting timezone; a
-    VARCHAR column holds epoch microseconds (GA4's `event_timestamp`)."""
+    text column holds epoch microseconds (GA4's `event_timestamp`). `dialect`: the
+    warehouse's SQL (`warehouse.dialect`); Spark's timestamps are instants read in UTC, a
+    day's difference `datediff`, as a BIGINT like DuckDB's and PostgreSQL's."""
+    if dialect == "spark":
+        return _spark_lag_days_sql(column, data_type, timezone)
     if data_type.upper() == "DATE":
         day = column
     elif data_type.upper().startswith("TIMESTAMP"):
@@ -64,12 +69,25 @@ def lag_days_sql(column: str, data_type: str, timezone: str, postgres: bool = Fa
     else:
         micros = (
             f"case when {column} ~ '^-?[0-9]+$' then cast({column} as BIGINT) end"
-            if postgres
+            if dialect == "postgres"
             else f"try_cast({column} as BIGINT)"
         )
         moment = f"to_timestamp({micros} / 1000000.0)"
         day = f"cast(timezone('{timezone}', {moment}) as date)"
     return f"_extract_date - {day} as _lag_days__{column}"
+
+
+def _spark_lag_days_sql(column: str, data_type: str, timezone: str) -> str:
+    if data_type.upper() == "DATE":
+        day = column
+    else:
+        moment = (
+            column
+            if data_type.upper().startswith("TIMESTAMP")
+            else f"timestamp_micros(try_cast({column} as BIGINT))"
+        )
+        day = f"cast(from_utc_timestamp({moment}, '{timezone}') as date)"
+    return f"cast(datediff(_extract_date, {day}) as BIGINT) as _lag_days__{column}"
 
 
 LAG_PREFIX = "_lag_days__"
@@ -124,25 +142,34 @@ def raw_rows_frame(
     not copied into pandas to be ignored. From DuckDB, the text columns come through Arrow
     (`warehouse/pandas_frame.py`: the same frame, half the CPU at a million events)."""
     first, last = _window(days)
-    types = dict(
+    types = raw_column_types(con, table)
+    kept = {"_extract_date"} | (set(types) if read is None else read)
+    names = [name for name in types if name not in RAW_COLUMNS_SKIPPED]
+    columns = [name if name in kept else f"cast(null as {types[name]}) as {name}" for name in names]
+    lagged = [c for c in lag_columns(table) if c in types]
+    lags = [lag_days_sql(c, types[c], tz, dialect(con)) for c in lagged]
+    sql = f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?"
+    if is_postgres(con):
+        return con.execute(sql, [first, last]).df()
+    texts = {name for name in names if name in kept and types[name].upper() in TEXT_TYPES}
+    nulls = {name for name in names if name not in kept}
+    names += [f"{LAG_PREFIX}{c}" for c in lagged]
+    frame = spark_frame if is_spark(con) else duckdb_frame
+    return frame(con, sql, [first, last], names, texts, nulls)
+
+
+def raw_column_types(con, table: str) -> dict[str, str]:
+    """Each column of `raw.<table>` and its type, in the table's order (Spark, which has no
+    `information_schema`: its own type names, `string`, `timestamp`, ...)."""
+    if is_spark(con):
+        return dict(con.table_columns(f"raw.{table}"))
+    return dict(
         con.execute(
             "select column_name, data_type from information_schema.columns "
             "where table_schema = 'raw' and table_name = ? order by ordinal_position",
             [table],
         ).fetchall()
     )
-    kept = {"_extract_date"} | (set(types) if read is None else read)
-    names = [name for name in types if name not in RAW_COLUMNS_SKIPPED]
-    columns = [name if name in kept else f"cast(null as {types[name]}) as {name}" for name in names]
-    lagged = [c for c in lag_columns(table) if c in types]
-    lags = [lag_days_sql(c, types[c], tz, is_postgres(con)) for c in lagged]
-    sql = f"select {', '.join(columns + lags)} from raw.{table} where _extract_date between ? and ?"
-    if is_postgres(con):
-        return con.execute(sql, [first, last]).df()
-    texts = {name for name in names if name in kept and types[name] == "VARCHAR"}
-    nulls = {name for name in names if name not in kept}
-    names += [f"{LAG_PREFIX}{c}" for c in lagged]
-    return duckdb_frame(con, sql, [first, last], names, texts, nulls)
 
 
 def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:
@@ -165,9 +192,9 @@ def checked_days(partition_keys: Sequence[str], settings: Settings) -> list[dt.d
 
 def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.DataFrame]:
     first, last = _window(days)
-    rows = con.execute(
-        "select * from marts.fct_kpi_daily where kpi_date between ? and ?", [first, last]
-    ).df()
+    rows = query_frame(
+        con, "select * from marts.fct_kpi_daily where kpi_date between ? and ?", [first, last]
+    )
     counts = counts_per_day(
         con, "marts.fct_kpi_daily", "kpi_date", first, last, where="dimension = 'all'"
     )
@@ -469,16 +496,23 @@ def per_partition(check: AssetChecksDefinition) -> AssetChecksDefinition:
     return _per_partition
 
 
-def quality_checks(
+def gate_checks(
     partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
 ) -> list[AssetChecksDefinition]:
     """The gate of this deployment: the raw checks of the sources it declares, the KPI facts'
-    checks for the KPIs it computes (`kpi_ids`), and that every declared source delivered."""
+    checks for the KPIs it computes (`kpi_ids`), and that every declared source delivered;
+    each as its function returns it (`quality_checks` records it per partition)."""
     declared = [t for s, t in raw_tables_by_source() if settings.deployment.has(s)]
-    checks = [build_raw_check(t, partitions, settings) for t in declared] + [
+    return [build_raw_check(t, partitions, settings) for t in declared] + [
         build_facts_check(partitions, kpi_ids, settings),
         build_value_anomaly_check(partitions),
         build_delivery_check(partitions, settings),
         *source_group_checks(partitions, settings),
     ]
-    return [per_partition(c) for c in checks]
+
+
+def quality_checks(
+    partitions: PartitionsDefinition, settings: Settings, kpi_ids: list[str]
+) -> list[AssetChecksDefinition]:
+    """The gate's checks (`gate_checks`), each recorded per partition of a run."""
+    return [per_partition(c) for c in gate_checks(partitions, settings, kpi_ids)]

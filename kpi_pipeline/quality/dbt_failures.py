@@ -82,10 +82,19 @@ def stored_failures(manifest: Mapping[str, Any], unique_id: str) -> tuple[str, s
     return f'"{node["schema"]}"."{node["alias"]}"', meta.get("failing_row")
 
 
-def failing_rows(con, relation: str) -> list[dict[str, Any]]:
-    from kpi_pipeline.warehouse import query_polars
+def spark_relation(relation: str) -> str:
+    """`"schema"."alias"` as Spark SQL quotes it: `` `schema`.`alias` ``."""
+    return ".".join(
+        "`" + part.replace('""', '"').replace("`", "``") + "`"
+        for part in relation[1:-1].split('"."')
+    )
 
-    return query_polars(con, f"select * from {relation} limit {ROWS_KEPT}").to_dicts()
+
+def failing_rows(con, relation: str) -> list[dict[str, Any]]:
+    from kpi_pipeline.warehouse import is_spark, query_polars
+
+    named = spark_relation(relation) if is_spark(con) else relation
+    return query_polars(con, f"select * from {named} limit {ROWS_KEPT}").to_dicts()
 
 
 def failed_dbt_tests(

@@ -35,6 +35,7 @@ __all__ = [
     "append_frame",
     "column_type",
     "connect",
+    "dialect",
     "is_postgres",
     "is_postgres_url",
     "is_spark",
@@ -114,6 +115,11 @@ def is_postgres(con) -> bool:
 
 def is_spark(con) -> bool:
     return isinstance(con, SparkConnection)
+
+
+def dialect(con) -> str:
+    """The SQL a connection speaks: `duckdb`, `postgres` or `spark`."""
+    return "postgres" if is_postgres(con) else "spark" if is_spark(con) else "duckdb"
 
 
 def query_polars(con, sql: str, params: list | None = None) -> pl.DataFrame:

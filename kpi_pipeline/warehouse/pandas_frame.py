@@ -8,12 +8,18 @@ is the same one, value for value and dtype for dtype (so GX's fingerprint of it 
 `tests/quality/test_pandas_frame.py` holds it to `.df()`.
 
 The query runs once, into one Arrow table; every column of the frame comes from that table,
-so the columns' rows line up whatever order the query's scan gives."""
+so the columns' rows line up whatever order the query's scan gives.
+
+A Spark query's Arrow table is made a frame the same way, through an in-memory DuckDB
+(`spark_frame`): the frame DuckDB would give for the same Arrow types, so the gate's suites
+see the same dtypes on either warehouse (their verdicts and evidence the same)."""
 
 from __future__ import annotations
 
+import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 
 def _text_fetchable(column) -> bool:
@@ -39,6 +45,44 @@ def duckdb_frame(
     `null_columns` (selected as `cast(null as T)`) as one row's `.df()` repeated, the others
     through DuckDB's `.df()` of the same Arrow table (not a second run of the query)."""
     arrow = con.sql(sql, params=params).to_arrow_table()
+    return arrow_frame(con, arrow, columns, text_columns, null_columns)
+
+
+def spark_frame(
+    con,
+    sql: str,
+    params: list,
+    columns: list[str],
+    text_columns: set[str],
+    null_columns: set[str] = frozenset(),
+) -> pd.DataFrame:
+    """The frame DuckDB gives for the rows of a Spark query (`SparkConnection`): its Arrow
+    table made a frame by an in-memory DuckDB in UTC, as `duckdb_frame` makes DuckDB's."""
+    arrow = con.execute(sql, params).arrow()
+    with duckdb.connect() as local:
+        local.execute("set TimeZone = 'UTC'")
+        return arrow_frame(local, arrow, columns, text_columns, null_columns)
+
+
+def query_frame(con, sql: str, params: list) -> pd.DataFrame:
+    """A query's rows as DuckDB's `.df()` gives them, whichever the warehouse: on Spark
+    through an in-memory DuckDB (`spark_frame`), elsewhere the connection's own `.df()`."""
+    from kpi_pipeline.warehouse import is_spark
+
+    if is_spark(con):
+        return spark_frame(con, sql, params, [], set())
+    return con.execute(sql, params).df()
+
+
+def arrow_frame(
+    con,
+    arrow: pa.Table,
+    columns: list[str],
+    text_columns: set[str],
+    null_columns: set[str] = frozenset(),
+) -> pd.DataFrame:
+    """DuckDB's `.df()` of the Arrow table `arrow` (through the DuckDB connection `con`),
+    its text columns taken straight from Arrow (`duckdb_frame`)."""
     arrow = arrow.combine_chunks()  # one chunk, as `.df()` gives: GX reads it faster
     texts = [c for c in columns if c in text_columns]
     if not texts or not all(_text_fetchable(arrow.column(c)) for c in texts):

@@ -306,3 +306,13 @@ def test_a_tampered_fact_row_blocks_the_run_and_a_warning_publishes_it_marked(
     [warning] = [w for w in manifest["warnings"] if w["check"] == "net_revenue_equals_orders"]
     assert warning["severity"] == "WARN"
     assert warning["description"].startswith("net revenue of 2025-03-02 is 12.34")
+
+
+def test_a_stored_failure_table_is_named_with_spark_quotes() -> None:
+    """dbt's `"schema"."alias"` as Spark SQL reads it (double quotes are text there)."""
+    from kpi_pipeline.quality.dbt_failures import spark_relation
+
+    assert spark_relation('"dbt_test__audit"."net_revenue_equals_orders"') == (
+        "`dbt_test__audit`.`net_revenue_equals_orders`"
+    )
+    assert spark_relation('"a""b"."c`d"') == '`a"b`.`c``d`'
