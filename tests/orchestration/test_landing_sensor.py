@@ -185,9 +185,13 @@ def test_an_object_store_landing_zone_is_watched_through_fsspec(tmp_path: Path) 
     url = f"memory://landing-{uuid.uuid4().hex}"
     fs, root = fsspec.core.url_to_fs(url)
     ticker = Ticker(url, snapshots=tmp_path / "snapshots")
-    # the memory filesystem stamps files with the real time: tick an hour after it
-    ticker.now = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)
-    today = ticker.now.date()
+    # the memory filesystem stamps files with the real time: tick an hour after it. The
+    # files' days count back from the real date, not the tick's: between 23:00 and midnight
+    # the tick falls on the next day, whose "yesterday" (the real today) is not yet one of
+    # the job's partitions (they end at the real clock's last whole day)
+    real_now = dt.datetime.now(dt.UTC)
+    ticker.now = real_now + dt.timedelta(hours=1)
+    today = real_now.date()
 
     def day(back: int) -> str:
         return (today - dt.timedelta(days=back)).isoformat()
