@@ -133,8 +133,8 @@ def table_exists(con, schema: str, table: str) -> bool:
         shown = con.execute(f"show tables in {schema}").fetchall()
         return any(name == table and not temporary for _, name, temporary in shown)
     (found,) = con.execute(
-        "select count(*) from information_schema.tables "
-        f"where table_schema = '{schema}' and table_name = '{table}'"
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
     ).fetchone()
     return bool(found)
 
