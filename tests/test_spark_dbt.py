@@ -502,6 +502,12 @@ def published(built, tmp_path_factory):
         }
 
 
+ALERTS_OF_DAY = (
+    "select kpi_id, kind, owner, status, outcome from publish.kpi_alerts where day = ? "
+    "order by 1, 2"
+)
+
+
 def registry_rows(con, table: str, columns: str) -> list[tuple]:
     con.execute(f"refresh table {table}")
     return con.execute(f"select {columns} from {table} order by 1, 2").fetchall()
@@ -509,8 +515,8 @@ def registry_rows(con, table: str, columns: str) -> list[tuple]:
 
 def test_publishing_from_spark_gives_duckdbs_snapshot(published) -> None:
     """The sample day published from Spark: the KPI rows DuckDB's publication of the same day
-    holds (floats to 12 significant digits), its manifest naming Spark and its version, and
-    `publish.kpi_snapshots` on Spark recording version 1 as the latest."""
+    holds (floats to 1e-9), its manifest naming Spark and its version, `publish.kpi_snapshots`
+    on Spark recording version 1 as the latest, and the owner alerts DuckDB records."""
     assert all(r.success for r in published["results"])
     expected = latest_kpis(published["duckdb"], DAY)
     actual = latest_kpis(published["spark"], DAY)
@@ -523,8 +529,13 @@ def test_publishing_from_spark_gives_duckdbs_snapshot(published) -> None:
         rows = registry_rows(
             con, "publish.kpi_snapshots", "day, version, `rows`, checksum, is_latest, folder"
         )
+        con.execute("refresh table publish.kpi_alerts")
+        alerts = con.execute(ALERTS_OF_DAY, [DAY]).fetchall()
     assert manifest["warehouse"] == {"engine": "spark", "version": version}
     assert manifest_of(published["duckdb"], DAY, 1)["warehouse"]["engine"] == "duckdb"
+    # the owner alerts decided (no contacts: recorded as such), kept in a partition of Spark's
+    with connect(published["duckdb"].warehouse_path, read_only=True) as con:
+        assert alerts == con.execute(ALERTS_OF_DAY, [DAY]).fetchall() != []
     folder = str(settings.snapshot_dir / DAY.isoformat() / "v1")
     assert rows == [(DAY, 1, manifest["rows"], manifest["data_checksum"], True, folder)]
     assert (
