@@ -4,7 +4,8 @@ gives exactly the marts the same day gives on DuckDB. One Spark server for the m
 
 The raw tables are the pipeline's ingest on Spark of the day's landing files (the loaders the
 ingest assets run, through `warehouse.connect`); the DuckDB side is the pipeline's own run
-of the same files."""
+of the same files. On them the quality gate gives DuckDB's verdicts, and publication from
+Spark DuckDB's snapshot, its registry and restatement ledger kept on Spark."""
 
 from __future__ import annotations
 
@@ -396,3 +397,195 @@ def test_the_gates_asset_checks_run_in_dagster_on_spark(built, monkeypatch) -> N
     with connect(built["duckdb"], read_only=True) as con:
         expected = {k: v[:3] for k, v in verdicts(gate_results(con, settings, DAY)).items()}
     assert actual == expected
+
+
+# --- publication on Spark ---------------------------------------------------------------
+
+# the daily facts' columns a KPI row is keyed by in a snapshot
+SNAPSHOT_KEYS = ["kpi_id", "dimension", "dimension_value"]
+
+
+def publish_day(settings: Settings, location: str, day: dt.date):
+    """The publish asset of `settings` (its snapshot folder) run by Dagster for `day` on the
+    warehouse `location`, its upstream assets taken as built; the run's result."""
+    from dagster import AssetSelection, AssetSpec, DagsterInstance, materialize
+
+    from kpi_pipeline.publish.assets import ATTAINMENT_KEY, PACE_KEY, build_publish_asset
+    from kpi_pipeline.quality.checks import FACTS_KEY
+
+    partitions = daily_partitions(settings)
+    publish = build_publish_asset(partitions, settings)
+    upstream = [
+        AssetSpec(k, partitions_def=partitions) for k in (FACTS_KEY, ATTAINMENT_KEY, PACE_KEY)
+    ]
+    with DagsterInstance.ephemeral() as instance:
+        return materialize(
+            [publish, *upstream],
+            selection=AssetSelection.assets(publish),
+            partition_key=day.isoformat(),
+            instance=instance,
+            resources={"warehouse": WarehouseResource(path=location)},
+        )
+
+
+def latest_kpis(settings: Settings, day: dt.date) -> pl.DataFrame:
+    """The day's latest published KPI rows, by key."""
+    frame = pl.read_parquet(settings.snapshot_dir / day.isoformat() / "latest" / "kpis.parquet")
+    return frame.sort(SNAPSHOT_KEYS)
+
+
+def assert_same_kpis(actual: pl.DataFrame, expected: pl.DataFrame) -> None:
+    """The same rows, columns and types; floats to 1e-9 relative, as the marts are compared
+    (the engines differ in a float's last digits: an average of hours computed from
+    microseconds is 219.252222221 on DuckDB, 219.25222222 on Spark)."""
+    from polars.testing import assert_frame_equal
+
+    assert_frame_equal(actual, expected, check_exact=False, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def manifest_of(settings: Settings, day: dt.date, version: int) -> dict:
+    folder = settings.snapshot_dir / day.isoformat() / f"v{version}"
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def double_a_value(con, kpi_id: str, day: dt.date) -> None:
+    """The KPI's overall value of `day` in marts.fct_kpi_daily doubled: DuckDB's update; on
+    Spark the day's partition rewritten (Parquet has no UPDATE)."""
+    from kpi_pipeline.warehouse import is_spark, query_polars
+
+    if not is_spark(con):
+        con.execute(
+            "update marts.fct_kpi_daily set value = value * 2 "
+            "where kpi_date = ? and kpi_id = ? and dimension = 'all'",
+            [day, kpi_id],
+        )
+        return
+    rows = query_polars(con, "select * from marts.fct_kpi_daily where kpi_date = ?", [day])
+    picked = (pl.col("kpi_id") == kpi_id) & (pl.col("dimension") == "all")
+    changed = rows.with_columns(
+        pl.when(picked).then(pl.col("value") * 2).otherwise(pl.col("value")).alias("value")
+    )
+    write_day(con, changed, day)
+
+
+def write_day(con, rows: pl.DataFrame, day: dt.date) -> None:
+    con.execute("begin transaction")
+    con.replace_partition("marts.fct_kpi_daily", {"kpi_date": day})
+    con.append_frame("marts.fct_kpi_daily", rows)
+    con.execute("commit")
+
+
+@pytest.fixture(scope="module")
+def published(built, tmp_path_factory):
+    """The sample day published from Spark (the Spark deployment's snapshot folder) and from
+    a copy of the DuckDB warehouse (a folder of its own), each by the publish asset in
+    Dagster; yields both settings."""
+    root = tmp_path_factory.mktemp("spark_publish")
+    duckdb_copy = root / "warehouse.duckdb"
+    shutil.copy(built["duckdb"], duckdb_copy)
+    spark_settings = built["settings"]
+    duckdb_settings = Settings.from_env(
+        {
+            "KPI_DATA_DIR": str(root / "duckdb"),
+            "KPI_WAREHOUSE": str(duckdb_copy),
+            "KPI_PARTITIONS_START": spark_settings.partitions_start,
+        }
+    )
+    with pytest.MonkeyPatch.context() as monkeypatch:
+        monkeypatch.setenv("KPI_SPARK_PORT", str(spark_settings.spark_port))  # warehouse.connect's
+        duckdb_result = publish_day(duckdb_settings, str(duckdb_copy), DAY)
+        spark_result = publish_day(spark_settings, spark_settings.warehouse_location, DAY)
+        yield {
+            "duckdb": duckdb_settings,
+            "spark": spark_settings,
+            "results": (duckdb_result, spark_result),
+        }
+
+
+ALERTS_OF_DAY = (
+    "select kpi_id, kind, owner, status, outcome from publish.kpi_alerts where day = ? "
+    "order by 1, 2"
+)
+
+
+def registry_rows(con, table: str, columns: str) -> list[tuple]:
+    con.execute(f"refresh table {table}")
+    return con.execute(f"select {columns} from {table} order by 1, 2").fetchall()
+
+
+def test_publishing_from_spark_gives_duckdbs_snapshot(published) -> None:
+    """The sample day published from Spark: the KPI rows DuckDB's publication of the same day
+    holds (floats to 1e-9), its manifest naming Spark and its version, `publish.kpi_snapshots`
+    on Spark recording version 1 as the latest, and the owner alerts DuckDB records."""
+    assert all(r.success for r in published["results"])
+    expected = latest_kpis(published["duckdb"], DAY)
+    actual = latest_kpis(published["spark"], DAY)
+    assert expected.height > 0
+    assert_same_kpis(actual, expected)
+    settings = published["spark"]
+    manifest = manifest_of(settings, DAY, 1)
+    with spark_warehouse(settings) as con:
+        version = con.session.version
+        rows = registry_rows(
+            con, "publish.kpi_snapshots", "day, version, `rows`, checksum, is_latest, folder"
+        )
+        con.execute("refresh table publish.kpi_alerts")
+        alerts = con.execute(ALERTS_OF_DAY, [DAY]).fetchall()
+    assert manifest["warehouse"] == {"engine": "spark", "version": version}
+    assert manifest_of(published["duckdb"], DAY, 1)["warehouse"]["engine"] == "duckdb"
+    # the owner alerts decided (no contacts: recorded as such), kept in a partition of Spark's
+    with connect(published["duckdb"].warehouse_path, read_only=True) as con:
+        assert alerts == con.execute(ALERTS_OF_DAY, [DAY]).fetchall() != []
+    folder = str(settings.snapshot_dir / DAY.isoformat() / "v1")
+    assert rows == [(DAY, 1, manifest["rows"], manifest["data_checksum"], True, folder)]
+    assert (
+        manifest["sources"]["files"] == manifest_of(published["duckdb"], DAY, 1)["sources"]["files"]
+    )
+
+
+def test_a_changed_value_publishes_version_2_on_spark_as_on_duckdb(published) -> None:
+    """A KPI's value of the day changed on both warehouses: publishing again makes version 2
+    on each, the same rows; on Spark the registry moves `is_latest` to v2 by rewriting the
+    day's partition (v1's row and files untouched) and the ledger records the restated row."""
+    duckdb_settings, settings = published["duckdb"], published["spark"]
+    v1 = latest_kpis(settings, DAY)
+    overall = v1.filter((pl.col("dimension") == "all") & pl.col("value").is_not_null())
+    kpi_id = overall["kpi_id"].sort()[0]
+    v1_files = sorted((settings.snapshot_dir / DAY.isoformat() / "v1").iterdir())
+    v1_bytes = {p.name: p.read_bytes() for p in v1_files}
+    with connect(duckdb_settings.warehouse_path) as con:
+        double_a_value(con, kpi_id, DAY)
+    with spark_warehouse(settings) as con:
+        original = con.query_polars("select * from marts.fct_kpi_daily where kpi_date = ?", [DAY])
+        double_a_value(con, kpi_id, DAY)
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv("KPI_SPARK_PORT", str(settings.spark_port))
+            assert publish_day(duckdb_settings, str(duckdb_settings.warehouse_path), DAY).success
+            assert publish_day(settings, settings.warehouse_location, DAY).success
+        with spark_warehouse(settings) as con:
+            registry = registry_rows(con, "publish.kpi_snapshots", "version, is_latest, folder")
+            ledger = registry_rows(
+                con,
+                "publish.kpi_restatements",
+                "day, from_version, to_version, kpi_id, dimension, old_value, new_value",
+            )
+    finally:
+        with spark_warehouse(settings) as con:  # the mart as the module's build left it
+            write_day(con, original, DAY)
+    expected, actual = latest_kpis(duckdb_settings, DAY), latest_kpis(settings, DAY)
+    assert_same_kpis(actual, expected)
+    changed = actual.join(v1, on=SNAPSHOT_KEYS).filter(pl.col("value") != pl.col("value_right"))
+    assert changed["kpi_id"].to_list() == [kpi_id]
+    day_folder = settings.snapshot_dir / DAY.isoformat()
+    assert registry == [
+        (1, False, str(day_folder / "v1")),
+        (2, True, str(day_folder / "v2")),
+    ]
+    assert {p.name: p.read_bytes() for p in sorted((day_folder / "v1").iterdir())} == v1_bytes
+    [row] = ledger
+    assert row[:5] == (DAY, 1, 2, kpi_id, "all")
+    old_value = overall.filter(pl.col("kpi_id") == kpi_id)["value"][0]
+    assert math.isclose(row[5], old_value, rel_tol=1e-9)
+    assert math.isclose(row[6], 2 * old_value, rel_tol=1e-9)
+    assert manifest_of(settings, DAY, 2)["changes"]["since_version"] == 1

@@ -1,7 +1,7 @@
-"""What does not run on Spark yet (publication, the readers) is refused up front
-with KPI_WAREHOUSE=spark, in one line of words and exit code 2, before any Spark server is
-started: `kpi run`, `kpi backfill`, `kpi quarantine`, the daily schedule and
-the landing sensor."""
+"""What does not run on Spark yet (the daily job as one Dagster run, the readers) is refused
+up front with KPI_WAREHOUSE=spark, in one line of words and exit code 2, before any Spark
+server is started: `kpi run`, `kpi backfill`, `kpi quarantine`, the daily schedule and the
+landing sensor."""
 
 from __future__ import annotations
 
@@ -61,9 +61,10 @@ def test_the_cli_refuses_spark_in_words_before_starting_anything(tmp_path, args,
     assert "Traceback" not in done.stderr
     said = " ".join(done.stderr.split())  # the console wraps at its width
     assert said.startswith(
-        f"error: {named} is not supported with KPI_WAREHOUSE=spark yet: publication and "
-        "kpi show / pace / explain do not run on Spark (only ingest, dbt's models, the quality "
-        "gate's checks and kpi query do), docs/warehouses.md#spark hint: "
+        f"error: {named} is not supported with KPI_WAREHOUSE=spark yet: the daily job as one "
+        "Dagster run and kpi show / pace / explain do not run on Spark (only ingest, dbt's "
+        "models, the quality gate's checks, publication and kpi query do), "
+        "docs/warehouses.md#spark hint: "
     )
     assert said.count("error:") == 1 and said.count("hint:") == 1
     # no server was started (its folder), no DuckDB file named after the location

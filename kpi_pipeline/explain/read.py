@@ -11,7 +11,7 @@ from typing import Any
 
 from kpi_pipeline.explain.decompose import Breakdown, Components
 from kpi_pipeline.explain.periods import period_after
-from kpi_pipeline.warehouse import query_polars
+from kpi_pipeline.warehouse import is_spark, query_polars
 
 OVERALL = "all"
 
@@ -40,6 +40,11 @@ _HAS_METRIC_FACTS = """
     select count(*) from information_schema.tables
     where table_schema = 'marts' and table_name = 'fct_metric_daily'
 """
+
+
+def spelled(con, sql: str) -> str:
+    """`sql` as the connection's warehouse spells it: Spark SQL has no `double precision`."""
+    return sql.replace("double precision", "double") if is_spark(con) else sql
 
 
 class MetricFactsMissing(LookupError):
@@ -87,9 +92,10 @@ def read_breakdowns(
     """The KPI in the periods starting `before` and `after` at `grain` (day: fct_kpi_daily;
     week, month, quarter, year: fct_kpi_period), overall and by `dimension`."""
     if grain == "day":
-        frame = query_polars(con, _DAILY, [kpi_id, before, after, OVERALL, dimension])
+        frame = query_polars(con, spelled(con, _DAILY), [kpi_id, before, after, OVERALL, dimension])
     else:
-        frame = query_polars(con, _PERIODS, [kpi_id, grain, before, after, OVERALL, dimension])
+        params = [kpi_id, grain, before, after, OVERALL, dimension]
+        frame = query_polars(con, spelled(con, _PERIODS), params)
     return breakdowns_from_rows(frame.to_dicts(), dimension, before, after)
 
 

@@ -25,7 +25,9 @@ from kpi_pipeline.notify.alerts import (
 from kpi_pipeline.notify.channels import NotificationError, deliver
 from kpi_pipeline.notify.messages import owner_alert_message
 from kpi_pipeline.notify.settings import NotifySettings
+from kpi_pipeline.publish import spark_tables
 from kpi_pipeline.publish.snapshot import KPIS_PARQUET, latest_folder
+from kpi_pipeline.warehouse import is_spark
 
 ALERTS_TABLE = "publish.kpi_alerts"
 # what became of an alert: delivered; tried and failed (tried again by the day's next run);
@@ -57,6 +59,9 @@ class AlertOutcome:
 
 
 def ensure_alert_log(con) -> None:
+    if is_spark(con):
+        spark_tables.ensure_table(con, ALERTS_TABLE, spark_tables.ALERT_SCHEMA)
+        return
     con.execute("create schema if not exists publish")
     con.execute(
         f"""create table if not exists {ALERTS_TABLE} (
@@ -218,9 +223,36 @@ def alert_owners(
         log.info("alert to %s about %s sent: %s", owner, ", ".join(a.kpi_id for a in alerts), used)
         results += [AlertOutcome(a, SENT, used, None) for a in alerts]
     attempted_at = dt.datetime.now(dt.UTC).isoformat()
+    if is_spark(con):
+        record_alerts_spark(con, results, attempted_at)
+        return results
     for result in results:
         record_alert(con, result, attempted_at)
     return results
+
+
+def alert_row(result: AlertOutcome, attempted_at: str) -> dict:
+    """What `record_alert` inserts, as a row."""
+    alert = result.alert
+    return {
+        **{c: getattr(alert, c) for c in ALERT_COLUMNS[:9]},
+        "outcome": result.outcome,
+        "channels": result.channels,
+        "error": result.error,
+        "attempted_at": spark_tables.timestamp(attempted_at),
+    }
+
+
+def record_alerts_spark(con, results: list[AlertOutcome], attempted_at: str) -> None:
+    """`record_alert` of every result on Spark: each day's partition read, the attempts
+    replacing the rows of the same KPI and kind, written back whole (no DELETE on Parquet)."""
+    by_day: dict[dt.date, list[dict]] = {}
+    for result in results:
+        by_day.setdefault(result.alert.day, []).append(alert_row(result, attempted_at))
+    for day, attempts in sorted(by_day.items()):
+        known = spark_tables.day_rows(con, ALERTS_TABLE, day)
+        rows = spark_tables.alert_day_rows(known, attempts)
+        spark_tables.overwrite_day(con, ALERTS_TABLE, spark_tables.ALERT_SCHEMA, day, rows)
 
 
 __all__ = ["ALERTS_TABLE", "AlertOutcome", "KpiStatus", "alert_owners", "previous_snapshot"]

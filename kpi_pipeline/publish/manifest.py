@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from kpi_pipeline.settings import PROJECT_ROOT
+from kpi_pipeline.warehouse import table_exists
 
 
 def git_commit() -> str | None:
@@ -29,15 +30,15 @@ def file_sha256(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.exists() else None
 
 
+def ingest_log_exists(con) -> bool:
+    return table_exists(con, "raw", "_ingest_log")
+
+
 def source_files(con, day: dt.date) -> dict[str, Any]:
     """The extract files of the day (name, checksum, rows read/loaded/quarantined) from
     `raw._ingest_log`, and one digest over every file of every extract up to the day: the
     day's KPIs depend on all of them, and the digest changes if any of them changed."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = '_ingest_log'"
-    ).fetchone()[0]
-    if not exists:
+    if not ingest_log_exists(con):
         return {"files": [], "all_extracts_digest": None, "all_extracts_files": 0}
     rows = con.execute(
         """select raw_table, source_file, checksum, rows_read, rows_loaded, rows_quarantined
@@ -69,11 +70,7 @@ def source_files(con, day: dt.date) -> dict[str, Any]:
 
 def raw_row_counts(con, day: dt.date) -> dict[str, int]:
     """Rows loaded per raw table from the day's extracts."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = '_ingest_log'"
-    ).fetchone()[0]
-    if not exists:
+    if not ingest_log_exists(con):
         return {}
     return dict(
         con.execute(
@@ -88,11 +85,7 @@ def window_files(con, day: dt.date, days_around: int) -> list[dict[str, Any]]:
     """The extract files of the days `days_around` before and after `day` (the day's own
     included) with their checksums: a late or re-sent one among them can restate the day,
     and the restatement ledger names it (publish/restatements.py)."""
-    exists = con.execute(
-        "select count(*) from information_schema.tables "
-        "where table_schema = 'raw' and table_name = '_ingest_log'"
-    ).fetchone()[0]
-    if not exists:
+    if not ingest_log_exists(con):
         return []
     rows = con.execute(
         """select _extract_date, raw_table, source_file, checksum from raw._ingest_log

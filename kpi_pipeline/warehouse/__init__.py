@@ -40,6 +40,7 @@ __all__ = [
     "is_postgres_url",
     "is_spark",
     "query_polars",
+    "table_exists",
     "wait_until_free",
     "warehouse_engine",
 ]
@@ -120,6 +121,22 @@ def is_spark(con) -> bool:
 def dialect(con) -> str:
     """The SQL a connection speaks: `duckdb`, `postgres` or `spark`."""
     return "postgres" if is_postgres(con) else "spark" if is_spark(con) else "duckdb"
+
+
+def table_exists(con, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists: `information_schema.tables` on DuckDB and PostgreSQL;
+    on Spark, which has none, `show schemas` and `show tables in <schema>`."""
+    if is_spark(con):
+        schemas = {row[0] for row in con.execute("show schemas").fetchall()}
+        if schema not in schemas:
+            return False
+        shown = con.execute(f"show tables in {schema}").fetchall()
+        return any(name == table and not temporary for _, name, temporary in shown)
+    (found,) = con.execute(
+        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
+        [schema, table],
+    ).fetchone()
+    return bool(found)
 
 
 def query_polars(con, sql: str, params: list | None = None) -> pl.DataFrame:
