@@ -21,7 +21,7 @@ from kpi_pipeline.quality.deliveries import delivered
 from kpi_pipeline.quality.evidence import check_result
 from kpi_pipeline.quality.suites import docs_index
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse import WarehouseResource, is_spark
+from kpi_pipeline.warehouse import WarehouseResource, schema_tables
 
 
 @dataclass(frozen=True)
@@ -64,7 +64,7 @@ def rows_per_extract_day(
 ) -> dict[str, dict[dt.date, int]]:
     """Rows per extract day of each of the tables that exist (a table no file ever created
     counts as empty)."""
-    existing = raw_table_names(con)
+    existing = schema_tables(con, "raw")
     counts: dict[str, dict[dt.date, int]] = {}
     for table in tables:
         if table not in existing:
@@ -77,18 +77,6 @@ def rows_per_extract_day(
         ).fetchall()
         counts[table] = {day: int(n) for day, n in found}
     return counts
-
-
-def raw_table_names(con) -> set[str]:
-    """The tables of the `raw` schema (Spark, without `information_schema`: `show tables`)."""
-    if is_spark(con):
-        return {row[1] for row in con.execute("show tables in raw").fetchall() if not row[2]}
-    return {
-        name
-        for (name,) in con.execute(
-            "select table_name from information_schema.tables where table_schema = 'raw'"
-        ).fetchall()
-    }
 
 
 def build_group_check(

@@ -40,6 +40,7 @@ __all__ = [
     "is_postgres_url",
     "is_spark",
     "query_polars",
+    "schema_tables",
     "table_exists",
     "wait_until_free",
     "warehouse_engine",
@@ -123,20 +124,26 @@ def dialect(con) -> str:
     return "postgres" if is_postgres(con) else "spark" if is_spark(con) else "duckdb"
 
 
-def table_exists(con, schema: str, table: str) -> bool:
-    """Whether `schema.table` exists: `information_schema.tables` on DuckDB and PostgreSQL;
-    on Spark, which has none, `show schemas` and `show tables in <schema>`."""
+def schema_tables(con, schema: str) -> set[str]:
+    """The tables (and views) of `schema`, none when it does not exist:
+    `information_schema.tables` on DuckDB and PostgreSQL; on Spark, which has none,
+    `show schemas` and `show tables in <schema>` (its session's temporary views left out)."""
     if is_spark(con):
-        schemas = {row[0] for row in con.execute("show schemas").fetchall()}
-        if schema not in schemas:
-            return False
+        if schema not in {row[0] for row in con.execute("show schemas").fetchall()}:
+            return set()
         shown = con.execute(f"show tables in {schema}").fetchall()
-        return any(name == table and not temporary for _, name, temporary in shown)
-    (found,) = con.execute(
-        "select count(*) from information_schema.tables where table_schema = ? and table_name = ?",
-        [schema, table],
-    ).fetchone()
-    return bool(found)
+        return {name for _, name, temporary in shown if not temporary}
+    return {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = ?", [schema]
+        ).fetchall()
+    }
+
+
+def table_exists(con, schema: str, table: str) -> bool:
+    """Whether `schema.table` exists (`schema_tables`)."""
+    return table in schema_tables(con, schema)
 
 
 def query_polars(con, sql: str, params: list | None = None) -> pl.DataFrame:
