@@ -27,7 +27,6 @@ from kpi_pipeline.transform.manifest import ensure_manifest
 from kpi_pipeline.transform.project import DBT_EXECUTABLE, dbt_project
 from kpi_pipeline.transform.resource import KpiDbtCliResource
 from kpi_pipeline.warehouse import WarehouseResource
-from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
 # Partitioned checks and single-run backfills are the features this project is built on.
 warnings.filterwarnings("ignore", category=BetaWarning)
@@ -62,11 +61,7 @@ def build_definitions(settings: Settings) -> Definitions:
         ],
         jobs=[job, docs_job, *([pulling] if pulling else [])],
         schedules=[
-            daily_kpi_schedule(
-                job,
-                settings.schedule_time,
-                refusal=not_yet_on_spark(settings.warehouse_location, "the daily schedule"),
-            ),
+            daily_kpi_schedule(job, settings.schedule_time),
             *([pull_schedule(pulling, settings.pull_time)] if pulling else []),
         ],
         sensors=[

@@ -8,7 +8,6 @@ from dagster import (
     AssetSelection,
     DefaultScheduleStatus,
     ScheduleDefinition,
-    SkipReason,
     build_schedule_from_partitioned_job,
     define_asset_job,
     in_process_executor,
@@ -55,22 +54,11 @@ def daily_kpi_schedule(
     job,
     schedule_time: str = "06:00",
     running: bool = True,
-    refusal: str | None = None,
 ) -> ScheduleDefinition:
     """Yesterday's partition of `job` (`daily_kpi_job()`, or a `JobDefinition`), every day
     at `schedule_time` in the partitions' (reporting) timezone: the schedule's cron runs in
-    that timezone, and a day ends at its midnight. With `refusal` (the warehouse cannot
-    build a day yet: `warehouse/spark_support.py`) each tick is skipped with it."""
+    that timezone, and a day ends at its midnight."""
     hour, minute = parse_schedule_time(schedule_time)
-    if refusal:
-        return ScheduleDefinition(
-            name=DAILY_SCHEDULE,
-            cron_schedule=f"{minute} {hour} * * *",
-            job=job,
-            execution_fn=lambda _context: SkipReason(refusal),
-            description=refusal,
-            default_status=DefaultScheduleStatus.STOPPED,
-        )
     return build_schedule_from_partitioned_job(
         job,
         name=DAILY_SCHEDULE,

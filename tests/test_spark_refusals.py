@@ -11,14 +11,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import build_schedule_context, build_sensor_context
+from dagster import build_sensor_context
 
 from kpi_pipeline.exit_codes import ExitCode
-from kpi_pipeline.jobs import daily_kpi_job, daily_kpi_schedule
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
 from kpi_pipeline.settings import PROJECT_ROOT, Settings
-from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
 
 def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
@@ -50,8 +48,6 @@ def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["run", "--date", "2025-06-02"], "kpi run"),
-        (["backfill", "--start", "2025-06-01", "--end", "2025-06-02"], "kpi backfill"),
         (["quarantine"], "kpi quarantine"),
     ],
 )
@@ -79,21 +75,10 @@ def test_the_readers_refuse_a_spark_location(tmp_path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_the_landing_sensor_skips_on_spark_with_the_reason(tmp_path) -> None:
+def test_the_landing_sensor_watches_for_a_spark_deployment(tmp_path) -> None:
+    """No longer skipped with a refusal: it looks at the landing zone (empty here)."""
     settings = Settings.from_env({"KPI_DATA_DIR": str(tmp_path / "data"), "KPI_WAREHOUSE": "spark"})
     sensor = build_landing_sensor("daily_kpis", settings)
-    result = sensor.evaluate_tick(build_sensor_context(cursor="kept"))
+    result = sensor.evaluate_tick(build_sensor_context(cursor=None))
     assert result.run_requests == []
-    assert result.skip_message.startswith(
-        "the landing sensor is not supported with KPI_WAREHOUSE=spark yet"
-    )
-    assert result.cursor == "kept"
-
-
-def test_the_daily_schedule_skips_on_spark_with_the_reason(tmp_path) -> None:
-    refusal = not_yet_on_spark(f"spark:{tmp_path}", "the daily schedule")
-    schedule = daily_kpi_schedule(daily_kpi_job(), "06:00", refusal=refusal)
-    result = schedule.evaluate_tick(build_schedule_context())
-    assert result.run_requests == [] and result.skip_message == refusal
-    assert schedule.cron_schedule == "0 6 * * *"
-    assert not_yet_on_spark(str(tmp_path / "warehouse.duckdb"), "the daily schedule") is None
+    assert result.skip_message == "no new or changed files in the landing zone"

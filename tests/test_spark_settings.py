@@ -153,3 +153,23 @@ def test_the_settings_and_the_warehouse_package_do_not_need_pyspark() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert shown.strip() == "[]"
+
+
+def test_kpi_spark_status_and_stop_without_a_server(cli_env, monkeypatch) -> None:
+    """Without a running server both say so and change nothing (no server is started);
+    on a deployment that is not on Spark they refuse in words, exit code 2."""
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    runner = CliRunner()
+    monkeypatch.setenv("KPI_WAREHOUSE", "spark")
+    for command in ("status", "stop"):
+        done = runner.invoke(app, ["spark", command])
+        assert done.exit_code == 0, done.output
+        assert "no Spark server runs for" in done.output
+    assert not (cli_env / "spark").exists()
+    monkeypatch.delenv("KPI_WAREHOUSE")
+    refused = runner.invoke(app, ["spark", "stop"])
+    assert refused.exit_code == 2
+    assert "this deployment's warehouse is not Spark" in refused.output

@@ -25,6 +25,7 @@ from kpi_pipeline.cli.runs import runs
 from kpi_pipeline.cli.sample import sample
 from kpi_pipeline.cli.show import show
 from kpi_pipeline.cli.snapshots import snapshots
+from kpi_pipeline.cli.spark_server import spark
 from kpi_pipeline.exit_codes import ExitCode
 
 app = typer.Typer(
@@ -49,6 +50,7 @@ app.command(
 )(metrics)
 app.add_typer(snapshots, name="snapshots")
 app.add_typer(runs, name="runs")
+app.add_typer(spark, name="spark")
 app.command()(bench)
 
 

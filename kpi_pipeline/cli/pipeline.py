@@ -129,12 +129,8 @@ def run_range(first: dt.date, last: dt.date) -> int:
     """Run the job over `first..last` holding the writer lock; the exit code says what
     happened (README: Exit codes)."""
     from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold
-    from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
     settings = load_settings()
-    name = "kpi run" if first == last else "kpi backfill"
-    if problem := not_yet_on_spark(settings.warehouse_location, name):
-        raise fail(problem, "build days on a DuckDB file or PostgreSQL (KPI_WAREHOUSE)")
     command = f"kpi run {first}" if first == last else f"kpi backfill {first} .. {last}"
     refuse_days_outside_partitions(settings, first, last)
     refuse_an_invalid_catalogue(settings.kpi_catalogue_path)  # before dbt trips on a typo

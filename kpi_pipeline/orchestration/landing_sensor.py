@@ -31,7 +31,6 @@ from dagster import (
 from kpi_pipeline.ingest.containment import FOLDER, folder_refusal, refusal
 from kpi_pipeline.ingest.landing import is_local, landing_fs
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
 
 LANDING_SENSOR = "landing_zone_sensor"
 _DAY_FOLDER = re.compile(r"^dt=(\d{4}-\d{2}-\d{2})$")
@@ -250,8 +249,6 @@ def build_landing_sensor(
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
     running: bool = True,
 ) -> SensorDefinition:
-    not_buildable = not_yet_on_spark(settings.warehouse_location, "the landing sensor")
-
     @sensor(
         name=LANDING_SENSOR,
         job_name=job_name,
@@ -264,8 +261,6 @@ def build_landing_sensor(
         ),
     )
     def landing_zone_sensor(context: SensorEvaluationContext) -> SensorResult:
-        if not_buildable:  # the warehouse cannot build a day yet: nothing requested
-            return SensorResult(skip_reason=SkipReason(not_buildable), cursor=context.cursor)
         requests, kept = plan_tick(
             decode_cursor(context.cursor), settings.landing_url, clock(), settings
         )

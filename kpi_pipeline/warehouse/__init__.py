@@ -22,11 +22,15 @@ from pydantic import PrivateAttr
 
 from kpi_pipeline.warehouse import duckdb_file, postgres, spark_connection
 from kpi_pipeline.warehouse.postgres import PostgresConnection, is_postgres_url
-from kpi_pipeline.warehouse.spark import is_spark_location
+from kpi_pipeline.warehouse.spark import (
+    SparkUnavailableError,
+    SparkWarehouseError,
+    is_spark_location,
+)
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 
 # what a failed statement raises, whichever the warehouse
-WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error)
+WAREHOUSE_ERRORS = (duckdb.Error, psycopg2.Error, SparkWarehouseError, SparkUnavailableError)
 
 __all__ = [
     "WAREHOUSE_ERRORS",

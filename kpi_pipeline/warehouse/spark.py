@@ -15,6 +15,8 @@ pyspark imports at module level: the `spark` extra is optional (pyproject.toml).
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -39,6 +41,11 @@ ANSI_ENABLED = "false"
 # the pyspark warnings a Connect client prints for each of dbt-spark's statements:
 # `enableHiveSupport()` asks for a static config the server has already set
 QUIET_WARNINGS = "ignore:Failed to set spark.sql.catalogImplementation,ignore::FutureWarning"
+
+
+class SparkWarehouseError(RuntimeError):
+    """A statement Spark refused or could not run (pyspark's own error is its cause): the
+    Spark member of `warehouse.WAREHOUSE_ERRORS`, which may not import pyspark."""
 
 
 class SparkUnavailableError(RuntimeError):
@@ -105,12 +112,18 @@ class SparkPaths:
         """The running server's pid and port (`start_server` writes it)."""
         return self.root / "server.json"
 
+    @property
+    def start_lock(self) -> Path:
+        """Held while a process looks for the server and starts it (`starting_alone`)."""
+        return self.root / "server.lock"
+
 
 def server_conf(paths: SparkPaths, port: int, driver_memory: str = "2g") -> dict[str, str]:
     """The Spark configuration of the deployment's server: local mode on every core, the
     Hive catalog with its metastore and warehouse under `paths`, sessions in UTC, partition
     overwrite by the partitions a statement writes (an `insert overwrite` of one day
-    replaces that day only; Spark's default, `static`, empties the whole table), ANSI off."""
+    replaces that day only; Spark's default, `static`, empties the whole table), ANSI off,
+    decimals never rounded to fit."""
     return {
         "spark.master": "local[*]",
         "spark.app.name": "kpi-pipeline",
@@ -131,6 +144,11 @@ def server_conf(paths: SparkPaths, port: int, driver_memory: str = "2g") -> dict
         # a table's partitions and prunes them itself (a few hundred days a table)
         "spark.sql.hive.metastorePartitionPruning": "false",
         "spark.sql.ansi.enabled": ANSI_ENABLED,
+        # decimal arithmetic keeps its operands' scale, as on DuckDB and PostgreSQL: by
+        # default Spark rounds decimal(38, 9) - decimal(38, 9) to decimal(38, 8), and a
+        # union of KPIs' numerators with it (measured: 219.252222221 hours became
+        # 219.25222222); with this, a result beyond 38 digits would be null, not rounded
+        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
     }
@@ -246,6 +264,21 @@ def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkS
     return SparkServer(paths, port, process)
 
 
+@contextmanager
+def starting_alone(paths: SparkPaths) -> Iterator[None]:
+    """One process at a time looks for the deployment's server and starts it: two commands
+    started together (a run and `kpi query`, say) would otherwise both find the port free
+    and start two servers on one metastore (Derby admits one). The second waits for the
+    first's start (about 10 s) and then finds its server."""
+    paths.root.mkdir(parents=True, exist_ok=True)
+    with open(paths.start_lock, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 def _stop_process(process: subprocess.Popen, timeout: float = 60.0) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
@@ -278,6 +311,16 @@ def remote_session(port: int):
     return SparkSession.builder.remote(remote_url(port)).getOrCreate()
 
 
+def recorded_pid(paths: SparkPaths) -> int | None:
+    """The pid of the deployment's server `start_server` recorded, while it runs; None when
+    none is recorded or it has stopped."""
+    try:
+        pid = int(json.loads(paths.server_file.read_text())["pid"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return None if _gone(pid) else pid
+
+
 def stop_recorded_server(paths: SparkPaths) -> bool:
     """Stop the server whose pid `start_server` recorded in the deployment's Spark folder
     (one `warehouse.connect` started and left running); False when none is recorded or it
@@ -292,13 +335,22 @@ def stop_recorded_server(paths: SparkPaths) -> bool:
         paths.server_file.unlink(missing_ok=True)
         return False
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pid, 0)
-        except ProcessLookupError:
-            break
+    while time.monotonic() < deadline and not _gone(pid):
         time.sleep(0.2)
-    else:
+    if not _gone(pid):
         os.killpg(pid, signal.SIGKILL)
     paths.server_file.unlink(missing_ok=True)
     return True
+
+
+def _gone(pid: int) -> bool:
+    """Whether the server's process group has ended. A server this process started (through
+    `warehouse.connect`) stays a zombie until it is reaped, so it is reaped here: without
+    that, the group looks alive for the whole wait."""
+    with contextlib.suppress(ChildProcessError):  # another process's child: it reaps it
+        os.waitpid(pid, os.WNOHANG)
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return True
+    return False

@@ -25,7 +25,7 @@ import polars as pl
 import pyarrow as pa
 
 from kpi_pipeline.warehouse import spark
-from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError
+from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, SparkWarehouseError
 from kpi_pipeline.warehouse.spark_types import spark_type
 
 # statements a DuckDB or PostgreSQL connection runs as transaction control
@@ -112,6 +112,18 @@ def foreign_listener_problem(
     )
 
 
+@contextmanager
+def spark_errors() -> Iterator[None]:
+    """pyspark's errors (a statement refused, a failed job, a lost server) as the
+    warehouse's own `SparkWarehouseError`, with pyspark's words and the error as its cause."""
+    from pyspark.errors import PySparkException
+
+    try:
+        yield
+    except PySparkException as err:
+        raise SparkWarehouseError(str(err)) from err
+
+
 @dataclass
 class SparkResult:
     """A statement's rows, read like DuckDB's result (a command has none)."""
@@ -119,7 +131,10 @@ class SparkResult:
     frame: object | None  # a pyspark DataFrame
 
     def arrow(self) -> pa.Table:
-        return self.frame.toArrow() if self.frame is not None else pa.table({})
+        if self.frame is None:
+            return pa.table({})
+        with spark_errors():
+            return self.frame.toArrow()
 
     def pl(self) -> pl.DataFrame:
         return pl.from_arrow(self.arrow()) if self.frame is not None else pl.DataFrame()
@@ -169,7 +184,8 @@ class SparkConnection:
             self._pending = None
             return SparkResult(None)
         args = list(params) if params else None
-        frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
+        with spark_errors():
+            frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
         return SparkResult(frame)
 
     def query_polars(self, sql: str, params: list | None = None) -> pl.DataFrame:
@@ -180,7 +196,8 @@ class SparkConnection:
 
     def table_columns(self, table: str) -> list[tuple[str, str]]:
         """(name, Spark type) of `table`'s columns, in its order."""
-        schema = self.session.table(table).schema
+        with spark_errors():
+            schema = self.session.table(table).schema
         return [(f.name, f.dataType.simpleString()) for f in schema.fields]
 
     def replace_partition(self, table: str, spec: Mapping[str, object]) -> None:
@@ -200,6 +217,10 @@ class SparkConnection:
             self._write(table, _Pending([], [frame]))
 
     def _write(self, table: str, writes: _Pending) -> None:
+        with spark_errors():
+            self._write_rows(table, writes)
+
+    def _write_rows(self, table: str, writes: _Pending) -> None:
         columns = self.table_columns(table)
         frames = [f for f in writes.frames if f.height]
         rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
@@ -251,15 +272,16 @@ def deployment_session(paths: SparkPaths, port: int):
     running, like a database server). Refused in words, without connecting, when the port
     is held by something the deployment did not start; refused after connecting when the
     server there keeps its tables in another folder."""
-    if spark.port_open(port):
-        recorded = recorded_server(paths)
-        problem = foreign_listener_problem(
-            paths, port, recorded, _alive((recorded or {}).get("pid"))
-        )
-        if problem:
-            raise SparkUnavailableError(problem)
-    else:
-        spark.start_server(paths, port)
+    with spark.starting_alone(paths):
+        if spark.port_open(port):
+            recorded = recorded_server(paths)
+            problem = foreign_listener_problem(
+                paths, port, recorded, _alive((recorded or {}).get("pid"))
+            )
+            if problem:
+                raise SparkUnavailableError(problem)
+        else:
+            spark.start_server(paths, port)
     session = new_session(port)
     served = session.conf.get("spark.sql.warehouse.dir")
     if not warehouse_dir_matches(served, paths):

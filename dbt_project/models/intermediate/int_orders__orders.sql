@@ -13,7 +13,9 @@ select
     {{ local_date('placed_at') }} as placed_date,
     fulfilled_at,
     {{ local_date('fulfilled_at') }} as fulfilled_date,
-    {{ microseconds_between('placed_at', 'fulfilled_at') }} / 3600000000.0 as processing_hours,
+    -- a double on every engine (Spark divides by a decimal literal in decimals, to 8 places)
+    cast({{ microseconds_between('placed_at', 'fulfilled_at') }} as {{ sql_type('double precision') }})
+    / 3600000000 as processing_hours,
     order_status,
     order_status = 'cancelled' as is_cancelled,
     net_amount,
