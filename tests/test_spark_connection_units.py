@@ -12,6 +12,8 @@ import polars as pl
 import pytest
 
 from kpi_pipeline.ingest.contracts import GA4_JSON_COLUMNS
+from kpi_pipeline.orchestration.query_guard import QueryError
+from kpi_pipeline.orchestration.readonly_spark import check_reading_statement, first_keyword
 from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError
 from kpi_pipeline.warehouse.spark_connection import (
     deployment_session,
@@ -139,3 +141,41 @@ def test_a_port_held_by_something_else_is_refused_without_connecting(tmp_path: P
         port = listener.getsockname()[1]
         with pytest.raises(SparkUnavailableError, match="not this deployment's Spark server"):
             deployment_session(SparkPaths(tmp_path / "spark"), port)
+
+
+@pytest.mark.parametrize(
+    ("sql", "keyword"),
+    [
+        ("select 1", "select"),
+        ("  -- a comment\n  WITH x AS (select 1) select * from x", "with"),
+        ("/* a -- comment */ ((Select 1))", "select"),
+        ("/* select */ insert into t values (1)", "insert"),
+        ("-- select\ndrop table t", "drop"),
+        ("   ", ""),
+    ],
+)
+def test_a_statements_first_keyword(sql: str, keyword: str) -> None:
+    assert first_keyword(sql) == keyword
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "insert into marts.t values (1)",
+        "/* select */ drop table marts.t",
+        "(update t set a = 1)",
+        "set spark.sql.ansi.enabled = true",
+        "refresh table marts.t",
+        "begin transaction",
+        "cache table marts.t",
+        "explain execute immediate 'drop table t'",
+    ],
+)
+def test_the_readers_connection_refuses_what_is_not_a_read_before_sending_it(sql: str) -> None:
+    with pytest.raises(QueryError, match=r"^refused: \S.* is not a read"):
+        check_reading_statement(sql)
+
+
+def test_the_readers_connection_lets_reads_through() -> None:
+    for sql in ("select 1", "show tables in marts", "describe marts.t", "values (1)", "table t"):
+        check_reading_statement(sql)

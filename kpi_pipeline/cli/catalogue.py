@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 
 import typer
 from rich import box
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, styled_status
+from kpi_pipeline.cli.common import console, fail, say_waiting, styled_status
 from kpi_pipeline.settings import Settings
 
 
@@ -78,29 +79,52 @@ def validate(
     )
 
 
-def latest_values(warehouse: Path | str) -> dict[str, tuple[dt.date, float | None, str]]:
+def latest_values(
+    warehouse: Path | str, on_wait: Callable[[str], None] | None = None
+) -> dict[str, tuple[dt.date, float | None, str]]:
     """Per KPI: its latest day in the facts, the overall value and its status that day
-    (from fct_kpi_attainment, where the status rule lives); empty without facts."""
+    (from fct_kpi_attainment, where the status rule lives); empty without facts. On Spark
+    through the readers' read-only connection (`readonly_query.read_only_connection`,
+    telling `on_wait` while a run writes), none when its warehouse is not built, Spark
+    cannot be used or the wait runs out."""
     from kpi_pipeline.warehouse import WAREHOUSE_ERRORS, connect, is_postgres_url
+    from kpi_pipeline.warehouse.spark import is_spark_location
 
+    if is_spark_location(str(warehouse)):
+        return _latest_values_on_spark(str(warehouse), on_wait)
     if not is_postgres_url(str(warehouse)) and not Path(warehouse).is_file():
         return {}
     try:
         with connect(warehouse, read_only=True) as con:
-            rows = con.execute(
-                """
-                with latest as (
-                    select kpi_id, max(period_start) as kpi_date
-                    from marts.fct_kpi_attainment where period_grain = 'day' group by kpi_id
-                )
-                select latest.kpi_id, latest.kpi_date, day.value, day.status
-                from latest
-                join marts.fct_kpi_attainment as day
-                    on day.kpi_id = latest.kpi_id and day.period_start = latest.kpi_date
-                    and day.period_grain = 'day'
-                """
-            ).fetchall()
+            rows = con.execute(LATEST_VALUES).fetchall()
     except WAREHOUSE_ERRORS:
+        return {}
+    return {kpi_id: (day, value, status) for kpi_id, day, value, status in rows}
+
+
+LATEST_VALUES = """
+    with latest as (
+        select kpi_id, max(period_start) as kpi_date
+        from marts.fct_kpi_attainment where period_grain = 'day' group by kpi_id
+    )
+    select latest.kpi_id, latest.kpi_date, day.value, day.status
+    from latest
+    join marts.fct_kpi_attainment as day
+        on day.kpi_id = latest.kpi_id and day.period_start = latest.kpi_date
+        and day.period_grain = 'day'
+"""
+
+
+def _latest_values_on_spark(
+    location: str, on_wait: Callable[[str], None] | None
+) -> dict[str, tuple[dt.date, float | None, str]]:
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
+
+    try:
+        with read_only_connection(location, on_wait=on_wait) as con:
+            rows = con.execute(LATEST_VALUES).fetchall()
+    except (QueryError, WarehouseBusyError):
         return {}
     return {kpi_id: (day, value, status) for kpi_id, day, value, status in rows}
 
@@ -198,7 +222,7 @@ def list_kpis(
 
     metrics, kpis = _load(_catalogue_path(path))
     settings = Settings.from_env()
-    facts = latest_values(settings.warehouse_location)
+    facts = latest_values(settings.warehouse_location, on_wait=say_waiting)
     console.print(catalogue_table(kpis, facts, console.width))
     computed = availability(kpis, metrics, settings.deployment)
     for kpi_id in computed.missing:

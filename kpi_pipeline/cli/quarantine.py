@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_day
+from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
+from kpi_pipeline.exit_codes import ExitCode
 
 
 def quarantine(
@@ -17,25 +18,29 @@ def quarantine(
     limit: int = typer.Option(50, min=1, help="Show at most this many rows."),
 ) -> None:
     """List the rows that ingest set aside (raw._quarantine), newest extract day first.
+    Reads the warehouse read-only (KPI_WAREHOUSE).
 
     Example: kpi quarantine --source orders --start 2025-03-01 --end 2025-03-31
     """
     from kpi_pipeline.ingest.quarantine_view import quarantined_rows
-    from kpi_pipeline.warehouse import connect
-    from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
+    from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+    from kpi_pipeline.warehouse.lock import WarehouseBusyError
 
     first = parse_day(start, "--start") if start else None
     last = parse_day(end, "--end") if end else None
     settings = load_settings()
-    if problem := not_yet_on_spark(settings.warehouse_location, "kpi quarantine"):
-        raise fail(problem, "read raw._quarantine with Spark SQL on the deployment's server")
-    if not settings.warehouse_url and not settings.warehouse_path.exists():
+    if not settings.warehouse_url and not settings.spark and not settings.warehouse_path.exists():
         raise fail(
             f"no warehouse at {settings.warehouse_path}",
             "run `kpi run --date YYYY-MM-DD` first, or set KPI_WAREHOUSE / KPI_DATA_DIR",
         )
-    with connect(settings.warehouse_location, read_only=True) as con:
-        rows, total = quarantined_rows(con, source, first, last, limit)
+    try:
+        with read_only_connection(settings.warehouse_location, on_wait=say_waiting) as con:
+            rows, total = quarantined_rows(con, source, first, last, limit)
+    except QueryError as err:
+        raise fail(str(err), err.hint) from err
+    except WarehouseBusyError as err:
+        raise fail(str(err), BUSY_HINT, ExitCode.BUSY) from err
     if not total:
         console.print("nothing quarantined" + (f" for source '{source}'" if source else ""))
         return

@@ -11,7 +11,7 @@ from typing import Any
 
 from kpi_pipeline.explain.decompose import Breakdown, Components
 from kpi_pipeline.explain.periods import period_after
-from kpi_pipeline.warehouse import is_spark, query_polars
+from kpi_pipeline.warehouse import is_spark, query_polars, table_exists
 
 OVERALL = "all"
 
@@ -36,10 +36,6 @@ _METRIC_DAYS = """
     from marts.fct_metric_daily
     where kpi_date >= ? and kpi_date < ?
 """
-_HAS_METRIC_FACTS = """
-    select count(*) from information_schema.tables
-    where table_schema = 'marts' and table_name = 'fct_metric_daily'
-"""
 
 
 def spelled(con, sql: str) -> str:
@@ -57,8 +53,7 @@ def read_metric_totals(
     """Each metric's total over the periods starting `before` and `after` at `grain`, from
     `fct_metric_daily` (the sum of the period's days); None when a day of the period has
     no value (its source sent no file) or the period has no day at all."""
-    [(tables,)] = con.execute(_HAS_METRIC_FACTS).fetchall()
-    if not tables:
+    if not table_exists(con, "marts", "fct_metric_daily"):
         raise MetricFactsMissing(
             "marts.fct_metric_daily is not built: this warehouse predates product chains"
         )

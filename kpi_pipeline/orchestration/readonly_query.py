@@ -3,7 +3,7 @@ a connection that cannot reach anything but the warehouse, within a time and mem
 
 DuckDB: the file is opened read-only with DuckDB's own guards (no file but the warehouse's
 own, no extensions, no Python objects, no spilling to disk, settings locked) before any of
-the analyst's SQL is seen. PostgreSQL: `readonly_postgres`.
+the analyst's SQL is seen. PostgreSQL: `readonly_postgres`. Spark: `readonly_spark`.
 """
 
 from __future__ import annotations
@@ -37,12 +37,15 @@ from kpi_pipeline.orchestration.readonly_postgres import (
     postgres_read_only_query,
     unique_names,
 )
-from kpi_pipeline.orchestration.readonly_spark import spark_read_only_query_at
+from kpi_pipeline.orchestration.readonly_spark import (
+    no_spark_warehouse,
+    spark_read_only_connection,
+    spark_read_only_query_at,
+)
 from kpi_pipeline.warehouse import is_postgres_url
 from kpi_pipeline.warehouse.duckdb_file import lock_conflict
 from kpi_pipeline.warehouse.lock import WarehouseBusyError, hold, lock_path
-from kpi_pipeline.warehouse.spark import is_spark_location
-from kpi_pipeline.warehouse.spark_support import not_yet_on_spark
+from kpi_pipeline.warehouse.spark import SparkPaths, is_spark_location, spark_dir_of
 
 __all__ = ["QueryError", "QueryLimits", "read_only_connection", "read_only_query"]
 
@@ -85,13 +88,24 @@ def read_only_connection(
     limits: QueryLimits | None = None,
     on_wait: Callable[[str], None] | None = None,
 ) -> Iterator:
-    """A read-only connection to `warehouse` (a DuckDB file, guarded as above; or a
-    `postgresql://` URL: a session whose transactions are read-only), or a QueryError
-    saying why there is none. On DuckDB the reader holds the writer lock shared
-    (`warehouse/lock.py`): it waits, telling `on_wait`, while a run writes, and a run
-    waits for it; `WarehouseBusyError` when the wait runs out (`KPI_LOCK_TIMEOUT`). Spark's
-    readers are not built yet: refused (`spark_support.py`)."""
-    refuse_spark(warehouse)
+    """A read-only connection to `warehouse` (a DuckDB file, guarded as above; a
+    `postgresql://` URL: a session whose transactions are read-only; a `spark:` folder: a
+    session of its own on the deployment's Spark server that sends reads only,
+    `readonly_spark.ReadOnlySparkConnection`), or a QueryError saying why there is none.
+    On DuckDB and Spark the reader holds the writer lock shared (`warehouse/lock.py`): it
+    waits, telling `on_wait`, while a run writes, and a run waits for it;
+    `WarehouseBusyError` when the wait runs out (`KPI_LOCK_TIMEOUT`). Spark has no
+    transactions: without the lock a reader could see a run's marts half rewritten."""
+    if is_spark_location(str(warehouse)):
+        spark_dir = spark_dir_of(str(warehouse))
+        if problem := no_spark_warehouse(SparkPaths(spark_dir)):
+            raise problem  # before the lock: nothing is created for a missing warehouse
+        with (
+            hold(lock_path(spark_dir.parent), exclusive=False, on_wait=on_wait),
+            spark_read_only_connection(str(warehouse)) as con,
+        ):
+            yield con
+        return
     if is_postgres_url(str(warehouse)):
         with postgres_read_only_connection(str(warehouse)) as con:
             yield con
@@ -103,14 +117,6 @@ def read_only_connection(
             yield con
         finally:
             con.close()
-
-
-def refuse_spark(warehouse: Path | str) -> None:
-    """A QueryError rather than a DuckDB file named after a `spark:` location."""
-    if problem := not_yet_on_spark(str(warehouse), "reading the warehouse"):
-        raise QueryError(
-            problem, "read Spark's tables with Spark SQL, or build on DuckDB or PostgreSQL"
-        )
 
 
 def read_only_query(

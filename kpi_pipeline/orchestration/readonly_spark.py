@@ -1,19 +1,26 @@
-"""Read-only SQL on the Spark warehouse (`kpi query` on `KPI_WAREHOUSE=spark`): one reading
-statement, judged by Spark's own parser before it is sent (`query_guard_spark`), on a
-session of its own that cannot read files by path, within a time and a result-size limit.
+"""Read-only SQL on the Spark warehouse: `kpi query` on `KPI_WAREHOUSE=spark` (one reading
+statement, judged by Spark's own parser before it is sent, `query_guard_spark`, within a
+time and a result-size limit) and the KPI readers' connection (`kpi show`, `kpi pace`,
+`kpi explain`, `kpi quarantine`, the values of `kpi list`: `spark_read_only_connection`),
+each on a session of its own that cannot read files by path.
 
-Each query has a Spark Connect session of its own on the deployment's server (started when
-none runs, as `warehouse.connect` does), so the settings made here stay in it and end with
-it. pyspark is imported only through `spark_connection` (an optional extra).
+Each has a Spark Connect session of its own on the deployment's server (started when none
+runs, as `warehouse.connect` does), so the settings made here stay in it and end with it.
+pyspark is imported only through `spark_connection` (an optional extra).
 """
 
 from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 import polars as pl
 import pyarrow as pa
 
 from kpi_pipeline.orchestration.query_guard import QueryError, first_line
 from kpi_pipeline.orchestration.query_guard_spark import (
+    SPARK_READ_HINT,
     check_spark_statement,
     check_spark_text,
     explain_statement,
@@ -27,6 +34,7 @@ from kpi_pipeline.orchestration.query_limits import (
     within_size,
 )
 from kpi_pipeline.orchestration.readonly_postgres import unique_names
+from kpi_pipeline.warehouse.spark_connection import SparkConnection
 
 # the reader's session settings: no `format`.`path` tables (Spark would read the file)
 READER_CONF = {"spark.sql.runSQLOnFiles": "false"}
@@ -39,6 +47,8 @@ SPARK_TABLES_HINT = 'list the tables with: kpi query "show tables in marts"'
 
 
 def settle_reader_session(session) -> None:
+    """The reader's settings on its own session: no table read from a file by its path;
+    unqualified names in the marts (when the warehouse has them)."""
     for key, value in READER_CONF.items():
         session.conf.set(key, value)
     if session.catalog.databaseExists(SEARCH_SCHEMA):
@@ -50,24 +60,35 @@ def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl
     (`spark:<folder>`, its server on `KPI_SPARK_PORT`); a QueryError when Spark cannot be
     used (the extra or Java missing, the port held by another server)."""
     from kpi_pipeline.warehouse import spark
-    from kpi_pipeline.warehouse.spark_connection import deployment_session
 
-    paths = spark.SparkPaths(spark.spark_dir_of(location))
-    try:
-        session = deployment_session(paths, spark.spark_port())
-    except spark.SparkUnavailableError as err:
-        raise QueryError(str(err), "see docs/warehouses.md#spark") from None
+    session = reader_session(spark.SparkPaths(spark.spark_dir_of(location)))
     try:
         return spark_read_only_query(session, sql, limits)
     finally:
         session.stop()
 
 
-def check_on_spark(session, sql: str) -> None:
-    """Refuse (QueryError) `sql` unless Spark parses it as one read; nothing of it runs."""
+def reader_session(paths):
+    """A session of its own on the deployment's server (`paths`, a `SparkPaths`; started
+    when none runs), or a QueryError in words when Spark cannot be used (the extra or Java
+    missing, the port held by another server)."""
+    from kpi_pipeline.warehouse import spark
+    from kpi_pipeline.warehouse.spark_connection import deployment_session
+
+    try:
+        return deployment_session(paths, spark.spark_port())
+    except spark.SparkUnavailableError as err:
+        raise QueryError(str(err), "see docs/warehouses.md#spark") from None
+
+
+def check_on_spark(session, sql: str, args: list | None = None) -> None:
+    """Refuse (QueryError) `sql` unless Spark parses it as one read; nothing of it runs.
+    `args`: the values of its `?` placeholders, if any."""
     check_spark_text(sql)
     try:
-        [(explained,)] = session.sql(explain_statement(sql)).collect()
+        explain = explain_statement(sql)
+        found = session.sql(explain, args=args) if args else session.sql(explain)
+        [(explained,)] = found.collect()
     except Exception as err:  # pyspark's errors share no base class across its clients
         raise QueryError(
             f"the SQL does not parse: {first_line(err)}",
@@ -99,3 +120,135 @@ def spark_read_only_query(session, sql: str, limits: QueryLimits | None = None) 
                 raise timeout_error(limits) from err
             raise QueryError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
     return pl.from_arrow(table.rename_columns(unique_names(table.column_names)))
+
+
+# --- the KPI readers' connection ------------------------------------------------------
+
+# the first keywords of a read; a statement starting with any other is refused unsent
+READ_KEYWORDS = frozenset(
+    ["select", "with", "values", "table", "show", "describe", "desc", "explain"]
+)
+# blanks, comments and opening brackets before a statement's first word
+_LEADING = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/|\()*", re.DOTALL)
+_WORD = re.compile(r"[A-Za-z_]+")
+NO_SPARK_WAREHOUSE_HINT = (
+    "build it with kpi run / kpi backfill (KPI_WAREHOUSE=spark), or point KPI_DATA_DIR at "
+    "the deployment's data"
+)
+READERS_WRITE_NOTHING = "data changes only through the pipeline (kpi run / kpi backfill)"
+
+
+def first_keyword(sql: str) -> str:
+    """The statement's first word in lower case, after blanks, comments and brackets
+    (`''` when there is none)."""
+    rest = sql[_LEADING.match(sql).end() :]
+    word = _WORD.match(rest)
+    return word.group(0).lower() if word else ""
+
+
+def check_reading_statement(sql: str) -> None:
+    """Refuse (QueryError), before anything is sent, a statement whose first keyword is not
+    a read's, or whose text could hold an EXECUTE IMMEDIATE (which Spark runs even when
+    explaining it). REFRESH TABLE is refused too: a reader's session is new, so Spark lists
+    the tables' files afresh and sees what other sessions wrote (tested), and a refresh
+    would change the server's cache shared by every session."""
+    check_spark_text(sql)
+    keyword = first_keyword(sql)
+    if keyword not in READ_KEYWORDS:
+        shown = keyword.upper() or "a statement without a keyword"
+        raise QueryError(
+            f"refused: {shown} is not a read; the KPI readers' connection to the Spark "
+            "warehouse is read-only",
+            SPARK_READ_HINT,
+        )
+
+
+def no_spark_warehouse(paths) -> QueryError | None:
+    """The error when the deployment's Spark (`paths`, a `SparkPaths`) has no warehouse
+    yet (its metastore never created): nothing to read, so no server is started for it."""
+    if paths.metastore_dir.exists():
+        return None
+    return QueryError(f"no Spark warehouse at {paths.root}", NO_SPARK_WAREHOUSE_HINT)
+
+
+class FetchedResult:
+    """A statement's rows, fetched whole as Arrow, read like DuckDB's result."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def arrow(self) -> pa.Table:
+        return self.table
+
+    def pl(self) -> pl.DataFrame:
+        return pl.from_arrow(self.table)
+
+    def fetchall(self) -> list[tuple]:
+        columns = [column.to_pylist() for column in self.table.columns]
+        return list(zip(*columns, strict=True))
+
+    def fetchone(self) -> tuple | None:
+        rows = FetchedResult(self.table.slice(0, 1)).fetchall()
+        return rows[0] if rows else None
+
+    def df(self):
+        return self.pl().to_pandas()
+
+
+class ReadOnlySparkConnection(SparkConnection):
+    """The KPI readers' connection on a Spark Connect session of its own: the surface of
+    `SparkConnection` (so `warehouse.is_spark`, `dialect`, `query_polars`, `table_exists`
+    treat it as Spark), reads only. Spark Connect has no read-only session and runs a
+    command as soon as it sees it, so `execute` refuses, before sending it, a statement
+    whose first keyword is not a read's; a WITH, which in Spark SQL may head an INSERT, is
+    judged by Spark's parser as well (EXPLAIN, which runs nothing). No transaction, no
+    write. Each statement runs at `execute`, its rows fetched whole (the readers' results
+    are small), so a failure is a QueryError in words there."""
+
+    def execute(self, sql: str, params: list | tuple | None = None) -> FetchedResult:
+        check_reading_statement(sql)
+        args = list(params) if params else None
+        if first_keyword(sql) == "with":
+            check_on_spark(self.session, sql, args)
+        try:
+            frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
+            return FetchedResult(frame.toArrow())
+        except Exception as err:  # pyspark's errors share no base class across its clients
+            raise QueryError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
+
+    def append_frame(self, table: str, frame: pl.DataFrame) -> None:
+        raise _refused_write(table)
+
+    def replace_partition(self, table: str, spec: Mapping[str, object]) -> None:
+        raise _refused_write(table)
+
+    def _write(self, table: str, writes) -> None:
+        raise _refused_write(table)
+
+
+def _refused_write(table: str) -> QueryError:
+    return QueryError(
+        f"refused: the KPI readers' connection to the Spark warehouse is read-only; it "
+        f"writes nothing to {table}",
+        READERS_WRITE_NOTHING,
+    )
+
+
+@contextmanager
+def spark_read_only_connection(location: str) -> Iterator[ReadOnlySparkConnection]:
+    """A read-only connection (`ReadOnlySparkConnection`) on a session of its own on the
+    deployment's Spark server (`spark:<folder>`, `KPI_SPARK_PORT`; started when none runs),
+    settled as `kpi query`'s (no file read by its path, the marts' names unqualified),
+    stopped on exit; a QueryError in words when there is no warehouse or Spark cannot be
+    used."""
+    from kpi_pipeline.warehouse import spark
+
+    paths = spark.SparkPaths(spark.spark_dir_of(location))
+    if problem := no_spark_warehouse(paths):
+        raise problem
+    session = reader_session(paths)
+    try:
+        settle_reader_session(session)
+        yield ReadOnlySparkConnection(session)
+    finally:
+        session.stop()

@@ -1,7 +1,7 @@
-"""What does not run on Spark yet (the daily job as one Dagster run, the readers) is refused
-up front with KPI_WAREHOUSE=spark, in one line of words and exit code 2, before any Spark
-server is started: `kpi run`, `kpi backfill`, `kpi quarantine`, the daily schedule and the
-landing sensor."""
+"""A Spark deployment before its first run (no JVM needed): the readers, which run on Spark
+(tests/test_spark_readers.py), say there is no warehouse yet and start nothing; the landing
+sensor watches the landing zone as on any warehouse (the daily job runs on Spark:
+tests/test_spark_pipeline.py)."""
 
 from __future__ import annotations
 
@@ -45,34 +45,25 @@ def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+def test_the_readers_say_there_is_no_spark_warehouse_yet_starting_nothing(tmp_path) -> None:
+    missing = pytest.raises(QueryError, match=r"^no Spark warehouse at .*spark$")
+    with missing as said, read_only_connection(f"spark:{tmp_path / 'spark'}"):
+        pass
+    assert "kpi run / kpi backfill" in said.value.hint
+    assert list(tmp_path.iterdir()) == []  # no server, no lock file, no Spark folder
+
+
 @pytest.mark.parametrize(
-    ("args", "named"),
-    [
-        (["quarantine"], "kpi quarantine"),
-    ],
+    "args", [["quarantine"], ["show", "nps"], ["pace"], ["explain", "session_conversion_rate"]]
 )
-def test_the_cli_refuses_spark_in_words_before_starting_anything(tmp_path, args, named) -> None:
+def test_a_reader_on_a_spark_deployment_not_built_yet_says_so(tmp_path, args) -> None:
     done = kpi(tmp_path, *args)
     assert done.returncode == ExitCode.ERROR, done.stderr
     assert "Traceback" not in done.stderr
-    said = " ".join(done.stderr.split())  # the console wraps at its width
-    assert said.startswith(
-        f"error: {named} is not supported with KPI_WAREHOUSE=spark yet: the daily job as one "
-        "Dagster run and kpi show / pace / explain do not run on Spark (only ingest, dbt's "
-        "models, the quality gate's checks, publication and kpi query do), "
-        "docs/warehouses.md#spark hint: "
-    )
-    assert said.count("error:") == 1 and said.count("hint:") == 1
-    # no server was started (its folder), no DuckDB file named after the location
+    said = " ".join(done.stderr.split())
+    assert said.startswith(f"error: no Spark warehouse at {tmp_path / 'data' / 'spark'} hint: ")
     assert not (tmp_path / "data" / "spark").exists()
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["data"]
-
-
-def test_the_readers_refuse_a_spark_location(tmp_path) -> None:
-    refused = pytest.raises(QueryError, match="reading the warehouse is not supported")
-    with refused, read_only_connection(f"spark:{tmp_path / 'spark'}"):
-        pass
-    assert list(tmp_path.iterdir()) == []
+    assert not (tmp_path / "data" / "warehouse.lock").exists()
 
 
 def test_the_landing_sensor_watches_for_a_spark_deployment(tmp_path) -> None:
