@@ -21,13 +21,19 @@ class Deployment:
     run: Callable[[dt.date, dt.date | None], object]
 
 
-def deploy(root: Path, monkeypatch: pytest.MonkeyPatch, warehouse: str | None = None) -> Deployment:
-    """A fresh deployment under `root` writing `warehouse` (default: a DuckDB file there);
-    `run(first, last)` runs the Dagster job in-process."""
+def deploy(
+    root: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    warehouse: str | None = None,
+    landing: Path | None = None,
+) -> Deployment:
+    """A fresh deployment under `root` writing `warehouse` (default: a DuckDB file there),
+    reading `landing` (default: `root/landing`); `run(first, last)` runs the Dagster job
+    in-process."""
     from dagster import DagsterInstance
 
     monkeypatch.setenv("KPI_DATA_DIR", str(root))
-    monkeypatch.setenv("KPI_LANDING_DIR", str(root / "landing"))
+    monkeypatch.setenv("KPI_LANDING_DIR", str(landing or root / "landing"))
     monkeypatch.setenv("KPI_WAREHOUSE", warehouse or str(root / "warehouse.duckdb"))
     monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(root / "snapshots"))
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))

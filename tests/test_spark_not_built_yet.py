@@ -1,5 +1,5 @@
 """A Spark deployment before its first run (no JVM needed): the readers, which run on Spark
-(tests/test_spark_readers.py), say there is no warehouse yet and start nothing; the landing
+(tests/test_spark_pipeline.py), say there is no warehouse yet and start nothing; the landing
 sensor watches the landing zone as on any warehouse (the daily job runs on Spark:
 tests/test_spark_pipeline.py)."""
 

@@ -33,14 +33,27 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
         raise
     pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
+from typer.testing import CliRunner
+
+from kpi_pipeline.cli import app, common
+from kpi_pipeline.cli.catalogue import latest_values
 from kpi_pipeline.exit_codes import ExitCode
+from kpi_pipeline.explain.read import read_breakdowns, read_metric_totals
+from kpi_pipeline.ingest.quarantine_view import quarantined_rows
 from kpi_pipeline.kpis.availability import deployment_availability
+from kpi_pipeline.kpis.catalogue import load_catalogue
+from kpi_pipeline.kpis.maturity import lagged
+from kpi_pipeline.kpis.pace import latest_pace_day, pace_of, read_pace
+from kpi_pipeline.kpis.show import facts_range, read_days, read_periods
+from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
+from kpi_pipeline.orchestration.readonly_spark import ReadOnlySparkConnection
 from kpi_pipeline.partitions import daily_partitions, dbt_window, dbt_window_env
 from kpi_pipeline.quality.checks import gate_checks, quality_checks
 from kpi_pipeline.sample import generate_sample
-from kpi_pipeline.settings import DBT_PROJECT_DIR, PROJECT_ROOT, Settings
-from kpi_pipeline.warehouse import WarehouseResource, connect, spark_connection
+from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH, PROJECT_ROOT, Settings
+from kpi_pipeline.warehouse import WarehouseResource, connect, dialect, is_spark, spark_connection
 from kpi_pipeline.warehouse.spark import remote_session, stop_recorded_server
+from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
 from tests.test_end_to_end import assert_matches_oracle
 
@@ -115,10 +128,20 @@ def score_of_eleven(landing: Path, day: dt.date) -> None:
         csv.writer(handle).writerow(["R-eleven", "1", f"{day.isoformat()}T09:00:00Z", "11", ""])
 
 
-def kpi_cli(*args: str) -> subprocess.CompletedProcess:
-    """The installed CLI in this process's environment (the deployment's KPI_* settings)."""
+def spoil_an_order(landing: Path, day: dt.date) -> None:
+    """An order of `day` whose amount is not a number: one row ingest quarantines (on the
+    blocked day, whose extracts no published day's oracle reads)."""
+    orders = landing / "orders" / f"dt={day.isoformat()}" / "orders.csv"
+    with orders.open("a") as handle:
+        handle.write(f"O-99999,99999,{day.isoformat()}T10:00:00Z,,placed,lots,USD\n")
+
+
+def kpi_cli(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
+    """The installed CLI in this process's environment (the deployment's KPI_* settings),
+    its console `columns` wide when given."""
     env = {
         **os.environ,
+        **({"COLUMNS": str(columns)} if columns else {}),
         # this checkout's code, whatever the venv's editable install points at
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
@@ -190,10 +213,9 @@ def scheduled_partitions(settings: Settings) -> list[str]:
         return [r.partition_key for r in schedule.evaluate_tick(context).run_requests]
 
 
-def run_the_days(deployment, landing: Path, blocked_by_cli: bool) -> dict:
+def run_the_days(deployment, blocked_by_cli: bool) -> dict:
     """The backfill of FIRST..SECOND, the daily run of THIRD and of BLOCKED (through `kpi run`
     when `blocked_by_cli`), with the snapshot folder's files after each."""
-    shutil.copytree(landing, deployment.landing, dirs_exist_ok=True)
     backfill = deployment.run(FIRST, SECOND)
     after_backfill = tree(deployment.snapshots)
     daily = deployment.run(THIRD)
@@ -221,16 +243,17 @@ def runs(tmp_path_factory):
     landing = root / "landing"
     generate_sample(FIRST, BLOCKED, landing, scale=0.03, seed=11)
     score_of_eleven(landing, BLOCKED)
+    spoil_an_order(landing, BLOCKED)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        on_duckdb = run_the_days(deploy(root / "duckdb", monkeypatch), landing, False)
+        on_duckdb = run_the_days(deploy(root / "duckdb", monkeypatch, landing=landing), False)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("KPI_SPARK_PORT", str(free_port()))
-        spark_deployment = deploy(root / "spark", monkeypatch, warehouse="spark")
+        spark_deployment = deploy(root / "spark", monkeypatch, "spark", landing)
         settings = Settings.from_env()
         try:
             first_queries = two_queries_at_once()
             servers = spark_servers(settings.spark_paths.root)
-            on_spark = run_the_days(spark_deployment, landing, True)
+            on_spark = run_the_days(spark_deployment, True)
             scheduled = scheduled_partitions(settings)
             session = remote_session(settings.spark_port)
             yield {
@@ -300,14 +323,6 @@ def canonical_rows(path: Path) -> list[dict]:
     return sorted(rows, key=lambda r: (r["kpi_id"], r["dimension"], r["dimension_value"]))
 
 
-def source_files(manifest: dict, settings: Settings) -> list[dict]:
-    """The manifest's source files, each named within its deployment's landing zone."""
-    return [
-        {**f, "file": str(Path(f["file"]).relative_to(settings.landing_dir))}
-        for f in manifest["sources"]["files"]
-    ]
-
-
 def latest(settings: Settings, day: dt.date) -> Path:
     return settings.snapshot_dir / day.isoformat() / "latest"
 
@@ -326,7 +341,7 @@ def test_each_published_day_equals_duckdb_and_the_oracle(runs, day) -> None:
     manifest = json.loads((latest(spark, day) / "manifest.json").read_text())
     on_duckdb = json.loads((latest(duckdb_settings, day) / "manifest.json").read_text())
     assert manifest["warehouse"] == {"engine": "spark", "version": runs["session"].version}
-    assert source_files(manifest, spark) == source_files(on_duckdb, duckdb_settings)
+    assert manifest["sources"]["files"] == on_duckdb["sources"]["files"]
     assert manifest["version"] == on_duckdb["version"]
 
 
@@ -481,11 +496,17 @@ def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
     assert columns == partitioned_by
 
 
+# Spark Connect 4.3's intermittent task deserialisation failure (seen once in five runs of
+# this module, in a unit test's UNION; docs/warehouses.md#known-problems)
+SPARK_CLASS_LOADING_ERROR = "DefaultSerializationProxy"
+
+
 def test_the_dbt_unit_tests_pass_on_spark(runs) -> None:
     """The models' unit tests (hand-made rows, expected rows) that CI runs on DuckDB."""
-    result = dbt(
-        runs["settings"], "test", "--select", "test_type:unit", "--vars", "{run_unit_tests: true}"
-    )
+    args = ("test", "--select", "test_type:unit", "--vars", "{run_unit_tests: true}")
+    result = dbt(runs["settings"], *args)
+    if result.returncode and SPARK_CLASS_LOADING_ERROR in result.stdout:
+        result = dbt(runs["settings"], *args)  # once: docs/warehouses.md#known-problems
     assert result.returncode == 0, result.stdout[-3000:]
     outcomes = statuses(runs["settings"])
     assert len(outcomes) >= 8 and all(node.startswith("unit_test.") for node in outcomes)
@@ -550,14 +571,20 @@ def test_the_gate_gives_the_same_verdicts_on_spark(runs) -> None:
     assert {k: v for k, v in actual.items() if v != expected[k]} == {}
 
 
-BROKEN_DAY = FIRST + dt.timedelta(days=20)  # a day without rows of the runs
+# its rows of the broken tables replaced by DAY's, one broken: within the lag window
+BROKEN_DAY = SECOND
 # one row of each table broken: a GA4 event without its name, an order in another currency
 BROKEN = {"ga4_events": ("event_name", "null"), "orders": ("currency", "'XXX'")}
 
 
 def break_a_row(con, table: str, columns: list[str], row: tuple, day: dt.date) -> None:
-    """The table's rows of `DAY` copied to `day` (its own partition on Spark), one of them
-    (by its file and row number) with BROKEN's value: positional SQL both engines run."""
+    """The table's rows of `day` replaced by its rows of `DAY` (its own partition on Spark),
+    one of them (by its file and row number) with BROKEN's value: positional SQL both
+    engines run."""
+    if is_spark(con):
+        con.replace_partition(f"raw.{table}", {"_extract_date": day})  # emptied
+    else:
+        con.execute(f"delete from raw.{table} where _extract_date = ?", [day])
     column, value = BROKEN[table]
     source_file, row_number = row
     picked = f"_source_file = '{source_file}' and _row_number = {row_number}"
@@ -659,6 +686,186 @@ def test_a_failed_spark_statement_is_a_warehouse_error(runs) -> None:
         assert _read_rows({"test.kpi.gone": '"dbt_failures"."gone"'}, con, None) == {}
 
 
+# --- the KPI readers on Spark -------------------------------------------------------
+
+BY_CHANNEL = "session_conversion_rate"  # a ratio with a channel breakdown
+CHAINED = "net_revenue"  # a KPI with a product chain (kpis.yml)
+
+
+def read_everything(location: str) -> dict:
+    """What each reader's functions read from the warehouse `location`, as `kpi show`,
+    `kpi pace`, `kpi explain` and `kpi quarantine` call them."""
+    catalogue = load_catalogue(KPI_CATALOGUE_PATH)
+    by_channel, chained = catalogue[BY_CHANNEL], catalogue[CHAINED]
+    metrics = dict.fromkeys(m for f in chained.chain for m in f.metrics())
+    with read_only_connection(location) as con:
+        first, last = facts_range(con, BY_CHANNEL)
+        day = latest_pace_day(con)
+        pace = read_pace(con, day, lagged(catalogue)).sort("kpi_id")
+        # where the KPI is heading at the grain of its review cadence (`kpi show`)
+        grain = pace.filter(pl.col("kpi_id") == BY_CHANNEL)["period_grain"].item()
+        before = last - dt.timedelta(days=1)
+        return {
+            "dialect": dialect(con),
+            "facts_range": (first, last),
+            "days": read_days(con, by_channel, first, last, "channel"),
+            "weeks": read_periods(con, by_channel, "week", first, last, "channel"),
+            "months": read_periods(con, by_channel, "month", first, last, None),
+            "heading": pace_of(con, BY_CHANNEL, grain, last),
+            "pace_day": day,
+            "pace": pace,
+            "breakdowns": read_breakdowns(con, BY_CHANNEL, "channel", "day", before, last),
+            "chain": read_metric_totals(con, metrics, "day", before, last),
+            "quarantine": quarantined_rows(con, None, None, None, 50),
+            "orders_quarantined": quarantined_rows(con, "orders", BLOCKED, BLOCKED, 1),
+        }
+
+
+def assert_same(spark, duckdb, where: str = "") -> None:
+    """Equal, floats to 1e-9 (frames compared row by row, column by column)."""
+    if isinstance(duckdb, pl.DataFrame):
+        assert spark.columns == duckdb.columns, where
+        assert spark.height == duckdb.height, where
+        assert_same(spark.to_dicts(), duckdb.to_dicts(), where)
+    elif isinstance(duckdb, dict):
+        assert spark.keys() == duckdb.keys(), where
+        for key in duckdb:
+            assert_same(spark[key], duckdb[key], f"{where}.{key}")
+    elif isinstance(duckdb, (list, tuple)):
+        assert len(spark) == len(duckdb), where
+        for i, (a, b) in enumerate(zip(spark, duckdb, strict=True)):
+            assert_same(a, b, f"{where}[{i}]")
+    elif isinstance(duckdb, float) and not isinstance(spark, str):
+        assert spark is not None and math.isclose(
+            float(spark), duckdb, rel_tol=1e-9, abs_tol=1e-9
+        ), f"{where}: {spark} != {duckdb}"
+    elif hasattr(duckdb, "__dataclass_fields__"):
+        assert_same(vars(spark), vars(duckdb), where)
+    else:
+        assert spark == duckdb, f"{where}: {spark!r} != {duckdb!r}"
+
+
+def test_the_readers_read_on_spark_what_they_read_on_duckdb(runs) -> None:
+    duckdb = read_everything(str(duckdb_file(runs)))
+    spark = read_everything(runs["settings"].warehouse_location)
+    assert (duckdb.pop("dialect"), spark.pop("dialect")) == ("duckdb", "spark")
+    # the comparison compares something: the range's days by channel, a quarantined order
+    first, last = duckdb["facts_range"]
+    assert (first, last) == (FIRST, BLOCKED)  # the blocked day's facts are made, unpublished
+    assert {"all", "channel"} <= set(duckdb["days"]["dimension"])
+    assert duckdb["pace"].height > 5 and duckdb["heading"] is not None
+    rows, total = duckdb["orders_quarantined"]
+    assert total == 1 and rows["column"].to_list() == ["net_amount"]
+    assert duckdb["quarantine"][1] >= 1
+    assert_same(spark, duckdb)
+
+
+def test_the_values_of_kpi_list_are_the_same_on_spark(runs) -> None:
+    duckdb = latest_values(str(duckdb_file(runs)))
+    assert len(duckdb) > 5 and {day for day, _, _ in duckdb.values()} == {BLOCKED}
+    assert_same(latest_values(runs["settings"].warehouse_location), duckdb)
+
+
+def kpi_on_duckdb(runs, monkeypatch, *args: str) -> str:
+    """The CLI in this process on the DuckDB deployment: what it prints."""
+    monkeypatch.setenv("KPI_DATA_DIR", str(runs["duckdb"]["deployment"].root))
+    monkeypatch.setenv("KPI_WAREHOUSE", str(duckdb_file(runs)))
+    for name in ("KPI_SNAPSHOT_DIR", "DAGSTER_HOME", "KPI_CATALOGUE"):
+        monkeypatch.delenv(name, raising=False)
+    for console in (common.console, common.err_console):
+        monkeypatch.setattr(console, "width", WIDTH)
+    done = CliRunner().invoke(app, list(args))
+    assert done.exit_code == 0, done.output
+    return done.stdout
+
+
+WIDTH = 200  # the consoles' width: tables whole, one row a line
+# each reader's command, and words its output has
+COMMANDS = {
+    "show": (["show", BY_CHANNEL, "--by", "channel"], "(all)"),
+    "pace": (["pace"], "Where the KPIs are heading"),
+    "explain": (["explain", BY_CHANNEL, "--by", "channel"], "the parts add up to the change"),
+    "explain a chain": (["explain", CHAINED, "--by", "chain", "--format", "json"], '"chain"'),
+    "quarantine": (["quarantine"], "net_amount"),
+    "list": (["list"], f"KPI catalogue (values of {BLOCKED})"),
+}
+
+
+@pytest.mark.parametrize(("args", "words"), COMMANDS.values(), ids=COMMANDS.keys())
+def test_the_cli_says_on_spark_what_it_says_on_duckdb(runs, monkeypatch, args, words) -> None:
+    """Each reader's command through the CLI in a process of its own on the Spark
+    deployment prints what it prints on the DuckDB deployment, exit 0, no traceback."""
+    spark = kpi_cli(*args, columns=WIDTH)
+    duckdb = kpi_on_duckdb(runs, monkeypatch, *args)
+    assert words in duckdb
+    assert spark.returncode == 0, spark.stderr
+    assert "Traceback" not in spark.stderr
+    assert spark.stdout == duckdb
+
+
+REFUSED = [
+    "insert into marts.fct_kpi_pace select * from marts.fct_kpi_pace",
+    "drop table marts.fct_kpi_pace",
+    "create table marts.made (a int) using parquet",
+    "set spark.sql.ansi.enabled = true",
+    "truncate table marts.fct_kpi_pace",
+    "refresh table marts.fct_kpi_pace",
+    "begin transaction",
+    "  /* a comment */ (insert into marts.fct_kpi_pace select * from marts.fct_kpi_pace)",
+    "with again as (select * from marts.fct_kpi_pace) "
+    "insert into marts.fct_kpi_pace select * from again",
+    "explain execute immediate 'drop table marts.fct_kpi_pace'",
+]
+
+
+def state(session) -> tuple:
+    """The marts' tables and the pace mart's rows."""
+    tables = sorted(r[1] for r in session.sql("show tables in marts").collect())
+    [(rows,)] = session.sql("select count(*) from marts.fct_kpi_pace").collect()
+    return tables, rows
+
+
+def test_the_readers_connection_refuses_anything_but_a_read_in_words(runs) -> None:
+    before = state(runs["session"])
+    with read_only_connection(runs["settings"].warehouse_location) as con:
+        assert isinstance(con, ReadOnlySparkConnection) and is_spark(con)
+        for sql in REFUSED:
+            with pytest.raises(QueryError, match=r"^refused: .* read"):
+                con.execute(sql)
+        for write in (
+            lambda: con.append_frame("marts.fct_kpi_pace", pl.DataFrame({"kpi_id": ["x"]})),
+            lambda: con.replace_partition("marts.fct_kpi_daily", {"kpi_date": FIRST}),
+        ):
+            with pytest.raises(QueryError, match="read-only; it writes nothing to marts"):
+                write()
+        assert con.execute("show tables in marts").fetchall()  # a read still runs
+        assert con.session.conf.get("spark.sql.runSQLOnFiles") == "false"
+        [(schema,)] = con.execute("select current_schema()").fetchall()
+        assert schema == "marts"
+        with pytest.raises(QueryError, match=r"^the query failed: .*TABLE_OR_VIEW_NOT_FOUND"):
+            con.execute("select * from marts.no_such_mart")
+    assert state(runs["session"]) == before
+
+
+def test_a_new_readers_session_sees_what_another_session_wrote(runs) -> None:
+    """Without REFRESH TABLE: a reader's session is new, Spark lists the files afresh."""
+    writer = SparkConnection(runs["session"])
+    writer.execute("create schema if not exists scratch")
+    writer.execute("create table scratch.written (a int, d date) using parquet partitioned by (d)")
+    writer.append_frame("scratch.written", pl.DataFrame({"a": [1, 2], "d": [FIRST, THIRD]}))
+    read = "select a from scratch.written order by a"
+    with read_only_connection(runs["settings"].warehouse_location) as con:
+        assert con.execute(read).fetchall() == [(1,), (2,)]
+    # a partition rewritten, as dbt's insert_overwrite and the pipeline's loads do
+    writer.execute("begin transaction")
+    writer.replace_partition("scratch.written", {"d": THIRD})
+    writer.append_frame("scratch.written", pl.DataFrame({"a": [5, 6], "d": [THIRD, THIRD]}))
+    writer.execute("commit")
+    with read_only_connection(runs["settings"].warehouse_location) as con:
+        assert con.execute(read).fetchall() == [(1,), (5,), (6,)]
+    writer.execute("drop schema scratch cascade")
+
+
 # --- last: the server stopped -------------------------------------------------------------
 
 
@@ -666,6 +873,7 @@ def test_kpi_spark_stop_stops_the_deployments_server(runs) -> None:
     """The server the first command started is still running after the runs (like a
     database server); `kpi spark status` says so and `kpi spark stop` stops it."""
     spark_dir = runs["settings"].spark_paths.root
+    runs["session"].stop()  # the module's session: its release would wait for the server
     assert len(spark_servers(spark_dir)) == 1
     recorded = json.loads(runs["settings"].spark_paths.server_file.read_text())["pid"]
     shown = kpi_cli("spark", "status")

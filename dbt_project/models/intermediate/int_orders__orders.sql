@@ -13,7 +13,7 @@ select
     {{ local_date('placed_at') }} as placed_date,
     fulfilled_at,
     {{ local_date('fulfilled_at') }} as fulfilled_date,
-    -- a double on every engine (Spark divides by a decimal literal in decimals, to 8 places)
+    -- a double on every engine (Spark would divide by a decimal literal in decimals)
     cast({{ microseconds_between('placed_at', 'fulfilled_at') }} as {{ sql_type('double precision') }})
     / 3600000000 as processing_hours,
     order_status,
