@@ -272,16 +272,14 @@ def deployment_session(paths: SparkPaths, port: int):
     running, like a database server). Refused in words, without connecting, when the port
     is held by something the deployment did not start; refused after connecting when the
     server there keeps its tables in another folder."""
-    with spark.starting_alone(paths):
-        if spark.port_open(port):
-            recorded = recorded_server(paths)
-            problem = foreign_listener_problem(
-                paths, port, recorded, _alive((recorded or {}).get("pid"))
-            )
-            if problem:
-                raise SparkUnavailableError(problem)
-        else:
-            spark.start_server(paths, port)
+    if not spark.port_open(port):
+        with spark.starting_alone(paths):  # another command may be starting it right now
+            if not spark.port_open(port):
+                spark.start_server(paths, port)
+    recorded = recorded_server(paths)
+    problem = foreign_listener_problem(paths, port, recorded, _alive((recorded or {}).get("pid")))
+    if problem:
+        raise SparkUnavailableError(problem)
     session = new_session(port)
     served = session.conf.get("spark.sql.warehouse.dir")
     if not warehouse_dir_matches(served, paths):
