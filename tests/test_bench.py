@@ -577,9 +577,9 @@ def test_a_failed_backfill_is_never_judged_to_hold() -> None:
 @pytest.mark.parametrize(
     ("args", "named"),
     [
-        (["--history-days", "365"], "--history-days"),
-        (["--backfill-days", "3"], "--backfill-days"),
-        (["--backfill-days", "3", "--replicate"], "--backfill-days and --replicate"),
+        (["--history-days", "365"], "--history-days measures"),
+        (["--backfill-days", "3"], "--backfill-days measures"),
+        (["--backfill-days", "3", "--replicate"], "--backfill-days and --replicate measure"),
     ],
 )
 def test_bench_refuses_duckdb_only_options_with_spark(
@@ -597,7 +597,7 @@ def test_bench_refuses_duckdb_only_options_with_spark(
          "--report", str(tmp_path / "b.md")],
     )  # fmt: skip
     assert result.exit_code == 2, result.output
-    assert f"{named} measure DuckDB deployments only" in " ".join(result.output.split())
+    assert f"{named} DuckDB deployments only" in " ".join(result.output.split())
     assert "Traceback" not in result.output
     assert not (tmp_path / "bench").exists() and not (tmp_path / "b.md").exists()
 
@@ -622,7 +622,7 @@ def test_warehouse_refusal_lets_duckdb_keep_every_option() -> None:
     assert warehouse_refusal(duckdb) is None
     assert warehouse_refusal(BenchConfig(warehouse="spark", days=3)) is None
     refused = warehouse_refusal(BenchConfig(warehouse="spark", history_days=365))
-    assert refused and refused.startswith("--history-days measure DuckDB")
+    assert refused and refused.startswith("--history-days measures DuckDB")
 
 
 def test_bench_spark_port_is_kpi_spark_port_or_a_free_one() -> None:

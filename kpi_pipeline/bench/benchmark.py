@@ -275,8 +275,9 @@ def warehouse_refusal(config: BenchConfig) -> str | None:
         if value
     ]
     if given:
+        verb = "measure" if len(given) > 1 else "measures"
         return (
-            f"{' and '.join(given)} measure DuckDB deployments only; with --warehouse spark "
+            f"{' and '.join(given)} {verb} DuckDB deployments only; with --warehouse spark "
             "the benchmark runs the day(s) on DuckDB and on Spark, nothing else"
         )
     return None
