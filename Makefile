@@ -57,6 +57,8 @@ screenshots: install
 #   GA4 as Parquet:            make bench SCALE=67 BENCH_ARGS="--ga4-format parquet"
 #   365 days, one run:         make bench SCALE=67 BENCH_ARGS="--ga4-format parquet --backfill-days 365 --replicate --no-empty-day"
 #   10 M events a day:         make bench SCALE=670 BENCH_ARGS="--ga4-format parquet --no-empty-day"
+# The same day on DuckDB and on a local Spark side by side (issue 18; make install-spark first):
+#                              make bench BENCH_ARGS="--warehouse spark"
 SCALE ?= 1
 DAYS ?= 1
 BENCH_ARGS ?=

@@ -569,3 +569,215 @@ def test_a_failed_backfill_is_never_judged_to_hold() -> None:
     assert verdicts(backfill(False, 30, 9.0)) == [None, False]
     assert verdicts(backfill(True, 50, 5.0)) == [True, True]
     assert verdicts(backfill(True, 61, 8.5)) == [False, False]
+
+
+# --- issue 18: `kpi bench --warehouse spark`, DuckDB and Spark local side by side ---
+
+
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--history-days", "365"], "--history-days measures"),
+        (["--backfill-days", "3"], "--backfill-days measures"),
+        (["--backfill-days", "3", "--replicate"], "--backfill-days and --replicate measure"),
+    ],
+)
+def test_bench_refuses_duckdb_only_options_with_spark(
+    tmp_path: Path, args: list[str], named: str
+) -> None:
+    """History and backfills build DuckDB deployments of their own: with --warehouse spark
+    they are refused in words (exit 2), before anything is generated."""
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["bench", "--warehouse", "spark", *args, "--workdir", str(tmp_path / "bench"),
+         "--report", str(tmp_path / "b.md")],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    assert f"{named} DuckDB deployments only" in " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    assert not (tmp_path / "bench").exists() and not (tmp_path / "b.md").exists()
+
+
+def test_bench_refuses_an_unknown_warehouse(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    result = CliRunner().invoke(
+        app, ["bench", "--warehouse", "snowflake", "--workdir", str(tmp_path / "bench")]
+    )
+    assert result.exit_code == 2, result.output
+    assert "--warehouse snowflake is not one of duckdb, spark" in result.output
+    assert not (tmp_path / "bench").exists()
+
+
+def test_warehouse_refusal_lets_duckdb_keep_every_option() -> None:
+    from kpi_pipeline.bench.benchmark import BenchConfig, warehouse_refusal
+
+    duckdb = BenchConfig(history_days=365, backfill_days=365, replicate=True)
+    assert warehouse_refusal(duckdb) is None
+    assert warehouse_refusal(BenchConfig(warehouse="spark", days=3)) is None
+    refused = warehouse_refusal(BenchConfig(warehouse="spark", history_days=365))
+    assert refused and refused.startswith("--history-days measures DuckDB")
+
+
+def test_bench_spark_port_is_kpi_spark_port_or_a_free_one() -> None:
+    import socket
+
+    from kpi_pipeline.bench.benchmark import bench_spark_port
+
+    assert bench_spark_port({"KPI_SPARK_PORT": "16123"}) == 16123
+    port = bench_spark_port({})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", port))  # free: nothing listens there
+    with pytest.raises(ValueError, match="KPI_SPARK_PORT"):
+        bench_spark_port({"KPI_SPARK_PORT": "80"})
+
+
+def _snapshot(**changes):
+    import polars as pl
+
+    rows = {
+        "date": [BENCH_TEST_DAY] * 3,
+        "kpi_id": ["aov", "aov", "nps"],
+        "dimension": ["all", "country", "all"],
+        "dimension_value": ["all", "France", "all"],
+        "numerator": [40.5, 30.0, 1.0],
+        "denominator": [2.0, 1.0, 3.0],
+        "value": [20.25, 30.0, 1 / 3],
+        "status": ["on_track", None, "off_track"],
+    }
+    return pl.DataFrame({**rows, **changes})
+
+
+def test_snapshots_agree_to_1e9_relative() -> None:
+    """The engines differ in a float's last digits: such snapshots agree, and the largest
+    relative difference is reported."""
+    from kpi_pipeline.bench.comparison import compare_snapshots
+
+    spark = _snapshot(value=[20.25 * (1 + 3e-12), 30.0, 1 / 3]).reverse()  # order ignored
+    found = compare_snapshots("2025-12-31", _snapshot(), spark)
+    assert found.agree and found.mismatches == []
+    assert found.rows == 3 and found.values == 9
+    assert 1e-12 < found.max_relative < 1e-11
+    assert "the 3 KPI rows DuckDB and Spark published agree" in found.describe()
+
+
+def test_snapshots_that_differ_are_reported_not_hidden() -> None:
+    import polars as pl
+
+    from kpi_pipeline.bench.comparison import compare_snapshots
+
+    spark = _snapshot(value=[20.25 * (1 + 1e-6), 30.0, 1 / 3], status=["on_track", None, None])
+    spark = pl.concat([spark, _snapshot().head(1).with_columns(kpi_id=pl.lit("roas"))])
+    found = compare_snapshots("2025-12-31", _snapshot(), spark)
+    assert not found.agree
+    assert found.mismatches == [
+        "roas/all/all only in Spark's snapshot",
+        f"aov/all/all value: 20.25 against {20.25 * (1 + 1e-6)!r}",
+        "nps/all/all status: 'off_track' against None",
+    ]
+    assert "**DuckDB and Spark published different KPIs** (3 differences)" in found.describe()
+    missing = compare_snapshots("2025-12-31", _snapshot(), _snapshot().drop("status"))
+    assert missing.mismatches == ["column status only in DuckDB's snapshot"]
+
+
+def test_a_day_only_one_warehouse_published_is_a_mismatch(tmp_path: Path) -> None:
+    from kpi_pipeline.bench.comparison import compare_published
+
+    day = BENCH_TEST_DAY
+    folder = tmp_path / "duckdb" / day.isoformat() / "latest"
+    folder.mkdir(parents=True)
+    _snapshot().write_parquet(folder / "kpis.parquet")
+    other = dt.date(2025, 12, 30)
+    [published, neither] = compare_published(tmp_path / "duckdb", tmp_path / "spark", [day, other])
+    assert published.mismatches == ["Spark published nothing for the day"]
+    assert not published.agree
+    assert neither.rows == 0 and not neither.agree
+    assert "no published KPI rows to compare" in neither.describe()
+
+
+def _measured(label: str, wall: float, server_cpu: float = 0.0, server_rss: int = 0):
+    from kpi_pipeline.bench.measurement import RunMeasurement
+
+    return RunMeasurement(
+        label, "2025-12-31", "2025-12-31", True, "published", wall, 2**30,
+        {"ingest": wall / 4, "transform": wall / 2, "gate": wall / 8, "publish": wall / 16},
+        {"dbt_models": wall / 2}, 15_000, cpu_seconds=wall, server_cpu_seconds=server_cpu,
+        server_peak_rss_bytes=server_rss,
+    )  # fmt: skip
+
+
+def test_report_shows_duckdb_and_spark_side_by_side() -> None:
+    """The block of a `--warehouse spark` bench: its own name, the stages of both runs and
+    Spark's over DuckDB's, the server's start apart, its CPU and RSS said, the comparison."""
+    from kpi_pipeline.bench.benchmark import (
+        BenchConfig,
+        BenchResult,
+        Floors,
+        SparkSide,
+        Warehouse,
+    )
+    from kpi_pipeline.bench.comparison import compare_snapshots
+    from kpi_pipeline.bench.report import block_name, render
+
+    config = BenchConfig(warehouse="spark", empty_day=False)
+    spark = SparkSide(
+        port=16123, version="4.1.0", server_start_seconds=9.5, first_statement_seconds=14.0,
+        server_start_rss_bytes=700 * 2**20, startup_seconds=3.0, startup_rss_bytes=2**28,
+        main=_measured("day", 80.0, server_cpu=50.0, server_rss=1536 * 2**20),
+        warehouse_bytes=5 * 2**20,
+        comparisons=[compare_snapshots("2025-12-31", _snapshot(), _snapshot())],
+    )  # fmt: skip
+    result = BenchResult(
+        config=config, command="kpi bench --warehouse spark", machine={"cores": "2"},
+        versions={}, startup_seconds=2.0, startup_rss_bytes=2**28, main=_measured("day", 16.0),
+        floors=Floors(0.5, 0.1, 15_000), warehouse=Warehouse(2**23, 10_000), spark=spark,
+    )  # fmt: skip
+    assert block_name(result) == "scale-1-days-1-spark"
+    text = render(result)
+    assert text.startswith("### Scale 1, 1 day(s), DuckDB and Spark local")
+    assert "| transform s | 8.00 | 40.00 | 5.0x |" in text
+    assert "| **the run, wall s** | 16.00 | 80.00 | 5.0x |" in text
+    assert "| of which the Spark server's CPU s | - | 50.00 | - |" in text
+    assert "| the Spark server's own peak RSS MiB | - | 1,536 | - |" in text
+    assert "| the run / (I/O + SQL floor) | 26.7x | 133.3x | - |" in text
+    assert "listened 9.5 s, then the first statement" in text and "14.0 s" in text
+    assert "the 3 KPI rows DuckDB and Spark published agree" in text
+    assert "Slowest steps of the day on Spark: `dbt_models` 40.00 s" in text
+    for line in text.splitlines():
+        if line.startswith("| the day |"):
+            assert line.count("|") == 5
+    assert render(BenchResult(**{**result.__dict__, "spark": None})).count("Spark") == 0
+
+
+def test_peak_rss_counts_a_server_child_once() -> None:
+    """The Spark server is a child of the bench's process (it started it) and is also
+    sampled as the server: each sample counts it once, its own peak kept apart."""
+    import subprocess
+    import sys
+
+    import psutil
+
+    from kpi_pipeline.bench.measurement import tree_rss
+
+    code = "b = bytearray(300 * 2**20); print('ready', flush=True); input()"
+    child = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout.readline().strip() == "ready"
+        with PeakRss(interval=0.01, server_pid=child.pid) as rss:
+            pass
+        me, server = psutil.Process(), psutil.Process(child.pid)
+        assert rss.server_peak_bytes > 250 * 2**20
+        assert tree_rss(me, leave_out=server) < tree_rss(me) - 250 * 2**20
+        assert (
+            rss.own_peak_bytes < rss.peak_bytes < rss.own_peak_bytes + 1.5 * rss.server_peak_bytes
+        )
+    finally:
+        child.communicate("\n")

@@ -13,9 +13,10 @@ from pathlib import Path
 
 import psutil
 
+from kpi_pipeline.bench.comparison import SnapshotComparison, compare_published
 from kpi_pipeline.bench.floors import SQL_FLOOR_KPIS, measure_floors
 from kpi_pipeline.bench.generation import days_before, deployment_env, fresh_dir, write_extracts
-from kpi_pipeline.bench.measurement import PeakRss, RunMeasurement, measure_run
+from kpi_pipeline.bench.measurement import PeakRss, RunMeasurement, measure_run, tree_rss
 from kpi_pipeline.bench.replication import (
     DiskEstimate,
     estimate_disk,
@@ -42,6 +43,15 @@ PACKAGES = (
     "pandas",
     "psutil",
 )
+SPARK_PACKAGES = ("pyspark", "dbt-spark")
+
+
+# `kpi bench --warehouse`: DuckDB alone, or DuckDB and a local Spark on the same files
+DUCKDB = "duckdb"
+SPARK = "spark"
+WAREHOUSES = (DUCKDB, SPARK)
+# the options that measure DuckDB-only deployments (history, backfills), refused with Spark
+NOT_ON_SPARK = ("--history-days", "--backfill-days", "--replicate")
 
 
 class MeasuredRunFailedError(Exception):
@@ -69,6 +79,8 @@ class BenchConfig:
     # the backfill's days copied from one generated day (dates shifted, ids tagged) instead
     # of each generated: a year at a million events a day without a year of generation
     replicate: bool = False
+    # duckdb: the runs on DuckDB; spark: the same runs also on a local Spark, same files
+    warehouse: str = DUCKDB
 
     @property
     def first_day(self) -> dt.date:
@@ -116,6 +128,30 @@ class HistoryEffect:
 
 
 @dataclass
+class SparkSide:
+    """The same runs on a local Spark (`--warehouse spark`): its server's start timed apart
+    from the runs, the runs measured as DuckDB's are (the server's CPU and RSS included),
+    and each day's published KPIs compared with DuckDB's."""
+
+    port: int
+    version: str
+    # the server's JVM until its port listens, then the first statement (session, catalog)
+    server_start_seconds: float
+    first_statement_seconds: float
+    server_start_rss_bytes: int
+    startup_seconds: float
+    startup_rss_bytes: int
+    main: RunMeasurement
+    warehouse_bytes: int
+    comparisons: list[SnapshotComparison]
+    empty: RunMeasurement | None = None
+
+    @property
+    def agree(self) -> bool:
+        return all(c.agree for c in self.comparisons)
+
+
+@dataclass
 class BenchResult:
     config: BenchConfig
     command: str
@@ -132,6 +168,7 @@ class BenchResult:
     backfill_warehouse: Warehouse | None = None
     backfill_disk: DiskEstimate | None = None
     load_average: tuple[float, float] = (0.0, 0.0)
+    spark: SparkSide | None = None
 
 
 def machine_info() -> dict[str, str]:
@@ -150,9 +187,9 @@ def machine_info() -> dict[str, str]:
     }
 
 
-def versions() -> dict[str, str]:
+def versions(packages: tuple[str, ...] = PACKAGES) -> dict[str, str]:
     found = {"python": platform.python_version()}
-    for name in PACKAGES:
+    for name in packages:
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -222,6 +259,140 @@ def run_deployment(
     return measured, startup, rss.peak_bytes
 
 
+def warehouse_refusal(config: BenchConfig) -> str | None:
+    """Why `config` cannot run with its `--warehouse`, in the option's words; None when it
+    can. The history and backfill measurements build DuckDB-only deployments of their own
+    (and a year of days on local Spark would take hours on 2 cores)."""
+    if config.warehouse not in WAREHOUSES:
+        return f"--warehouse {config.warehouse} is not one of {', '.join(WAREHOUSES)}"
+    if config.warehouse != SPARK:
+        return None
+    given = [
+        option
+        for option, value in zip(
+            NOT_ON_SPARK, (config.history_days, config.backfill_days, config.replicate), strict=True
+        )
+        if value
+    ]
+    if given:
+        verb = "measure" if len(given) > 1 else "measures"
+        return (
+            f"{' and '.join(given)} {verb} DuckDB deployments only; with --warehouse spark "
+            "the benchmark runs the day(s) on DuckDB and on Spark, nothing else"
+        )
+    return None
+
+
+def bench_spark_port(environ=None) -> int:
+    """The loopback port of the benchmark's Spark server: `KPI_SPARK_PORT` when set, else
+    one free now (another deployment's server may hold Spark's default, 15002)."""
+    import socket
+
+    from kpi_pipeline.warehouse.spark import spark_port
+
+    env = os.environ if environ is None else environ
+    if "KPI_SPARK_PORT" in env:
+        return spark_port(env)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def folder_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def run_spark_deployment(
+    root: Path,
+    landing: Path,
+    runs: list[tuple[str, dt.date, dt.date, int]],
+    port: int,
+    log=print,
+) -> tuple[list[RunMeasurement], dict, Path]:
+    """The runs of `run_deployment` on a local Spark deployment under `root` reading
+    `landing`: its server started first and timed apart (until its port listens, then a
+    first statement), each run measured with the server's CPU and RSS, and the server
+    stopped at the end, also on failure. Returns (runs, facts of the side, snapshot folder)."""
+    from dagster import DagsterInstance
+
+    from kpi_pipeline.definitions import build_definitions
+    from kpi_pipeline.warehouse import connect
+    from kpi_pipeline.warehouse.spark import start_server, stop_server
+
+    with deployment_env(root, landing=landing, spark_port=port) as settings:
+        log(f"starting the Spark server (loopback port {port}), timed apart from the runs")
+        started = time.perf_counter()
+        server = start_server(settings.spark_paths, port)
+        try:
+            listening = time.perf_counter() - started
+            with connect(settings.warehouse_location) as con:
+                con.execute("select 1").fetchall()
+                version = str(con.session.version)
+            first_statement = time.perf_counter() - started - listening
+            server_rss = tree_rss(psutil.Process(server.process.pid))
+            with PeakRss(server_pid=server.process.pid) as rss:
+                started = time.perf_counter()
+                defs = build_definitions(settings)
+                startup = time.perf_counter() - started
+            log("running the daily job on Spark (" + ", ".join(r[0] for r in runs) + ")")
+            with DagsterInstance.get() as instance:
+                measured = [
+                    measure_run(
+                        defs,
+                        instance,
+                        first,
+                        last,
+                        label,
+                        rows,
+                        settings.dbt_target_dir / "dbt.log",
+                        server_pid=server.process.pid,
+                    )
+                    for label, first, last, rows in runs
+                ]
+        finally:
+            log("stopping the Spark server")
+            stop_server(server)
+        facts = {
+            "version": version,
+            "server_start_seconds": listening,
+            "first_statement_seconds": first_statement,
+            "server_start_rss_bytes": server_rss,
+            "startup_seconds": startup,
+            "startup_rss_bytes": rss.own_peak_bytes,  # the server's apart
+            "warehouse_bytes": folder_bytes(settings.spark_paths.warehouse_dir),
+        }
+        return measured, facts, settings.snapshot_dir
+
+
+def measure_spark(
+    config: BenchConfig,
+    landing: Path,
+    runs: list[tuple[str, dt.date, dt.date, int]],
+    duckdb_snapshots: Path,
+    log=print,
+) -> SparkSide:
+    """`--warehouse spark`: the DuckDB deployment's runs again on a local Spark, on its
+    landing files, and the days' published KPIs compared with DuckDB's."""
+    port = bench_spark_port()
+    root = fresh_dir(config.workdir / "main-spark")
+    measured, facts, snapshots = run_spark_deployment(root, landing, runs, port, log)
+    if config.warm_up:
+        measured = measured[1:]
+    main = measured[0]
+    if not main.success:
+        raise MeasuredRunFailedError(
+            f"the measured run on Spark ({main.label}) failed: {main.reason}"
+        )
+    days = [config.first_day + dt.timedelta(days=n) for n in range(config.days)]
+    return SparkSide(
+        port=port,
+        main=main,
+        empty=measured[1] if config.empty_day else None,
+        comparisons=compare_published(duckdb_snapshots, snapshots, days),
+        **facts,
+    )
+
+
 def measure_history(
     config: BenchConfig, days: int
 ) -> tuple[RunMeasurement, RunMeasurement, int, int]:
@@ -276,6 +447,12 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
     """Everything `kpi bench` measures, with `log` told what is being done. A replicated
     backfill's landing zone is prepared first: too little disk stops before any run."""
     load_start = os.getloadavg()[0]
+    if problem := warehouse_refusal(config):
+        raise ValueError(problem)
+    if config.warehouse == SPARK:
+        from kpi_pipeline.warehouse.spark import spark_home
+
+        spark_home()  # the spark extra installed, or SparkUnavailableError before any work
     replicated = None
     if config.backfill_days and config.replicate:
         replicated = prepare_replicated_backfill(config, log)
@@ -324,7 +501,7 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
         config=config,
         command=command,
         machine=machine_info(),
-        versions=versions(),
+        versions=versions(PACKAGES + SPARK_PACKAGES if config.warehouse == SPARK else PACKAGES),
         startup_seconds=startup,
         startup_rss_bytes=startup_rss,
         main=main,
@@ -332,6 +509,8 @@ def run_benchmark(config: BenchConfig, command: str = "", log=print) -> BenchRes
         warehouse=warehouse_facts(warehouse_path),
         empty=measured[1] if config.empty_day else None,
     )
+    if config.warehouse == SPARK:
+        result.spark = measure_spark(config, landing, runs, root / "snapshots", log)
     if config.history_days:
         log(
             f"history effect: {BASELINE_HISTORY_DAYS} vs {config.history_days} days "

@@ -13,6 +13,7 @@ from kpi_pipeline.bench.ga4_format import convert_ga4_to_parquet
 from kpi_pipeline.sample.generator import SampleSummary, generate_sample
 from kpi_pipeline.scoped_env import scoped_environ
 from kpi_pipeline.settings import Settings
+from kpi_pipeline.warehouse.spark import SPARK
 
 # Variables that would point a deployment elsewhere than its data dir.
 PATH_VARIABLES = ("KPI_DATA_DIR", "KPI_LANDING_DIR", "KPI_WAREHOUSE", "KPI_SNAPSHOT_DIR")
@@ -31,9 +32,14 @@ def fresh_dir(root: Path) -> Path:
 
 
 @contextmanager
-def deployment_env(root: Path) -> Iterator[Settings]:
+def deployment_env(
+    root: Path, landing: Path | None = None, spark_port: int | None = None
+) -> Iterator[Settings]:
     """This process's environment pointed at a deployment under `root` (landing zone,
-    warehouse, snapshots, Dagster home), as `kpi run` would see it; restored on exit."""
+    warehouse, snapshots, Dagster home), as `kpi run` would see it; restored on exit.
+    `landing`: another deployment's landing zone read instead of `root/landing` (the same
+    files for two warehouses); `spark_port`: the warehouse a local Spark (`KPI_WAREHOUSE=
+    spark`, its server on that port) instead of `root/warehouse.duckdb`."""
     overrides: dict[str, str | None] = {name: None for name in PATH_VARIABLES}
     overrides |= {
         "KPI_DATA_DIR": str(root),
@@ -41,6 +47,10 @@ def deployment_env(root: Path) -> Iterator[Settings]:
         "KPI_PII_KEY": os.environ.get("KPI_PII_KEY", BENCH_PII_KEY),
         "KPI_MAX_FILE_ROWS": os.environ.get("KPI_MAX_FILE_ROWS", BENCH_MAX_FILE_ROWS),
     }
+    if landing is not None:
+        overrides["KPI_LANDING_DIR"] = str(landing)
+    if spark_port is not None:
+        overrides |= {"KPI_WAREHOUSE": SPARK, "KPI_SPARK_PORT": str(spark_port)}
     with scoped_environ(overrides):
         yield Settings.from_env()
 

@@ -28,10 +28,15 @@ STAGES = tuple(STAGE_NAMES.values())
 DBT_STEP = "dbt_models"
 
 
-def tree_rss(process: psutil.Process) -> int:
-    """RSS of a process and all its children (dbt may run in a subprocess), in bytes."""
+def tree_rss(process: psutil.Process, leave_out: psutil.Process | None = None) -> int:
+    """RSS of a process and all its children (dbt may run in a subprocess), in bytes;
+    `leave_out`'s tree not counted (a server this process started, counted apart)."""
+    members = [process, *process.children(recursive=True)]
+    if leave_out is not None:
+        skipped = {leave_out.pid} | {child.pid for child in _children(leave_out)}
+        members = [member for member in members if member.pid not in skipped]
     total = 0
-    for member in [process, *process.children(recursive=True)]:
+    for member in members:
         try:
             total += member.memory_info().rss
         except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
@@ -39,32 +44,67 @@ def tree_rss(process: psutil.Process) -> int:
     return total
 
 
+def _children(process: psutil.Process) -> list[psutil.Process]:
+    try:
+        return process.children(recursive=True)
+    except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+        return []
+
+
+def tree_cpu(process: psutil.Process) -> float:
+    """User + system CPU seconds of a process and its live children: a running server's
+    JVM, which `os.times()` leaves out (it counts only the children that have ended)."""
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        try:
+            times = member.cpu_times()
+        except (psutil.NoSuchProcess, psutil.AccessDenied, psutil.ZombieProcess):
+            continue
+        total += times.user + times.system
+    return total
+
+
 class PeakRss:
     """Context manager: a thread samples the process tree's RSS every `interval` seconds and
-    keeps the peak (`peak_bytes`), also after exit."""
+    keeps the peak (`peak_bytes`), also after exit. With `server_pid` (the Spark server:
+    a child of this process when the benchmark started it, otherwise not) each sample is the
+    tree without the server plus the server's own tree, so it is counted once wherever it
+    runs, and the server's peak is kept apart (`server_peak_bytes`)."""
 
-    def __init__(self, interval: float = 0.05, pid: int | None = None) -> None:
+    def __init__(
+        self, interval: float = 0.05, pid: int | None = None, server_pid: int | None = None
+    ) -> None:
         self.interval = interval
         self.process = psutil.Process(pid or os.getpid())
+        self.server = psutil.Process(server_pid) if server_pid else None
         self.peak_bytes = 0
+        self.own_peak_bytes = 0  # the tree without the server
+        self.server_peak_bytes = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True, name="peak-rss")
 
+    def _take(self) -> None:
+        server = tree_rss(self.server) if self.server else 0
+        self.server_peak_bytes = max(self.server_peak_bytes, server)
+        own = tree_rss(self.process, leave_out=self.server)
+        self.own_peak_bytes = max(self.own_peak_bytes, own)
+        self.peak_bytes = max(self.peak_bytes, own + server)
+
     def _sample(self) -> None:
         while True:
-            self.peak_bytes = max(self.peak_bytes, tree_rss(self.process))
+            self._take()
             if self._stop.wait(self.interval):
                 return
 
     def __enter__(self) -> PeakRss:
-        self.peak_bytes = tree_rss(self.process)
+        self._take()
         self._thread.start()
         return self
 
     def __exit__(self, *exc) -> None:
         self._stop.set()
         self._thread.join()
-        self.peak_bytes = max(self.peak_bytes, tree_rss(self.process))
+        self._take()
 
 
 @dataclass(frozen=True)
@@ -144,6 +184,10 @@ class RunMeasurement:
     cpu_seconds: float = 0.0
     # dbt's own phases in the run's `dbt build` (from its dbt.log), see `dbt_phases`
     dbt: dict[str, float] = field(default_factory=dict)
+    # on Spark: the server's JVM, a process apart, whose CPU and RSS are included above
+    # (peak_rss_bytes is the run's tree plus the server, sampled together); its own share
+    server_cpu_seconds: float = 0.0
+    server_peak_rss_bytes: int = 0
 
     @property
     def overhead_seconds(self) -> float:
@@ -187,16 +231,27 @@ def dbt_phases(log_lines: Iterable[str]) -> dict[str, float]:
 
 
 def measure_run(
-    defs, instance, first_day, last_day, label: str, rows_in: int, dbt_log: Path | None = None
+    defs,
+    instance,
+    first_day,
+    last_day,
+    label: str,
+    rows_in: int,
+    dbt_log: Path | None = None,
+    server_pid: int | None = None,
 ) -> RunMeasurement:
     """Run the daily job over [first_day, last_day] (the production code path,
-    `runner.run_days`) and measure wall time, peak RSS and stage times."""
+    `runner.run_days`) and measure wall time, peak RSS and stage times. `server_pid`: the
+    Spark server the run computes on, its CPU and RSS counted with the run's."""
     from kpi_pipeline.runner import run_days
 
-    with PeakRss() as rss:
+    server = psutil.Process(server_pid) if server_pid else None
+    with PeakRss(server_pid=server_pid) as rss:
         started, cpu_before = time.perf_counter(), cpu_seconds()
+        server_before = tree_cpu(server) if server else 0.0
         report = run_days(defs, first_day, last_day, instance=instance)
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_before
+        server_cpu = tree_cpu(server) - server_before if server else 0.0
     times = stage_times(step_spans(run_step_events(instance, report.run_id)))
     return RunMeasurement(
         label=label,
@@ -209,7 +264,9 @@ def measure_run(
         stages=times.stages,
         steps=times.steps,
         rows_in=rows_in,
-        cpu_seconds=cpu,
+        cpu_seconds=cpu + server_cpu,
+        server_cpu_seconds=server_cpu,
+        server_peak_rss_bytes=rss.server_peak_bytes,
         dbt=dbt_phases(dbt_log.read_text().splitlines())
         if dbt_log and dbt_log.exists() and DBT_STEP in times.steps
         else {},

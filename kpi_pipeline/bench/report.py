@@ -305,6 +305,91 @@ def dbt_lines(run: RunMeasurement) -> list[str]:
     ]
 
 
+def _side(name: str, duckdb: float | None, spark: float | None, fmt=_s, times: bool = True) -> str:
+    """A row of the side-by-side table: DuckDB's figure, Spark's, and Spark's over DuckDB's."""
+    shown = ["-" if v is None else fmt(v) for v in (duckdb, spark)]
+    factor = ratio(spark, duckdb) if times and duckdb and spark is not None else None
+    return f"| {name} | {shown[0]} | {shown[1]} | {_x(factor)} |"
+
+
+def _mib(value: float) -> str:
+    return f"{value / MIB:,.0f}"
+
+
+def spark_lines(result: BenchResult) -> list[str]:
+    """`--warehouse spark`: the same day on DuckDB and on local Spark side by side, the
+    Spark server's start apart, the floors, and whether the two published the same KPIs."""
+    spark = result.spark
+    if spark is None:
+        return []
+    d, k = result.main, spark.main
+    both = result.floors.io_seconds + result.floors.sql_seconds
+    cores = result.machine.get("cores", "?")
+    out = [
+        "",
+        "#### DuckDB and Spark local, the same files",
+        "",
+        f"Spark {spark.version} in local mode (`local[*]`, this machine's {cores} cores), a "
+        f"Spark Connect server on loopback port {spark.port}; the pipeline and dbt-spark are "
+        "its clients. Its start is not in the runs' figures: the JVM until its port "
+        f"listened {spark.server_start_seconds:.1f} s, then the first statement (session, "
+        f"Hive metastore) {spark.first_statement_seconds:.1f} s; its RSS then "
+        f"{_mib(spark.server_start_rss_bytes)} MiB. The server is stopped at the end. "
+        f"Process start-up before the runs (definitions): DuckDB {result.startup_seconds:.1f} s "
+        f"(the imports included), Spark {spark.startup_seconds:.1f} s (after DuckDB's, in the "
+        "same process).",
+        "",
+        "| the day | DuckDB | Spark local | Spark / DuckDB |",
+        "|---|---:|---:|---:|",
+        *(_side(f"{stage} s", d.stages[stage], k.stages[stage]) for stage in STAGES),
+        _side("outside steps s", d.overhead_seconds, k.overhead_seconds),
+        _side("**the run, wall s**", d.wall_seconds, k.wall_seconds),
+        _side("the run, CPU s (Spark: the server's JVM included)", d.cpu_seconds, k.cpu_seconds),
+        _side("of which the Spark server's CPU s", None, k.server_cpu_seconds, times=False),
+        _side("rows/s (the run)", d.rows_per_second(), k.rows_per_second(), _rate, False),
+        _side(
+            "peak RSS MiB (Spark: the run's process tree + the server, sampled together)",
+            d.peak_rss_bytes,
+            k.peak_rss_bytes,
+            _mib,
+        ),
+        _side("the Spark server's own peak RSS MiB", None, k.server_peak_rss_bytes, _mib, False),
+        _side(
+            "the run / (I/O + SQL floor)",
+            ratio(d.wall_seconds, both),
+            ratio(k.wall_seconds, both),
+            _x,
+            False,
+        ),
+    ]
+    if result.empty and spark.empty:
+        out.append(
+            _side("the empty day, wall s", result.empty.wall_seconds, spark.empty.wall_seconds)
+        )
+    out += [
+        "",
+        f"Floors (DuckDB alone on the same files, in this process): I/O "
+        f"{result.floors.io_seconds:.2f} s, SQL {result.floors.sql_seconds:.2f} s. Spark's "
+        f"tables: {spark.warehouse_bytes / MIB:,.1f} MiB of files "
+        f"(DuckDB's file {result.warehouse.bytes / MIB:,.1f} MiB).",
+        "",
+        "Published KPIs compared (the latest snapshot of each day, row by row; floats to "
+        "1e-9 relative):",
+        "",
+        *(f"- {c.describe()}" for c in spark.comparisons),
+        "",
+        "Spark's runs:",
+        "",
+        *run_table([r for r in (k, spark.empty) if r]),
+        "",
+        *dbt_lines(k),
+        "Slowest steps of the day on Spark: " + slowest_steps(k)[0],
+        "",
+        "The targets below are DuckDB's run's.",
+    ]
+    return out
+
+
 def render(result: BenchResult) -> str:
     """The Markdown block of one benchmark run."""
     c = result.config
@@ -312,7 +397,8 @@ def render(result: BenchResult) -> str:
     floors = result.floors
     ratios = stage_ratios(result)
     out = [
-        f"### Scale {c.scale:g}, {c.days} day(s)",
+        f"### Scale {c.scale:g}, {c.days} day(s)"
+        + (", DuckDB and Spark local" if result.spark else ""),
         "",
         f"Command: `{result.command}`  ",
         "Machine: "
@@ -397,6 +483,7 @@ def render(result: BenchResult) -> str:
             ]
     if result.backfill:
         out += backfill_lines(result)
+    out += spark_lines(result)
     out += [
         "",
         "| target | limit | measured | verdict |",
@@ -418,6 +505,7 @@ def block_name(result: BenchResult) -> str:
     )
     extras += "-replicated" if c.replicate and c.backfill_days else ""
     extras += "-parquet" if c.ga4_format == "parquet" else ""
+    extras += "-spark" if c.warehouse == "spark" else ""
     return f"scale-{c.scale:g}-days-{c.days}{extras}"
 
 

@@ -38,6 +38,11 @@ def bench(
     report: Path = typer.Option(
         Path("docs/benchmarks.md"), help="Markdown file whose results block is (re)written."
     ),
+    warehouse: str = typer.Option(
+        "duckdb",
+        help="duckdb, or spark: the same day(s) also run on a local Spark (its server started "
+        "apart, then stopped), side by side with DuckDB, their published KPIs compared.",
+    ),
 ) -> None:
     """Generate sample extracts at a scale into a fresh deployment, run the daily job on
     them, and measure per stage (wall time, rows/s, peak RSS of the process tree) against
@@ -49,14 +54,22 @@ def bench(
       kpi bench --scale 1 --history-days 365 --backfill-days 365
       kpi bench --scale 67 --ga4-format parquet
       kpi bench --scale 67 --ga4-format parquet --backfill-days 365 --replicate --no-empty-day
+      kpi bench --scale 1 --warehouse spark
 
     Exit code 2 when refused, e.g. a replicated backfill whose estimated disk is more than
-    the work folder's file system has free (nothing is run then).
+    the work folder's file system has free, or --warehouse spark with a history or backfill
+    option (nothing is run then).
     """
-    from kpi_pipeline.bench.benchmark import BenchConfig, MeasuredRunFailedError, run_benchmark
+    from kpi_pipeline.bench.benchmark import (
+        BenchConfig,
+        MeasuredRunFailedError,
+        run_benchmark,
+        warehouse_refusal,
+    )
     from kpi_pipeline.bench.ga4_format import GA4_FORMATS
     from kpi_pipeline.bench.replication import NotEnoughDiskError
     from kpi_pipeline.bench.report import block_name, render, write_block
+    from kpi_pipeline.warehouse.spark import SparkUnavailableError
 
     if scale <= 0 or days < 1 or history_days < 0 or backfill_days < 0:
         raise fail(
@@ -82,15 +95,24 @@ def bench(
         warm_up=warm_up,
         ga4_format=ga4_format,
         replicate=replicate,
+        warehouse=warehouse,
     )
+    if problem := warehouse_refusal(config):
+        raise fail(problem, "e.g. kpi bench --scale 1 --days 1 --warehouse spark")
     command = "kpi " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     try:
         result = run_benchmark(config, command, log=lambda m: console.print(f"[dim]{m}[/]"))
     except MeasuredRunFailedError as err:
         raise fail(
             str(err),
-            "its failure report is under <workdir>/main/failures/; nothing was written to "
-            "the report file",
+            "its failure report is under <workdir>/main/failures/ (main-spark/ on Spark); "
+            "nothing was written to the report file",
+            code=ExitCode.ERROR,
+        ) from err
+    except SparkUnavailableError as err:
+        raise fail(
+            f"Spark could not be used: {err}",
+            "make install-spark (pyspark and Java 17+), or run without --warehouse spark",
             code=ExitCode.ERROR,
         ) from err
     except NotEnoughDiskError as err:
@@ -103,3 +125,10 @@ def bench(
     console.print(Markdown(text))
     written = write_block(report, block_name(result), text)
     console.print(f"results written to {written}")
+    if result.spark and not result.spark.agree:
+        raise fail(
+            "DuckDB and Spark published different KPIs for the same files (above, and in "
+            f"{written})",
+            "compare <workdir>/main/snapshots/ with <workdir>/main-spark/snapshots/",
+            code=ExitCode.ERROR,
+        )
