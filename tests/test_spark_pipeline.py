@@ -496,8 +496,8 @@ def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
     assert columns == partitioned_by
 
 
-# Spark Connect 4.3's intermittent task deserialisation failure (seen once in five runs of
-# this module, in a unit test's UNION; docs/warehouses.md#known-problems)
+# Spark Connect 4.3's intermittent task deserialisation failure (seen once in four runs of
+# the unit tests on Spark, in a unit test's UNION; docs/warehouses.md#known-problems)
 SPARK_CLASS_LOADING_ERROR = "DefaultSerializationProxy"
 
 
