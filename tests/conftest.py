@@ -21,6 +21,16 @@ class Deployment:
     run: Callable[[dt.date, dt.date | None], object]
 
 
+# pytest-xdist (`make test`: -n 2 --dist loadfile) hands modules to its workers in
+# collection order: the Spark end-to-end module (the longest, about 9 minutes) goes first,
+# so it runs beside the other modules instead of after them on one worker
+LONGEST_FIRST = "tests/test_spark_pipeline.py"
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable
+
+
 def deploy(
     root: Path,
     monkeypatch: pytest.MonkeyPatch,

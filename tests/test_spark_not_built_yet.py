@@ -26,6 +26,7 @@ def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
         "KPI_DATA_DIR": str(tmp_path / "data"),
         "KPI_WAREHOUSE": "spark",
         "KPI_PII_KEY": "test-key-not-a-secret",
+        "COLUMNS": "400",  # one line: a long temporary path would wrap inside a word
         # this checkout's code, whatever the venv's editable install points at
         "PYTHONPATH": os.pathsep.join(
             filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
