@@ -497,7 +497,8 @@ def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
 
 
 # Spark Connect 4.3's intermittent task deserialisation failure (seen once in four runs of
-# the unit tests on Spark, in a unit test's UNION; docs/warehouses.md#known-problems)
+# the unit tests on Spark watched one by one, in a unit test's UNION;
+# docs/warehouses.md#known-problems)
 SPARK_CLASS_LOADING_ERROR = "DefaultSerializationProxy"
 
 
