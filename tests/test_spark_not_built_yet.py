@@ -5,9 +5,7 @@ tests/test_spark_pipeline.py)."""
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -16,34 +14,21 @@ from dagster import build_sensor_context
 from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.orchestration.landing_sensor import build_landing_sensor
 from kpi_pipeline.orchestration.readonly_query import QueryError, read_only_connection
-from kpi_pipeline.settings import PROJECT_ROOT, Settings
+from kpi_pipeline.settings import Settings
+from tests.kpi_process import kpi_env, run_kpi
 
 
 def kpi(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
-    """The installed CLI with KPI_WAREHOUSE=spark, everything under tmp_path."""
-    env = {
-        **os.environ,
-        "KPI_DATA_DIR": str(tmp_path / "data"),
-        "KPI_WAREHOUSE": "spark",
-        "KPI_PII_KEY": "test-key-not-a-secret",
-        "COLUMNS": "400",  # one line: a long temporary path would wrap inside a word
-        # this checkout's code, whatever the venv's editable install points at
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
+    """The CLI with KPI_WAREHOUSE=spark, everything under tmp_path."""
+    env = kpi_env(
+        KPI_DATA_DIR=str(tmp_path / "data"),
+        KPI_WAREHOUSE="spark",
+        KPI_PII_KEY="test-key-not-a-secret",
+        COLUMNS="400",  # one line: a long temporary path would wrap inside a word
+    )
     for name in ("KPI_LANDING_DIR", "KPI_SNAPSHOT_DIR", "DAGSTER_HOME"):
         env.pop(name, None)
-    code = "from kpi_pipeline.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        cwd=tmp_path,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    return run_kpi(*args, env=env, cwd=tmp_path)
 
 
 def test_the_readers_say_there_is_no_spark_warehouse_yet_starting_nothing(tmp_path) -> None:

@@ -50,11 +50,12 @@ from kpi_pipeline.orchestration.readonly_spark import ReadOnlySparkConnection
 from kpi_pipeline.partitions import daily_partitions, dbt_window, dbt_window_env
 from kpi_pipeline.quality.checks import gate_checks, quality_checks
 from kpi_pipeline.sample import generate_sample
-from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH, PROJECT_ROOT, Settings
+from kpi_pipeline.settings import DBT_PROJECT_DIR, KPI_CATALOGUE_PATH, Settings
 from kpi_pipeline.warehouse import WarehouseResource, connect, dialect, is_spark, spark_connection
 from kpi_pipeline.warehouse.spark import remote_session, stop_recorded_server
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
+from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.test_end_to_end import assert_matches_oracle
 
 FIRST = dt.date(2025, 6, 2)
@@ -137,41 +138,19 @@ def spoil_an_order(landing: Path, day: dt.date) -> None:
 
 
 def kpi_cli(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
-    """The installed CLI in this process's environment (the deployment's KPI_* settings),
-    its console `columns` wide when given."""
-    env = {
-        **os.environ,
-        **({"COLUMNS": str(columns)} if columns else {}),
-        # this checkout's code, whatever the venv's editable install points at
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    code = "from kpi_pipeline.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=900,
-    )
+    """The CLI in this process's environment (the deployment's KPI_* settings), its console
+    `columns` wide when given."""
+    env = kpi_env(**({"COLUMNS": str(columns)} if columns else {}))
+    return run_kpi(*args, env=env, timeout=900)
 
 
 def two_queries_at_once() -> list[subprocess.CompletedProcess]:
     """Two `kpi query` started together on a deployment whose server is not running yet:
     each would start one."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    code = "from kpi_pipeline.cli import main; main()"
     started = [
         subprocess.Popen(
-            [sys.executable, "-c", code, "query", "select 1 as one"],
-            env=env,
+            kpi_command("query", "select 1 as one"),
+            env=kpi_env(),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,

@@ -8,7 +8,6 @@ import datetime as dt
 import os
 import socket
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -26,8 +25,8 @@ from kpi_pipeline.orchestration.query_guard import QueryError
 from kpi_pipeline.orchestration.query_guard_spark import node_names, parsed_plan
 from kpi_pipeline.orchestration.query_limits import QueryLimits
 from kpi_pipeline.orchestration.readonly_spark import check_on_spark, spark_read_only_query_at
-from kpi_pipeline.settings import PROJECT_ROOT
 from kpi_pipeline.warehouse.spark import SparkPaths, remote_session, running_server
+from tests.kpi_process import kpi_env, run_kpi
 
 pytestmark = pytest.mark.e2e
 
@@ -207,24 +206,8 @@ def test_a_result_over_the_memory_limit_is_refused(spark) -> None:
 
 def kpi_query(root: Path, port: int, *args: str) -> subprocess.CompletedProcess:
     """The installed CLI's `kpi query` on the deployment whose Spark server the module runs."""
-    env = {
-        **os.environ,
-        "KPI_DATA_DIR": str(root),
-        "KPI_WAREHOUSE": "spark",
-        "KPI_SPARK_PORT": str(port),
-        "PYTHONPATH": os.pathsep.join(
-            filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])
-        ),
-    }
-    code = "from kpi_pipeline.cli import main; main()"
-    return subprocess.run(
-        [sys.executable, "-c", code, "query", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=300,
-    )
+    env = kpi_env(KPI_DATA_DIR=str(root), KPI_WAREHOUSE="spark", KPI_SPARK_PORT=str(port))
+    return run_kpi("query", *args, env=env)
 
 
 def test_kpi_query_reads_the_marts_on_spark(spark) -> None:
