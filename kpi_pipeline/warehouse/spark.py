@@ -311,23 +311,34 @@ def remote_session(port: int):
     return SparkSession.builder.remote(remote_url(port)).getOrCreate()
 
 
+def recorded_server(paths: SparkPaths) -> dict | None:
+    """The pid and port `start_server` recorded for the deployment's server, if any."""
+    try:
+        return json.loads(paths.server_file.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _recorded_pid_number(paths: SparkPaths) -> int | None:
+    try:
+        return int((recorded_server(paths) or {})["pid"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
 def recorded_pid(paths: SparkPaths) -> int | None:
     """The pid of the deployment's server `start_server` recorded, while it runs; None when
     none is recorded or it has stopped."""
-    try:
-        pid = int(json.loads(paths.server_file.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return None if _gone(pid) else pid
+    pid = _recorded_pid_number(paths)
+    return None if pid is None or _gone(pid) else pid
 
 
 def stop_recorded_server(paths: SparkPaths) -> bool:
     """Stop the server whose pid `start_server` recorded in the deployment's Spark folder
     (one `warehouse.connect` started and left running); False when none is recorded or it
     has already stopped."""
-    try:
-        pid = int(json.loads(paths.server_file.read_text())["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    pid = _recorded_pid_number(paths)
+    if pid is None:
         return False
     try:
         os.killpg(pid, signal.SIGTERM)

@@ -14,7 +14,6 @@ the `spark` extra is optional.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -89,14 +88,6 @@ def warehouse_dir_matches(conf_value: str, paths: SparkPaths) -> bool:
     deployment's warehouse folder."""
     text = conf_value.removeprefix("file:")
     return Path(text).resolve() == paths.warehouse_dir.resolve()
-
-
-def recorded_server(paths: SparkPaths) -> dict | None:
-    """The pid and port `start_server` recorded for the deployment's server, if any."""
-    try:
-        return json.loads(paths.server_file.read_text())
-    except (OSError, ValueError):
-        return None
 
 
 def foreign_listener_problem(
@@ -276,7 +267,7 @@ def deployment_session(paths: SparkPaths, port: int):
         with spark.starting_alone(paths):  # another command may be starting it right now
             if not spark.port_open(port):
                 spark.start_server(paths, port)
-    recorded = recorded_server(paths)
+    recorded = spark.recorded_server(paths)
     problem = foreign_listener_problem(paths, port, recorded, _alive((recorded or {}).get("pid")))
     if problem:
         raise SparkUnavailableError(problem)
