@@ -126,8 +126,9 @@ def prepare_csv_table(con, extract: CsvExtract) -> None:
     """The raw schema, its bookkeeping tables and `raw.<table>` with every contract column.
     A step loading many days calls it once (`prepared=True` below): a dozen DDL statements
     a day add up over a year's backfill."""
-    raw_tables.ensure_raw_schema(con)
-    raw_tables.ensure_table(con, extract.table, warehouse_columns(extract))
+    with raw_tables.one_ddl_at_a_time(con):
+        raw_tables.ensure_raw_schema(con)
+        raw_tables.ensure_table(con, extract.table, warehouse_columns(extract))
 
 
 def load_csv_day(
@@ -348,8 +349,9 @@ def insert_ga4_rows(
 
 def prepare_ga4_table(con) -> None:
     """The raw schema, its bookkeeping tables and `raw.ga4_events` (see prepare_csv_table)."""
-    raw_tables.ensure_raw_schema(con)
-    raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
+    with raw_tables.one_ddl_at_a_time(con):
+        raw_tables.ensure_raw_schema(con)
+        raw_tables.ensure_table(con, GA4_TABLE, list(GA4_JSON_COLUMNS.items()))
 
 
 def load_ga4_day(

@@ -7,6 +7,8 @@ partition (`SparkConnection.replace_partition`, written at `commit`)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import polars as pl
@@ -89,6 +91,30 @@ def _ensure_spark_raw_schema(con) -> None:
     for table, columns in SPARK_BOOKKEEPING_COLUMNS.items():
         partition = [name for name, _ in SPARK_BOOKKEEPING_PARTITION]
         con.execute(spark_table_ddl(con, table, columns + SPARK_BOOKKEEPING_PARTITION, partition))
+
+
+# PostgreSQL's advisory lock the raw tables' DDL is made under ("kpi" in ASCII)
+RAW_DDL_LOCK = 0x6B7069
+
+
+@contextmanager
+def one_ddl_at_a_time(con) -> Iterator[None]:
+    """On PostgreSQL, the raw tables' `create ... if not exists` and `alter` in one
+    transaction holding `RAW_DDL_LOCK`: ingest steps running at once
+    (`KPI_INGEST_PARALLELISM`) take turns, since two sessions creating the same schema or
+    table together can fail (a duplicate key in PostgreSQL's catalog). Elsewhere nothing:
+    DuckDB has one writer, Spark's DDL goes through its server."""
+    if not is_postgres(con):
+        yield
+        return
+    con.execute("begin transaction")
+    try:
+        con.execute("select pg_advisory_xact_lock(?)", [RAW_DDL_LOCK])
+        yield
+        con.execute("commit")
+    except BaseException:
+        con.execute("rollback")
+        raise
 
 
 def ensure_raw_schema(con) -> None:
