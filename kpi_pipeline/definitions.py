@@ -41,7 +41,7 @@ def build_definitions(settings: Settings) -> Definitions:
     partitions = daily_partitions(settings)
     catalogue = load_catalogue(settings.kpi_catalogue_path)
     kpis = deployment_availability(settings.kpi_catalogue_path, settings.deployment)
-    job = daily_kpi_job()
+    job = daily_kpi_job(settings.ingest_parallelism, str(settings.lock_file))
     docs_job = build_docs_job(settings)
     pulls = pull_assets(partitions, settings)  # only the sources deployment.yml pulls
     pulling = pull_job() if pulls else None

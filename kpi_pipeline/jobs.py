@@ -13,6 +13,8 @@ from dagster import (
     in_process_executor,
 )
 
+from kpi_pipeline.orchestration.parallel_ingest import parallel_executor
+
 DAILY_JOB = "daily_kpis"
 DAILY_SCHEDULE = "daily_kpis_schedule"
 PULL_GROUP = "pull"  # the assets that fetch extracts from the tools' APIs: their own job
@@ -33,19 +35,23 @@ def parse_schedule_time(text: str, variable: str = "KPI_SCHEDULE_TIME") -> tuple
     return int(match.group(1)), int(match.group(2))
 
 
-def daily_kpi_job():
+def daily_kpi_job(parallelism: int = 1, lock_file: str = ""):
     """Every asset but the pulls (their own job: `kpi_pipeline/pull/assets.py`); partitioned
     like them (Dagster infers the daily partitions). What `define_asset_job` returns: a job
     Dagster resolves against the Definitions' assets (its class,
     `UnresolvedAssetJobDefinition`, is not part of Dagster's public API).
 
-    Steps run one after the other in the run's process: DuckDB takes one writer process
-    at a time, so the multiprocess executor's parallel ingest steps would lock each other.
+    With `parallelism` 1, steps run one after the other in the run's process (DuckDB takes
+    one writer process at a time); above, at most `parallelism` steps at once, each in a
+    process of its own, the writer lock `lock_file` held by the run's process
+    (`orchestration/parallel_ingest.py`, `KPI_INGEST_PARALLELISM`).
     """
     return define_asset_job(
         DAILY_JOB,
         selection=AssetSelection.all() - AssetSelection.groups(PULL_GROUP),
-        executor_def=in_process_executor,
+        executor_def=in_process_executor
+        if parallelism == 1
+        else parallel_executor(parallelism, lock_file),
         description="Ingest the day's extracts, transform with dbt, gate, publish the snapshot.",
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from kpi_pipeline.jobs import DAILY_JOB
 from kpi_pipeline.quality.dbt_failures import describe, failed_dbt_tests
 from kpi_pipeline.scoped_env import scoped_environ
 
+IN_PROCESS = "in_process"  # the name of Dagster's in-process executor
+PARTITION_TAG = "dagster/partition"
 RANGE_START_TAG = "dagster/asset_partition_range_start"
 RANGE_END_TAG = "dagster/asset_partition_range_end"
 # The command line prints its own summary of a run (days, failed checks and steps in plain
@@ -135,6 +138,36 @@ def run_environment(first_day: dt.date, last_day: dt.date) -> dict[str, str]:
     return {PLANNED_EVENTS_AS_SUBSET: "true"} if long_run else {}
 
 
+def _execute(job, first_day: dt.date, last_day: dt.date, instance, tags, quiet: bool):
+    """The run, in this process (`in_process` executor), or with its steps in processes of
+    their own (`KPI_INGEST_PARALLELISM` > 1: `orchestration/parallel_ingest.py`)."""
+    run_config = QUIET_LOGS if quiet else None
+    partition = first_day.isoformat() if first_day == last_day else None
+    if job.executor_def.name == IN_PROCESS:
+        return job.execute_in_process(
+            partition_key=partition,
+            tags=tags,
+            instance=instance,
+            raise_on_error=False,
+            run_config=run_config,
+        )
+    from dagster import execute_job
+
+    from kpi_pipeline.orchestration.parallel_ingest import (
+        needs_persistent_instance,
+        reconstructable_daily_job,
+    )
+
+    needs_persistent_instance(instance)
+    return execute_job(
+        reconstructable_daily_job(os.environ),
+        instance=instance,
+        tags=tags | ({PARTITION_TAG: partition} if partition else {}),
+        run_config=run_config,
+        raise_on_error=False,
+    )
+
+
 def run_days(
     defs: Definitions,
     first_day: dt.date,
@@ -155,13 +188,7 @@ def run_days(
     instance = instance or DagsterInstance.get()
     try:
         with scoped_environ(run_environment(first_day, last_day)):
-            result = job.execute_in_process(
-                partition_key=first_day.isoformat() if first_day == last_day else None,
-                tags=tags,
-                instance=instance,
-                raise_on_error=False,
-                run_config=QUIET_LOGS if quiet else None,
-            )
+            result = _execute(job, first_day, last_day, instance, tags, quiet)
         # no daemon runs sensors in-process: report and notify as the failure sensor would
         failure = None if result.success else notify_failure(instance, result.dagster_run)
     finally:

@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.deployment import Deployment, load_deployment, parse_sources
+from kpi_pipeline.orchestration.parallel_ingest import VARIABLE as PARALLELISM_VARIABLE
+from kpi_pipeline.orchestration.parallel_ingest import parse_parallelism
 from kpi_pipeline.warehouse.duckdb_file import DEFAULT_MEMORY_LIMIT, memory_limit
 from kpi_pipeline.warehouse.location import warehouse_location_problem
 from kpi_pipeline.warehouse.lock import lock_path
@@ -87,6 +89,10 @@ class Settings:
     # `warehouse_path` (<data>/spark), listening on this loopback port (KPI_SPARK_PORT)
     spark: bool = False
     spark_port: int = 0
+    # how many of the daily job's steps run at once, each in a process of its own
+    # (KPI_INGEST_PARALLELISM; 1: one after the other in the run's process; > 1 refused on
+    # DuckDB: orchestration/parallel_ingest.py)
+    ingest_parallelism: int = 1
 
     @property
     def warehouse_backend(self) -> str:
@@ -162,6 +168,7 @@ class Settings:
             raise ValueError(problem)
         postgres = is_postgres_url(warehouse)
         spark = warehouse == SPARK
+        backend = SPARK if spark else "postgres" if postgres else "duckdb"
         anchor = data / "postgres" if postgres else data / SPARK if spark else Path(warehouse)
         return cls(
             landing_dir=local_landing,
@@ -190,6 +197,7 @@ class Settings:
             duckdb_memory_limit=memory_limit(env),
             spark=spark,
             spark_port=spark_port(env) if spark else 0,
+            ingest_parallelism=parse_parallelism(env.get(PARALLELISM_VARIABLE), backend),
             deployment=load_deployment(
                 Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env
             ),
