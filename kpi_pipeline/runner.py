@@ -154,11 +154,13 @@ def _execute(job, first_day: dt.date, last_day: dt.date, instance, tags, quiet: 
     from dagster import execute_job
 
     from kpi_pipeline.orchestration.parallel_ingest import (
+        FORKSERVER,
         needs_persistent_instance,
         reconstructable_daily_job,
     )
 
     needs_persistent_instance(instance)
+    FORKSERVER.claim(os.environ)
     return execute_job(
         reconstructable_daily_job(os.environ),
         instance=instance,

@@ -36,10 +36,12 @@ def deploy(
     monkeypatch: pytest.MonkeyPatch,
     warehouse: str | None = None,
     landing: Path | None = None,
+    parallelism: int | None = None,
 ) -> Deployment:
     """A fresh deployment under `root` writing `warehouse` (default: a DuckDB file there),
     reading `landing` (default: `root/landing`); `run(first, last)` runs the Dagster job
-    in-process."""
+    in-process, or with `parallelism` > 1 (`KPI_INGEST_PARALLELISM`) its steps in processes
+    of their own, recorded in the deployment's Dagster home (`root/dagster_home`)."""
     from dagster import DagsterInstance
 
     monkeypatch.setenv("KPI_DATA_DIR", str(root))
@@ -48,6 +50,10 @@ def deploy(
     monkeypatch.setenv("KPI_SNAPSHOT_DIR", str(root / "snapshots"))
     monkeypatch.setenv("DAGSTER_HOME", str(root / "dagster_home"))
     monkeypatch.setenv("KPI_PII_KEY", "test-key-not-a-secret")
+    if parallelism is None:
+        monkeypatch.delenv("KPI_INGEST_PARALLELISM", raising=False)
+    else:
+        monkeypatch.setenv("KPI_INGEST_PARALLELISM", str(parallelism))
 
     from kpi_pipeline.definitions import build_definitions
     from kpi_pipeline.runner import run_days
@@ -57,7 +63,13 @@ def deploy(
     defs = build_definitions(settings)
 
     def run(first: dt.date, last: dt.date | None = None):
-        with DagsterInstance.ephemeral() as instance:
+        if settings.ingest_parallelism > 1:  # step processes open the instance again
+            from kpi_pipeline.orchestration.dagster_private import open_instance_at
+
+            instance = open_instance_at(settings.dagster_home)
+        else:
+            instance = DagsterInstance.ephemeral()
+        with instance:
             return run_days(defs, first, last or first, instance=instance)
 
     return Deployment(

@@ -1,6 +1,7 @@
 """The same Dagster job (ingest -> dbt -> quality gate -> publish) on PostgreSQL and on
 DuckDB: every KPI fact and every published KPI value equal; the PostgreSQL run's snapshot
-also matches the plain-Python oracle (tests/oracle.py)."""
+also matches the plain-Python oracle (tests/oracle.py). The PostgreSQL backfill runs its
+steps two at a time, each in a process of its own (KPI_INGEST_PARALLELISM=2)."""
 
 from __future__ import annotations
 
@@ -72,6 +73,56 @@ def backfill_then_daily_run(deployment) -> None:
         assert report.success, report.reason()
 
 
+def step_windows(instance, run_id: str) -> dict[str, tuple[float, float, int]]:
+    """Each step of a run that succeeded: (its process's first event, its success, the pid),
+    from the run's event log. The window starts when the step's process says it started
+    (STEP_WORKER_STARTED): a small step's own STEP_START..STEP_SUCCESS lasts well under a
+    second, while its process spends seconds loading the definitions first."""
+    from dagster import DagsterEventType
+
+    started, ended, pids = {}, {}, {}
+    for entry in instance.all_logs(run_id):
+        event = entry.dagster_event
+        if event is None or entry.step_key is None:
+            continue
+        if event.event_type == DagsterEventType.STEP_WORKER_STARTED:
+            started[entry.step_key] = entry.timestamp
+            pids[entry.step_key] = int(event.event_specific_data.metadata["pid"].value)
+        elif event.event_type == DagsterEventType.STEP_START:
+            started.setdefault(entry.step_key, entry.timestamp)
+        elif event.event_type == DagsterEventType.STEP_SUCCESS:
+            ended[entry.step_key] = entry.timestamp
+    return {k: (started[k], ended[k], pids.get(k, 0)) for k in ended if k in started}
+
+
+def overlapping_pairs(windows: dict[str, tuple[float, float, int]]) -> list[tuple[str, str]]:
+    keys = sorted(windows)
+    return [
+        (a, b)
+        for i, a in enumerate(keys)
+        for b in keys[i + 1 :]
+        if windows[a][0] < windows[b][1] and windows[b][0] < windows[a][1]
+    ]
+
+
+def assert_ingest_ran_in_parallel(deployment, run_id: str) -> None:
+    """At least two ingest steps of the run were executing at once, each in a process of
+    its own (not the test's)."""
+    import os
+
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
+    from kpi_pipeline.orchestration.progress import stage_of
+
+    with open_instance_at(deployment.root / "dagster_home") as instance:
+        windows = step_windows(instance, run_id)
+    ingest = {k: w for k, w in windows.items() if stage_of(k) == "ingest"}
+    assert len(ingest) >= 2, sorted(windows)
+    pids = {pid for _, _, pid in ingest.values()}
+    assert os.getpid() not in pids and 0 not in pids, ingest
+    assert len(pids) == len(ingest), "one process per step"
+    assert overlapping_pairs(ingest), f"no two ingest steps overlapped: {ingest}"
+
+
 def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_database) -> None:
     postgres_url = postgres_database  # a database of its own: no other test's tables
     on_duckdb = deploy(tmp_path / "duckdb", monkeypatch)
@@ -79,8 +130,17 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_database
     with duckdb.connect(str(on_duckdb.warehouse), read_only=True) as con:
         duckdb_marts = {m: con.sql(f"select * from marts.{m}").pl() for m in MARTS}
 
-    on_postgres = deploy(tmp_path / "postgres", monkeypatch, warehouse=postgres_url)
-    backfill_then_daily_run(on_postgres)
+    # the backfill with two step processes at a time (KPI_INGEST_PARALLELISM=2), the daily
+    # run in process: the marts and snapshots below are the same as DuckDB's all the same
+    root = tmp_path / "postgres"
+    in_parallel = deploy(root, monkeypatch, warehouse=postgres_url, parallelism=2)
+    generate_sample(FIRST, LAST, in_parallel.landing, scale=0.03, seed=11)
+    backfill = in_parallel.run(FIRST, LAST_OF_BACKFILL)
+    assert backfill.success, backfill.reason()
+    assert_ingest_ran_in_parallel(in_parallel, backfill.run_id)
+    on_postgres = deploy(root, monkeypatch, warehouse=postgres_url)
+    daily = on_postgres.run(LAST, LAST)
+    assert daily.success, daily.reason()
     with connect(postgres_url) as con:
         backend = con.execute("select version()").fetchone()[0]
         nested = con.execute(
@@ -142,3 +202,47 @@ def test_postgres_run_equals_duckdb_run(tmp_path, monkeypatch, postgres_database
             )
     assert shown[0].height > 2
     assert_frame_equal(shown[0], shown[1], check_exact=False, rel_tol=1e-9)
+
+
+def test_parallel_ingest_steps_create_raw_tables_in_turn(postgres_database) -> None:
+    """Two sessions creating the same schema or table at once can fail on PostgreSQL (a
+    duplicate key in its catalog): an ingest step makes the raw tables' DDL under an
+    advisory lock, so parallel steps take turns. Held here by another session, the step's
+    DDL waits for it (seen in pg_locks, not timed) and creates nothing until it is free."""
+    import threading
+
+    from kpi_pipeline.ingest import raw_tables
+    from kpi_pipeline.ingest.loaders import prepare_ga4_table
+    from kpi_pipeline.warehouse import table_exists
+
+    errors: list[BaseException] = []
+    done = threading.Event()
+
+    def ingest_step() -> None:
+        try:
+            with connect(postgres_database) as con:
+                prepare_ga4_table(con)
+        except BaseException as err:  # reported by the test below
+            errors.append(err)
+        finally:
+            done.set()
+
+    waiting_sql = (
+        "select count(*) from pg_locks where locktype = 'advisory' and not granted"
+        " and database = (select oid from pg_database where datname = current_database())"
+    )
+    with connect(postgres_database) as other:
+        other.execute("select pg_advisory_lock(?)", [raw_tables.RAW_DDL_LOCK])
+        step = threading.Thread(target=ingest_step)
+        step.start()
+        waiting = 0
+        while not waiting and not done.is_set():
+            waiting = other.execute(waiting_sql).fetchone()[0]
+            done.wait(0.05)
+        assert waiting == 1, errors
+        assert not table_exists(other, "raw", "_quarantine")
+        other.execute("select pg_advisory_unlock(?)", [raw_tables.RAW_DDL_LOCK])
+        step.join()
+        assert not errors, errors
+        assert table_exists(other, "raw", "_quarantine")
+        assert table_exists(other, "raw", "ga4_events")

@@ -198,6 +198,35 @@ def executor_config(parallelism: int) -> dict:
     }
 
 
+class ForkserverDeployment:
+    """The deployment whose environment this process's forkserver keeps.
+
+    Python starts one forkserver per process, at the first step process, and keeps it (with
+    its environment) for the process's life. A step process opens the run's Dagster
+    instance before anything else, and the event log finds its folder from the environment
+    (`DAGSTER_HOME`, `orchestration/event_log.py`): a second deployment's parallel run in
+    the same process would have its steps' events written to the first one's. Refused in
+    words instead (`kpi run` and the daemon's run workers run one run per process)."""
+
+    def __init__(self) -> None:
+        self.settings: dict[str, str | None] | None = None
+
+    def claim(self, environ: Mapping[str, str]) -> None:
+        told = deployment_environ(environ)
+        if self.settings is None:
+            self.settings = told
+        elif told != self.settings:
+            changed = sorted(k for k in told if told[k] != self.settings[k])
+            raise ValueError(
+                f"{VARIABLE} > 1: this process already ran steps in processes of their own "
+                f"for another deployment ({', '.join(changed)} differ), and its forkserver "
+                "keeps that deployment's environment; run this one in a process of its own"
+            )
+
+
+FORKSERVER = ForkserverDeployment()
+
+
 def needs_persistent_instance(instance: DagsterInstance) -> None:
     """Step processes open the run's instance again: an ephemeral one is refused in words."""
     if instance.is_ephemeral:

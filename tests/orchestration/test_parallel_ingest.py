@@ -10,6 +10,7 @@ from dagster import in_process_executor
 from kpi_pipeline.jobs import daily_kpi_job
 from kpi_pipeline.orchestration.parallel_ingest import (
     PRELOAD_MODULE,
+    ForkserverDeployment,
     deployment_environ,
     executor_config,
     parse_parallelism,
@@ -95,6 +96,15 @@ def test_step_process_takes_the_runs_settings() -> None:
     assert "KPI_WAREHOUSE" not in step_environ(told, with_password)
     other = {**inherited, "KPI_WAREHOUSE": "postgresql://kpi:pw@elsewhere:5432/kpis"}
     assert step_environ(told, other)["KPI_WAREHOUSE"] == PG
+
+
+def test_one_deployment_per_forkserver() -> None:
+    forkserver = ForkserverDeployment()
+    first = {"KPI_WAREHOUSE": PG, "DAGSTER_HOME": "/srv/a/dagster_home"}
+    forkserver.claim(first)
+    forkserver.claim({**first, "KPI_PII_KEY": "not a setting"})  # the same deployment
+    with pytest.raises(ValueError, match=r"another deployment \(DAGSTER_HOME differ\)"):
+        forkserver.claim({**first, "DAGSTER_HOME": "/srv/b/dagster_home"})
 
 
 def test_step_process_finds_the_lock_held_by_its_run(tmp_path) -> None:
