@@ -1,7 +1,10 @@
 {#- Cross-check (quality.yml `cross_checks`): the sessions of each day in the KPI facts (the
     session conversion rate's denominator) equal the distinct GA4 sessions whose first event
     falls on that day (in the reporting timezone), counted from staging apart from the
-    marts' SQL. Only the days of the run's window (macros/partition_window.sql); a day
+    marts' SQL. Only the days of the run's window (macros/partition_window.sql), their
+    sessions' starts found among the events extracted from a week before it on (a daily
+    run reads its days, not the whole history; int_ga4__sessions looks one day back, so a
+    session it started too late would show here); a day
     without data (its GA4 export missing: no denominator) is not a mismatch. A failing row
     names the day and the two counts (`meta.failing_row`, kpi_pipeline/quality/dbt_failures.py). -#}
 {{ config(
@@ -19,7 +22,9 @@ with session_starts as (
         session_key,
         min(event_at) as started_at
     from {{ ref('stg_ga4__events') }}
-    where session_key is not null
+    where
+        session_key is not null
+        and extract_date >= cast({{ window_start() }} - interval '7 day' as date)
     group by session_key
 ),
 

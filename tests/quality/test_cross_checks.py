@@ -42,14 +42,17 @@ TABLES = [
          cast('2025-03-04' as date), 2))
       as t(order_id, placed_at, order_status, net_amount, extract_date, source_row_number)""",
     """create table staging.stg_ga4__events as select * from (values
-        ('s1', cast('2025-03-03 10:00+00' as timestamp with time zone)),
-        ('s1', cast('2025-03-03 23:59+00' as timestamp with time zone)),
+        ('s1', cast('2025-03-03 10:00+00' as timestamp with time zone), cast('2025-03-04' as date)),
+        ('s1', cast('2025-03-03 23:59+00' as timestamp with time zone), cast('2025-03-04' as date)),
         -- s2 crosses midnight: it belongs to day 1 only
-        ('s2', cast('2025-03-03 23:50+00' as timestamp with time zone)),
-        ('s2', cast('2025-03-04 00:10+00' as timestamp with time zone)),
-        ('s3', cast('2025-03-04 08:00+00' as timestamp with time zone)),
-        (null, cast('2025-03-04 09:00+00' as timestamp with time zone)))
-      as t(session_key, event_at)""",
+        ('s2', cast('2025-03-03 23:50+00' as timestamp with time zone), cast('2025-03-04' as date)),
+        ('s2', cast('2025-03-04 00:10+00' as timestamp with time zone), cast('2025-03-05' as date)),
+        ('s3', cast('2025-03-04 08:00+00' as timestamp with time zone), cast('2025-03-05' as date)),
+        (null, cast('2025-03-04 09:00+00' as timestamp with time zone), cast('2025-03-05' as date)),
+        -- extracted a month before the run's window: never read by a daily run's check (had
+        -- it been, s3 would start on 1 February and day 2 would count no session)
+        ('s3', cast('2025-02-01 08:00+00' as timestamp with time zone), cast('2025-02-02' as date)))
+      as t(session_key, event_at, extract_date)""",
     """create table marts.fct_kpi_daily as select * from (values
         (cast('2025-03-03' as date), 'net_revenue', 'all', 'all',
          cast(40 as double precision), cast(null as double precision)),
