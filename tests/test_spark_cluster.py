@@ -1,7 +1,8 @@
 """A Spark cluster as the warehouse, for real, in one run: a standalone master and one worker
 (the pyspark wheel's own jars, loopback ports), then
 
-- `KPI_WAREHOUSE=spark://127.0.0.1:<port>`: `kpi run` of one sample day; the deployment's own
+- `KPI_WAREHOUSE=spark://127.0.0.1:<port>`: `kpi run` of one sample day (the DuckDB run of
+  the same landing files in-process meanwhile); the deployment's own
   Spark Connect server is the driver, its work runs on the worker's executor, the tables'
   files in `KPI_SPARK_WAREHOUSE_DIR`. The published day equals DuckDB's run of the same
   landing files (canonical CSV after the same rounding as tests/test_spark_pipeline.py) and
@@ -20,8 +21,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
+import subprocess
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
+import polars as pl
 import pytest
 
 try:
@@ -33,9 +38,10 @@ except ImportError:  # make test installs the spark extra; CI must run these, no
 
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse.spark import SparkPaths, stop_recorded_server
+from kpi_pipeline.warehouse import connect
+from kpi_pipeline.warehouse.spark import SESSION_CONF, SparkPaths, stop_recorded_server
 from tests.conftest import deploy
-from tests.kpi_process import kpi_env, run_kpi
+from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import standalone_cluster, stranger_connect_server
@@ -59,31 +65,103 @@ def readers(env: dict[str, str]) -> dict[str, object]:
     }
 
 
+def write_through(location: str, url: str) -> dict[str, object]:
+    """Through the pipeline's own connection on the endpoint (as ingest writes): its session
+    settings against the server's defaults, and one day partition of a partitioned table
+    replaced the way a load replaces it (`replace_partition` + `append_frame`, written at
+    `commit`). The stranger's server keeps Spark's default static partition overwrite,
+    which would empty the other day too."""
+    from pyspark.sql import SparkSession
+
+    plain = SparkSession.builder.remote(url).create()  # a session with the server's defaults
+    try:
+        defaults = {key: plain.conf.get(key) for key in SESSION_CONF}
+    finally:
+        plain.stop()
+    with connect(location) as con:
+        settings = {key: con.session.conf.get(key) for key in SESSION_CONF}
+        con.execute(
+            "create table default.kpi_probe (n int, d string) using parquet partitioned by (d)"
+        )
+        con.execute("insert into default.kpi_probe values (1, 'a'), (2, 'b')")
+        con.execute("begin transaction")
+        con.replace_partition("default.kpi_probe", {"d": "a"})
+        con.append_frame(
+            "default.kpi_probe",
+            pl.DataFrame({"n": [3], "d": ["a"]}, schema={"n": pl.Int32, "d": pl.String}),
+        )
+        con.execute("commit")
+        rows = sorted(con.execute("select n, d from default.kpi_probe").fetchall())
+    return {"defaults": defaults, "settings": settings, "rows": rows}
+
+
 def worker_logs(worker_dir: Path, app_id: str) -> list[Path]:
     """The executors' stderr logs the worker kept for application `app_id`."""
     return sorted((worker_dir / app_id).glob("*/stderr"))
 
 
+def spark_deployment_env(mp: pytest.MonkeyPatch, root: Path, master: str, landing: Path) -> Path:
+    """The cluster deployment's settings in this process's environment (what `kpi` gets);
+    returns the tables' folder every executor reaches (`KPI_SPARK_WAREHOUSE_DIR`)."""
+    shared = root / "shared" / "tables"
+    for name, value in {
+        "KPI_DATA_DIR": root / "spark",
+        "KPI_LANDING_DIR": landing,
+        "KPI_WAREHOUSE": master,
+        "KPI_SNAPSHOT_DIR": root / "spark" / "snapshots",
+        "DAGSTER_HOME": root / "spark" / "dagster_home",
+        "KPI_PII_KEY": "test-key-not-a-secret",
+        "KPI_SPARK_PORT": free_port(),
+        "KPI_SPARK_WAREHOUSE_DIR": shared,
+        "SPARK_LOCAL_IP": "127.0.0.1",  # the driver as the executors reach it
+    }.items():
+        mp.setenv(name, str(value))
+    return shared
+
+
+@contextmanager
+def run_in_background(folder: Path, *args: str):
+    """`kpi <args>` started in a process of its own (this environment), its output in files
+    under `folder` (a pipe could fill and stall it); yields a function that waits for its
+    end and returns it as a CompletedProcess. Killed on exit if still running."""
+    folder.mkdir()
+    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
+        process = subprocess.Popen(kpi_command(*args), env=kpi_env(), stdout=out, stderr=err)
+
+    def finished() -> subprocess.CompletedProcess:
+        process.wait(timeout=1500)
+        said = [(folder / name).read_text() for name in ("stdout", "stderr")]
+        return subprocess.CompletedProcess(process.args, process.returncode, *said)
+
+    try:
+        yield finished
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+
+
 @pytest.fixture(scope="module")
 def cluster_runs(tmp_path_factory):
+    """The day on the cluster (`kpi run` in a process of its own) and, while it runs, on
+    DuckDB in-process; then the stranger's endpoint. Every JVM stopped at the end."""
     root = tmp_path_factory.mktemp("spark_cluster")
     landing = root / "landing"
     generate_sample(DAY, DAY, landing, scale=0.03, seed=11)
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        on_duckdb = deploy(root / "duckdb", monkeypatch, landing=landing)
-        report = on_duckdb.run(DAY)
-        assert report.success, report.reason()
-        duckdb_readers = readers(kpi_env())
     with standalone_cluster(root / "cluster") as cluster, pytest.MonkeyPatch.context() as mp:
-        mp.setenv("SPARK_LOCAL_IP", "127.0.0.1")  # the driver as the executors reach it
-        mp.setenv("KPI_SPARK_PORT", str(free_port()))
-        shared = root / "shared" / "tables"  # the executors' and the driver's folder
-        mp.setenv("KPI_SPARK_WAREHOUSE_DIR", str(shared))
-        spark_deployment = deploy(root / "spark", mp, cluster.master_url, landing)
+        shared = spark_deployment_env(mp, root, cluster.master_url, landing)
         settings = Settings.from_env()
         paths = SparkPaths(settings.warehouse_path)
         try:
-            run = run_kpi("run", "--date", DAY.isoformat(), env=kpi_env(), timeout=1500)
+            with (
+                run_in_background(root / "kpi_run", "run", "--date", DAY.isoformat()) as finished,
+                pytest.MonkeyPatch.context() as on_duckdb_env,  # meanwhile, on DuckDB
+            ):
+                on_duckdb = deploy(root / "duckdb", on_duckdb_env, landing=landing)
+                report = on_duckdb.run(DAY)
+                assert report.success, report.reason()
+                duckdb_readers = readers(kpi_env())
+                run = finished()
             during_run = cluster.state()  # the deployment's server still runs (left running)
             owned_status = run_kpi("spark", "status", env=kpi_env())
             stopped = run_kpi("spark", "stop", env=kpi_env())
@@ -105,23 +183,21 @@ def cluster_runs(tmp_path_factory):
             mp.delenv("KPI_SPARK_PORT")
             mp.setenv("KPI_WAREHOUSE", f"sc://localhost:{port}/;token={TOKEN}")
             env = kpi_env()
+            wrong = {**env, "KPI_WAREHOUSE": f"sc://localhost:{port}/;token=nope"}
             on_endpoint = {
                 "readers": readers(env),
                 "status": run_kpi("spark", "status", env=env),
                 "stop": run_kpi("spark", "stop", env=env),
                 "still_running": stranger.poll() is None,
-                "wrong_token": run_kpi(
-                    "query",
-                    COUNT_SQL,
-                    env={**env, "KPI_WAREHOUSE": f"sc://localhost:{port}/;token=nope"},
-                ),
+                "wrong_token": run_kpi("query", COUNT_SQL, env=wrong),
                 "recorded": paths.server_file.exists(),
                 "cluster": cluster.state(),
+                "writes": write_through(settings.warehouse_location, env["KPI_WAREHOUSE"]),
             }
         yield {
             "duckdb": on_duckdb,
             "duckdb_readers": duckdb_readers,
-            "spark": spark_deployment,
+            "spark": SimpleNamespace(landing=landing, snapshots=settings.snapshot_dir),
             "settings": settings,
             "shared": shared,
             "run": run,
@@ -189,6 +265,18 @@ def test_the_readers_read_through_an_endpoint_the_deployment_does_not_own(cluste
         assert done.stdout == expected.stdout, name
     assert "stranger-connect" in {a["name"] for a in endpoint["cluster"]["activeapps"]}
     assert not endpoint["recorded"]  # nothing recorded it as the deployment's server
+
+
+def test_the_pipelines_writes_through_the_endpoint_replace_one_day(cluster_runs) -> None:
+    """The server's defaults are not the pipeline's (static partition overwrite, among
+    others); the pipeline's sessions set theirs, so a day's replacement leaves the other
+    day's rows."""
+    writes = cluster_runs["endpoint"]["writes"]
+    assert {k: v.lower() for k, v in writes["settings"].items()} == {
+        k: v.lower() for k, v in SESSION_CONF.items()
+    }
+    assert writes["defaults"]["spark.sql.sources.partitionOverwriteMode"].lower() == "static"
+    assert writes["rows"] == [(2, "b"), (3, "a")]
 
 
 def test_an_endpoint_not_owned_is_reported_never_stopped_its_token_never_shown(

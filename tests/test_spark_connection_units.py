@@ -218,3 +218,5 @@ def test_a_refusal_is_one_line_without_the_endpoints_token() -> None:
     assert refusal_words(ValueError(f"no session at {url}\nmore"), url, "sc://h:1") == (
         "no session at sc://h:1"
     )
+    said = refusal_words(ValueError("token s3cret is not valid"), url, "sc://h:1")
+    assert said == "token *** is not valid"

@@ -125,6 +125,15 @@ def endpoint_address(value: str) -> tuple[str, int]:
     return match["host"].strip("[]"), int(match["port"] or DEFAULT_PORT)
 
 
+def parameter_values(value: str) -> list[str]:
+    """The values of an `sc://` address's parameters (`token=...` among them), longest
+    first: what a message must never repeat."""
+    match = _CONNECT.match(value)
+    params = (match["params"] or "") if match else ""
+    found = [part.split("=", 1)[1] for part in params.split(";") if "=" in part]
+    return sorted({v for v in found if v}, key=len, reverse=True)
+
+
 @dataclass(frozen=True)
 class SparkEndpoint:
     """Where a deployment's Spark sessions go. With a `master` the deployment owns its

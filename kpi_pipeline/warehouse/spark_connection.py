@@ -329,7 +329,7 @@ def foreign_session(endpoint: spark.SparkEndpoint, timeout: float = 10.0):
 def refusal_words(err: BaseException, remote: str, shown: str) -> str:
     """One line saying why a Spark Connect endpoint refused: a gRPC error's status and
     details (`UNAUTHENTICATED: ...`), else the error's first line; the endpoint's URL, which
-    may carry a token, replaced by `shown`."""
+    may carry a token, replaced by `shown`, and its parameters' values by `***`."""
     code, details = getattr(err, "code", None), getattr(err, "details", None)
     if callable(code) and callable(details):
         status = code()
@@ -337,7 +337,10 @@ def refusal_words(err: BaseException, remote: str, shown: str) -> str:
     else:
         lines = str(err).strip().splitlines()
         text = lines[0] if lines else type(err).__name__
-    return text.replace(remote, shown)
+    text = text.replace(remote, shown)
+    for value in spark.parameter_values(remote):
+        text = text.replace(value, "***")
+    return text
 
 
 @contextmanager
