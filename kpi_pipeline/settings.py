@@ -21,7 +21,14 @@ from kpi_pipeline.warehouse.postgres import (
     url_password,
     url_without_password,
 )
-from kpi_pipeline.warehouse.spark import SPARK, SparkPaths, spark_location, spark_port
+from kpi_pipeline.warehouse.spark import (
+    SPARK,
+    SparkEndpoint,
+    SparkPaths,
+    is_spark_warehouse,
+    spark_endpoint,
+    spark_location,
+)
 from kpi_pipeline.warehouse.spark import dbt_target_env as spark_dbt_target_env
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -86,9 +93,13 @@ class Settings:
     # DuckDB's memory_limit for the pipeline's connections and dbt's (KPI_DUCKDB_MEMORY_LIMIT)
     duckdb_memory_limit: str = DEFAULT_MEMORY_LIMIT
     # KPI_WAREHOUSE=spark: a local Spark server whose metastore and tables live in
-    # `warehouse_path` (<data>/spark), listening on this loopback port (KPI_SPARK_PORT)
+    # `warehouse_path` (<data>/spark), listening on this loopback port (KPI_SPARK_PORT);
+    # spark://HOST:PORT: the same server running its work on that standalone cluster;
+    # sc://HOST:PORT/;params: a Spark Connect endpoint the deployment does not own
+    # (`spark_endpoint`: its URL, which may carry a token, is never shown)
     spark: bool = False
     spark_port: int = 0
+    spark_endpoint: SparkEndpoint | None = None
     # how many of the daily job's steps run at once, each in a process of its own
     # (KPI_INGEST_PARALLELISM; 1: one after the other in the run's process; > 1 refused on
     # DuckDB: orchestration/parallel_ingest.py)
@@ -113,6 +124,13 @@ class Settings:
     def spark_paths(self) -> SparkPaths:
         """The local Spark's metastore, warehouse folder and server log (Spark only)."""
         return SparkPaths(self.warehouse_path)
+
+    @property
+    def spark_remote(self) -> str | None:
+        """The `sc://` endpoint the deployment does not own (token included: for dbt's
+        process only), None for a server of its own."""
+        endpoint = self.spark_endpoint
+        return endpoint.remote if endpoint is not None and not endpoint.owned else None
 
     @property
     def artefacts_dir(self) -> Path:
@@ -143,7 +161,7 @@ class Settings:
         (`SPARK_REMOTE`, `warehouse/spark.py`). Passed to the dbt subprocess only: this
         process's own environment is never written."""
         target = (
-            spark_dbt_target_env(self.spark_port)
+            spark_dbt_target_env(self.spark_port, self.spark_remote)
             if self.spark
             else dbt_target_env(self.warehouse_url)
         )
@@ -167,9 +185,10 @@ class Settings:
         if problem := warehouse_location_problem(warehouse):
             raise ValueError(problem)
         postgres = is_postgres_url(warehouse)
-        spark = warehouse == SPARK
+        spark = is_spark_warehouse(warehouse)
         backend = SPARK if spark else "postgres" if postgres else "duckdb"
         anchor = data / "postgres" if postgres else data / SPARK if spark else Path(warehouse)
+        endpoint = spark_endpoint(env, anchor.absolute()) if spark else None
         return cls(
             landing_dir=local_landing,
             warehouse_path=anchor.absolute(),
@@ -196,7 +215,8 @@ class Settings:
             warehouse_password=url_password(warehouse),
             duckdb_memory_limit=memory_limit(env),
             spark=spark,
-            spark_port=spark_port(env) if spark else 0,
+            spark_port=endpoint.port if endpoint is not None else 0,
+            spark_endpoint=endpoint,
             ingest_parallelism=parse_parallelism(env.get(PARALLELISM_VARIABLE), backend),
             deployment=load_deployment(
                 Path(env.get("KPI_DEPLOYMENT_FILE", str(DEPLOYMENT_PATH))), env

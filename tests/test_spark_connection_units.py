@@ -7,6 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import polars as pl
 import pytest
@@ -14,13 +15,15 @@ import pytest
 from kpi_pipeline.ingest.contracts import GA4_JSON_COLUMNS
 from kpi_pipeline.orchestration.query_guard import QueryError
 from kpi_pipeline.orchestration.readonly_spark import check_reading_statement, first_keyword
-from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError
+from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, spark_endpoint
 from kpi_pipeline.warehouse.spark_connection import (
     deployment_session,
     foreign_listener_problem,
+    foreign_session,
     matching,
     overwrite_sql,
     partition_clause,
+    refusal_words,
     sql_literal,
     transaction_control,
     warehouse_dir_matches,
@@ -112,10 +115,13 @@ def test_transaction_control_statements(sql: str, kind: str | None) -> None:
 
 
 def test_the_servers_warehouse_folder_is_the_deployments(tmp_path: Path) -> None:
-    paths = SparkPaths(tmp_path / "spark")
-    assert warehouse_dir_matches(f"file:{tmp_path}/spark/warehouse", paths)
-    assert warehouse_dir_matches(str(tmp_path / "spark" / "warehouse"), paths)
-    assert not warehouse_dir_matches(f"file:{tmp_path}/other/spark/warehouse", paths)
+    tables = str(SparkPaths(tmp_path / "spark").warehouse_dir)
+    assert warehouse_dir_matches(f"file:{tmp_path}/spark/warehouse", tables)
+    assert warehouse_dir_matches(str(tmp_path / "spark" / "warehouse"), tables)
+    assert not warehouse_dir_matches(f"file:{tmp_path}/other/spark/warehouse", tables)
+    # KPI_SPARK_WAREHOUSE_DIR given as a URL (shared storage): compared as given
+    assert warehouse_dir_matches("hdfs://nn:8020/kpi/tables/", "hdfs://nn:8020/kpi/tables")
+    assert not warehouse_dir_matches("hdfs://nn:8020/other", "hdfs://nn:8020/kpi/tables")
 
 
 def test_only_the_recorded_live_server_is_taken_for_the_deployments(tmp_path: Path) -> None:
@@ -179,3 +185,38 @@ def test_the_readers_connection_refuses_what_is_not_a_read_before_sending_it(sql
 def test_the_readers_connection_lets_reads_through() -> None:
     for sql in ("select 1", "show tables in marts", "describe marts.t", "values (1)", "table t"):
         check_reading_statement(sql)
+
+
+def test_an_endpoint_not_owned_that_does_not_answer_is_said_in_words(tmp_path: Path) -> None:
+    """sc:// on a port where nothing listens: refused before any Spark client is opened (it
+    would retry), naming the endpoint without its token; nothing started, nothing written."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]  # closed when the block ends: nothing listens there
+    env = {"KPI_WAREHOUSE": f"sc://127.0.0.1:{port}/;token=s3cret"}
+    endpoint = spark_endpoint(env, tmp_path / "spark")
+    with pytest.raises(SparkUnavailableError) as refused:
+        foreign_session(endpoint, timeout=2)
+    said = str(refused.value)
+    assert said.startswith(f"the Spark Connect endpoint sc://127.0.0.1:{port} (KPI_WAREHOUSE)")
+    assert "does not answer" in said and "s3cret" not in said
+    assert not (tmp_path / "spark").exists()
+
+
+def test_a_refusal_is_one_line_without_the_endpoints_token() -> None:
+    class Refused(Exception):  # what grpc raises: a status code and details
+        def code(self):
+            return SimpleNamespace(name="UNAUTHENTICATED")
+
+        def details(self):
+            return "bad token for sc://h:1/;token=s3cret"
+
+    url = "sc://h:1/;token=s3cret"
+    assert refusal_words(Refused("<_InactiveRpcError ..."), url, "sc://h:1") == (
+        "UNAUTHENTICATED: bad token for sc://h:1"
+    )
+    assert refusal_words(ValueError(f"no session at {url}\nmore"), url, "sc://h:1") == (
+        "no session at sc://h:1"
+    )
+    said = refusal_words(ValueError("token s3cret is not valid"), url, "sc://h:1")
+    assert said == "token *** is not valid"

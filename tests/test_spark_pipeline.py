@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import io
 import json
 import math
 import os
@@ -56,6 +55,7 @@ from kpi_pipeline.warehouse.spark import remote_session, stop_recorded_server
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
+from tests.published_csv import canonical_rows, latest
 from tests.test_end_to_end import assert_matches_oracle
 
 FIRST = dt.date(2025, 6, 2)
@@ -73,10 +73,6 @@ MARTS = {
     "fct_kpi_pace": ["kpi_date", "kpi_id"],
     "dim_kpi": ["kpi_id"],
 }
-# the canonical CSV's numbers are compared rounded to this many decimals: the engines agree
-# to about 1e-15 relative (a sum of doubles in another order), never to the last bit
-DECIMALS = 9
-
 pytestmark = pytest.mark.e2e
 
 
@@ -285,40 +281,21 @@ def test_the_daily_schedule_requests_yesterday_on_spark(runs) -> None:
     assert runs["scheduled"] == [THIRD.isoformat()]
 
 
-def canonical_rows(path: Path) -> list[dict]:
-    """The snapshot's CSV, its numbers rounded to DECIMALS places, sorted by its key."""
-
-    def rounded(text: str) -> str:
-        try:
-            number = float(text)
-        except ValueError:
-            return text
-        return f"{round(number, DECIMALS):.{DECIMALS}f}"
-
-    rows = [
-        {column: rounded(value) for column, value in row.items()}
-        for row in csv.DictReader(io.StringIO(path.read_text()))
-    ]
-    return sorted(rows, key=lambda r: (r["kpi_id"], r["dimension"], r["dimension_value"]))
-
-
-def latest(settings: Settings, day: dt.date) -> Path:
-    return settings.snapshot_dir / day.isoformat() / "latest"
-
-
 @pytest.mark.parametrize("day", PUBLISHED, ids=str)
 def test_each_published_day_equals_duckdb_and_the_oracle(runs, day) -> None:
     """The day's latest snapshot on Spark: DuckDB's canonical CSV after the fixed rounding,
     the oracle's figures from the landing files the last published run knew, its manifest
     naming Spark, from the same source files."""
     spark, duckdb_settings = runs["settings"], runs["duckdb"]["settings"]
-    expected = canonical_rows(latest(duckdb_settings, day) / "kpis.csv")
-    actual = canonical_rows(latest(spark, day) / "kpis.csv")
+    expected = canonical_rows(latest(duckdb_settings.snapshot_dir, day) / "kpis.csv")
+    actual = canonical_rows(latest(spark.snapshot_dir, day) / "kpis.csv")
     assert len(expected) > 10
     assert actual == expected
     assert_matches_oracle(runs["spark"]["deployment"], day, as_of=THIRD)
-    manifest = json.loads((latest(spark, day) / "manifest.json").read_text())
-    on_duckdb = json.loads((latest(duckdb_settings, day) / "manifest.json").read_text())
+    manifest = json.loads((latest(spark.snapshot_dir, day) / "manifest.json").read_text())
+    on_duckdb = json.loads(
+        (latest(duckdb_settings.snapshot_dir, day) / "manifest.json").read_text()
+    )
     assert manifest["warehouse"] == {"engine": "spark", "version": runs["session"].version}
     assert manifest["sources"]["files"] == on_duckdb["sources"]["files"]
     assert manifest["version"] == on_duckdb["version"]

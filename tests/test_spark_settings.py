@@ -13,7 +13,9 @@ import yaml
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_deployment
 from kpi_pipeline.warehouse import connect, wait_until_free
 from kpi_pipeline.warehouse.spark import (
+    SESSION_CONF,
     SparkPaths,
+    endpoint_address,
     java_problem,
     server_command,
     server_conf,
@@ -140,8 +142,9 @@ def test_java_older_than_17_is_named(shown, problem) -> None:
     assert (said is None) if problem is None else (problem in said)
 
 
-def test_the_settings_and_the_warehouse_package_do_not_need_pyspark() -> None:
-    """`make demo` (DuckDB) does not install the spark extra: nothing it imports may."""
+def test_the_settings_and_the_warehouse_package_do_not_need_pyspark(tmp_path: Path) -> None:
+    """`make demo` (DuckDB) does not install the spark extra: nothing it imports may. (Its
+    data folder in `tmp_path`: building the definitions creates it.)"""
     import subprocess
     import sys
 
@@ -150,7 +153,12 @@ def test_the_settings_and_the_warehouse_package_do_not_need_pyspark() -> None:
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('pyspark', 'py4j')))"
     )
     shown = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=tmp_path,
+        env={**os.environ, "KPI_DATA_DIR": str(tmp_path / "data")},
     ).stdout
     assert shown.strip() == "[]"
 
@@ -173,3 +181,87 @@ def test_kpi_spark_status_and_stop_without_a_server(cli_env, monkeypatch) -> Non
     refused = runner.invoke(app, ["spark", "stop"])
     assert refused.exit_code == 2
     assert "this deployment's warehouse is not Spark" in refused.output
+
+
+# --- a Spark cluster: spark://MASTER, sc://ENDPOINT --------------------------------------
+
+
+def test_a_standalone_master_runs_the_deployments_own_server_on_the_cluster(tmp_path) -> None:
+    """spark://HOST:PORT: the deployment still starts its own server (the driver, on
+    KPI_SPARK_PORT), with the cluster as its master; the tables' files in
+    KPI_SPARK_WAREHOUSE_DIR (default: under the data folder, as for local Spark)."""
+    master = "spark://spark-master.internal:7077"
+    settings = spark_settings(tmp_path, KPI_WAREHOUSE=master, KPI_SPARK_PORT="15123")
+    data = (tmp_path / "data").absolute()
+    endpoint = settings.spark_endpoint
+    assert settings.warehouse_backend == "spark"
+    assert settings.warehouse_location == f"spark:{data / 'spark'}"
+    assert (endpoint.owned, endpoint.master, endpoint.port) == (True, master, 15123)
+    assert endpoint.tables == str(data / "spark" / "warehouse")
+    assert settings.dbt_env()["SPARK_REMOTE"] == "sc://127.0.0.1:15123"
+    shared = spark_settings(
+        tmp_path, KPI_WAREHOUSE=master, KPI_SPARK_WAREHOUSE_DIR="s3a://kpi-bucket/tables"
+    )
+    assert shared.spark_endpoint.tables == "s3a://kpi-bucket/tables"
+    paths = SparkPaths(data / "spark")
+    conf = server_conf(paths, 15123, master=master, tables="s3a://kpi-bucket/tables")
+    assert conf["spark.master"] == master
+    assert conf["spark.sql.warehouse.dir"] == "s3a://kpi-bucket/tables"
+    # the metastore stays the driver's, under the data folder
+    assert str(paths.metastore_dir) in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
+
+
+def test_a_connect_endpoint_is_used_never_owned_and_its_token_goes_to_dbt_only(tmp_path) -> None:
+    url = "sc://spark.example:443/;use_ssl=true;token=s3cret;x-databricks-cluster-id=0123"
+    settings = spark_settings(tmp_path, KPI_WAREHOUSE=url)
+    endpoint = settings.spark_endpoint
+    assert not endpoint.owned and endpoint.port == 0
+    assert endpoint.shown == "sc://spark.example:443"
+    assert endpoint_address(url) == ("spark.example", 443)
+    assert "s3cret" not in repr(settings) and "s3cret" not in settings.warehouse_location
+    env = settings.dbt_env()
+    assert env["SPARK_REMOTE"] == url  # dbt's process connects with it
+    assert "s3cret" not in env["KPI_WAREHOUSE"]
+    assert spark_settings(tmp_path, KPI_WAREHOUSE="sc://h").spark_endpoint.shown == "sc://h:15002"
+
+
+def test_a_tables_folder_for_an_endpoint_not_owned_is_refused(tmp_path) -> None:
+    with pytest.raises(ValueError, match="whose server decides where tables live"):
+        spark_settings(
+            tmp_path, KPI_WAREHOUSE="sc://h:15002", KPI_SPARK_WAREHOUSE_DIR="/mnt/shared"
+        )
+
+
+def test_dbts_session_gets_the_pipelines_session_settings() -> None:
+    """An endpoint the deployment does not own gets them on every session: the pipeline's
+    (`spark.SESSION_CONF`) and dbt's (the profile's server_side_parameters) alike, and they
+    are the deployment's own server's defaults."""
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+    spark = profile["kpi_pipeline"]["outputs"]["spark"]
+    assert spark["server_side_parameters"] == SESSION_CONF
+    conf = server_conf(SparkPaths(Path("/d/spark")), 15002)
+    assert SESSION_CONF.items() <= conf.items()
+
+
+def test_kpi_spark_stop_refuses_an_endpoint_it_does_not_own(cli_env, monkeypatch) -> None:
+    """Even with a record of a server of the deployment's own in its folder (the deployment
+    used spark:// before), stop refuses an sc:// endpoint in words and touches nothing;
+    status names the endpoint, never its token (nothing listens: it does not answer)."""
+    from typer.testing import CliRunner
+
+    from kpi_pipeline.cli import app
+
+    record = cli_env / "spark" / "server.json"
+    record.parent.mkdir(parents=True)
+    record.write_text('{"pid": 1, "port": 15002}')  # pid 1: never to be signalled
+    monkeypatch.setenv("KPI_WAREHOUSE", "sc://127.0.0.1:1/;token=s3cret")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["spark", "stop"])
+    assert refused.exit_code == 2
+    said = " ".join(refused.output.split())
+    assert "the Spark Connect endpoint sc://127.0.0.1:1 (KPI_WAREHOUSE) is not this" in said
+    assert record.read_text() == '{"pid": 1, "port": 15002}'
+    status = runner.invoke(app, ["spark", "status"])
+    assert status.exit_code == 0
+    assert "sc://127.0.0.1:1" in status.output and "does not answer" in status.output
+    assert "s3cret" not in refused.output + status.output

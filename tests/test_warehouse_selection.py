@@ -133,16 +133,42 @@ def test_an_unknown_warehouse_is_refused_with_the_accepted_forms(value, named) -
 
 @pytest.mark.parametrize(
     "value",
-    ["thrift://spark.example:10000", "sc://analyst:s3cret@spark.example:15002", "spark://m:7077"],
+    [
+        "thrift://spark.example:10000",
+        "http://analyst:s3cret@spark.example:10001/cliservice",
+        "https://dbc-1234.cloud.databricks.com:443/sql/protocolv1/o/0/s3cret",
+    ],
 )
-def test_a_spark_cluster_is_refused_in_its_own_words(value) -> None:
-    """dbt-spark's thrift method or a remote Spark Connect server is not built nor tested:
-    refused, pointing at the local Spark that is."""
+def test_a_thrift_or_http_spark_endpoint_is_refused_pointing_at_spark_connect(value) -> None:
+    """dbt-spark's thrift and http methods (Spark Thrift Server, EMR, Databricks SQL): the
+    pipeline's own connection speaks Spark Connect only, so refused, naming the sc:// and
+    spark:// forms and the docs; the URL named by its scheme only."""
     with pytest.raises(ValueError) as refused:
         Settings.from_env({"KPI_WAREHOUSE": value})
     said = str(refused.value)
-    assert "a Spark cluster" in said and "not supported yet" in said
-    assert "KPI_WAREHOUSE=spark" in said and "s3cret" not in said
+    scheme = value.split("://")[0]
+    assert said.startswith(f"KPI_WAREHOUSE is a {scheme}:// URL: a Spark Thrift or HTTP endpoint")
+    assert "speaks Spark Connect only" in said
+    assert "sc://HOST:15002" in said and "spark://HOST:7077" in said
+    assert "docs/warehouses.md#a-spark-cluster" in said
+    assert "s3cret" not in said and "example" not in said and "databricks.com" not in said
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("sc://analyst:s3cret@spark.example:15002", "not a Spark Connect address"),
+        ("sc://spark.example:15002;token=s3cret", "not a Spark Connect address"),
+        ("spark://m", "not a standalone master's address"),
+        ("spark://m:7077/s3cret", "not a standalone master's address"),
+    ],
+)
+def test_a_malformed_cluster_address_is_refused_without_repeating_it(value, expected) -> None:
+    with pytest.raises(ValueError) as refused:
+        Settings.from_env({"KPI_WAREHOUSE": value})
+    said = str(refused.value)
+    assert expected in said
+    assert "s3cret" not in said and "spark.example" not in said
 
 
 def test_the_cli_refuses_it_in_one_line_and_creates_nothing(tmp_path, monkeypatch) -> None:

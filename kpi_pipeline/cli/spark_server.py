@@ -1,7 +1,9 @@
-"""`kpi spark status` and `kpi spark stop`: the deployment's local Spark server
-(`KPI_WAREHOUSE=spark`). The first command that connects starts it and it keeps running,
-like a database server, so the next command does not wait for a JVM; these two say whether
-it runs and stop it (e.g. before a machine is shut down, or to free its memory)."""
+"""`kpi spark status` and `kpi spark stop`: the deployment's Spark server (`KPI_WAREHOUSE=spark`,
+or `spark://HOST:PORT`: the same server running its work on a standalone cluster). The first
+command that connects starts it and it keeps running, like a database server, so the next
+command does not wait for a JVM; these two say whether it runs and stop it (e.g. before a
+machine is shut down, or to free its memory). On an `sc://` endpoint the deployment does not
+own, `status` says whether it answers and `stop` refuses: it is stopped where it runs."""
 
 from __future__ import annotations
 
@@ -9,10 +11,10 @@ import typer
 
 from kpi_pipeline.cli.common import console, fail, load_settings
 
-spark = typer.Typer(help="The deployment's local Spark server (KPI_WAREHOUSE=spark).")
+spark = typer.Typer(help="The deployment's Spark server (KPI_WAREHOUSE=spark, spark://, sc://).")
 
 
-def _spark_paths():
+def _spark_settings():
     from kpi_pipeline.warehouse.spark import SparkPaths, is_spark_location, spark_dir_of
 
     settings = load_settings()
@@ -21,40 +23,63 @@ def _spark_paths():
             "this deployment's warehouse is not Spark (KPI_WAREHOUSE is not spark)",
             "set KPI_WAREHOUSE=spark for a deployment on a local Spark",
         )
-    return SparkPaths(spark_dir_of(settings.warehouse_location)), settings.spark_port
+    return SparkPaths(spark_dir_of(settings.warehouse_location)), settings.spark_endpoint
 
 
 @spark.command()
 def status() -> None:
-    """Whether the deployment's Spark server runs: its process, port and log. Changes
-    nothing.
+    """Whether the deployment's Spark server runs: its process, port, cluster and log; on
+    an sc:// endpoint the deployment does not own, whether it answers. Changes nothing.
 
     Examples:
       KPI_WAREHOUSE=spark kpi spark status
     """
-    from kpi_pipeline.warehouse.spark import port_open, recorded_pid
+    from kpi_pipeline.warehouse.spark import (
+        LOCAL_MASTER,
+        endpoint_address,
+        port_open,
+        reachable,
+        recorded_pid,
+    )
 
-    paths, port = _spark_paths()
+    paths, endpoint = _spark_settings()
+    if not endpoint.owned:
+        answers = "answers" if reachable(*endpoint_address(endpoint.remote)) else "does not answer"
+        console.print(
+            f"this deployment uses the Spark Connect endpoint {endpoint.shown} "
+            f"(KPI_WAREHOUSE), which it does not start or stop: it {answers}"
+        )
+        return
     pid = recorded_pid(paths)
     if pid is None:
         console.print(f"no Spark server runs for {paths.root} (the next command starts one)")
         return
-    listening = "listening" if port_open(port) else "not listening"
-    console.print(f"the Spark server runs: process {pid}, port {port} ({listening})")
+    listening = "listening" if port_open(endpoint.port) else "not listening"
+    console.print(f"the Spark server runs: process {pid}, port {endpoint.port} ({listening})")
+    if endpoint.master != LOCAL_MASTER:
+        console.print(f"its work runs on the cluster {endpoint.master}")
     console.print(f"its log: {paths.server_log}")
 
 
 @spark.command()
 def stop() -> None:
     """Stop the deployment's Spark server (the next command that needs it starts it again,
-    about 10 s). Run it when no run is in progress: a run's statements would fail.
+    about 10 s). Run it when no run is in progress: a run's statements would fail. Refused
+    on an sc:// endpoint: the deployment does not own it.
 
     Examples:
       KPI_WAREHOUSE=spark kpi spark stop
     """
     from kpi_pipeline.warehouse.spark import recorded_pid, stop_recorded_server
 
-    paths, _ = _spark_paths()
+    paths, endpoint = _spark_settings()
+    if not endpoint.owned:
+        raise fail(
+            f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) is not this "
+            "deployment's server: it does not start or stop it",
+            "stop it where it runs (its cluster's or service's own tools); kpi spark stop "
+            "stops the server of KPI_WAREHOUSE=spark or spark://HOST:PORT",
+        )
     pid = recorded_pid(paths)
     if not stop_recorded_server(paths):
         console.print(f"no Spark server runs for {paths.root}: nothing to stop")

@@ -76,8 +76,9 @@ def reader_session(paths):
     from kpi_pipeline.warehouse.spark_connection import deployment_session
 
     try:
-        return deployment_session(paths, spark.spark_port())
-    except spark.SparkUnavailableError as err:
+        endpoint = spark.current_endpoint(paths.root)
+        return deployment_session(paths, endpoint.port, endpoint)
+    except (spark.SparkUnavailableError, ValueError) as err:
         raise QueryError(str(err), "see docs/warehouses.md#spark") from None
 
 
@@ -165,8 +166,16 @@ def check_reading_statement(sql: str) -> None:
 
 def no_spark_warehouse(paths) -> QueryError | None:
     """The error when the deployment's Spark (`paths`, a `SparkPaths`) has no warehouse
-    yet (its metastore never created): nothing to read, so no server is started for it."""
-    if paths.metastore_dir.exists():
+    yet (its metastore never created): nothing to read, so no server is started for it.
+    None on an `sc://` endpoint the deployment does not own: its metastore is the
+    endpoint's (a reader there finds the tables or says which is missing)."""
+    from kpi_pipeline.warehouse import spark
+
+    try:
+        owned = spark.current_endpoint(paths.root).owned
+    except ValueError as err:
+        return QueryError(str(err), "see docs/warehouses.md#a-spark-cluster")
+    if not owned or paths.metastore_dir.exists():
         return None
     return QueryError(f"no Spark warehouse at {paths.root}", NO_SPARK_WAREHOUSE_HINT)
 

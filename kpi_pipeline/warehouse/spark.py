@@ -1,4 +1,6 @@
-"""The Spark warehouse (`KPI_WAREHOUSE=spark`): one local Spark Connect server per deployment.
+"""The Spark warehouse: one Spark Connect server per deployment, its own (`KPI_WAREHOUSE=spark`:
+local mode; `KPI_WAREHOUSE=spark://HOST:PORT`: the driver of a standalone cluster's work) or
+an existing endpoint it does not own (`KPI_WAREHOUSE=sc://HOST:PORT/;params`).
 
 Why a server (docs/warehouses.md#spark, measured): the pipeline's Python code and dbt (a
 child process, dbt-spark's `method: session`) both need the same tables, and Spark's
@@ -19,17 +21,28 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # KPI_WAREHOUSE's value for a local Spark
 SPARK = "spark"
+# KPI_WAREHOUSE's forms for a cluster: a standalone master the deployment's own server runs
+# its work on (`spark://host:port`), or a Spark Connect endpoint it does not own
+# (`sc://host:port/;params`: a cluster's Connect server, Databricks Connect, Kubernetes)
+MASTER_SCHEME = "spark://"
+CONNECT_SCHEME = "sc://"
+# the deployment's own server without a cluster: local mode on every core
+LOCAL_MASTER = "local[*]"
+# KPI_SPARK_WAREHOUSE_DIR: where the deployment's own server keeps the tables' files
+# (`spark.sql.warehouse.dir`); on a cluster a folder every executor reaches
+WAREHOUSE_DIR_SETTING = "KPI_SPARK_WAREHOUSE_DIR"
 # what Settings.warehouse_location is for Spark: this prefix and the deployment's Spark folder
 LOCATION_PREFIX = "spark:"
 # Spark Connect's own default port; KPI_SPARK_PORT moves it (one server per deployment)
@@ -51,6 +64,134 @@ class SparkWarehouseError(RuntimeError):
 class SparkUnavailableError(RuntimeError):
     """Spark cannot be used here: the extra is missing, Java is missing or too old, or the
     server did not start; said in words."""
+
+
+# `spark://host:port`, or several masters for standalone HA: `spark://h1:7077,h2:7077`
+_MASTER = re.compile(r"\Aspark://[A-Za-z0-9.\-]+:\d{1,5}(,[A-Za-z0-9.\-]+:\d{1,5})*\Z")
+# `sc://host[:port][/][;key=value]...` (Spark Connect's connection string)
+_CONNECT = re.compile(
+    r"\Asc://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(?::(?P<port>\d{1,5}))?"
+    r"(?:/(?P<params>(?:;[^;=/\s]+=[^;\s]*)*))?\Z"
+)
+# settings the pipeline's SQL needs on every session (each is a session setting: a server
+# the deployment does not own gets them per session; its own server has them as defaults)
+SESSION_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.sources.partitionOverwriteMode": "dynamic",
+    "spark.sql.hive.metastorePartitionPruning": "false",
+    "spark.sql.ansi.enabled": ANSI_ENABLED,
+    "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+}
+
+
+def is_spark_warehouse(value: str) -> bool:
+    """Whether a `KPI_WAREHOUSE` value names Spark: `spark`, a `spark://` master or an
+    `sc://` Spark Connect endpoint (well formed or not: `spark_warehouse_problem` says)."""
+    return value == SPARK or value.startswith((MASTER_SCHEME, CONNECT_SCHEME))
+
+
+def spark_warehouse_problem(value: str) -> str | None:
+    """Why a `spark://` or `sc://` `KPI_WAREHOUSE` is not well formed, or None. The value
+    is never repeated (an `sc://` URL may carry a token)."""
+    if value.startswith(MASTER_SCHEME) and not _MASTER.match(value):
+        return (
+            "KPI_WAREHOUSE is a spark:// URL that is not a standalone master's address: give "
+            "spark://HOST:PORT (e.g. spark://spark-master.internal:7077), nothing after the "
+            "port"
+        )
+    if value.startswith(CONNECT_SCHEME) and not _CONNECT.match(value):
+        return (
+            "KPI_WAREHOUSE is an sc:// URL that is not a Spark Connect address: give "
+            "sc://HOST:PORT, with parameters after a slash if any "
+            "(sc://HOST:443/;use_ssl=true;token=...)"
+        )
+    return None
+
+
+def shown_endpoint(value: str) -> str:
+    """A `spark://` / `sc://` address as it may be shown: scheme, host and port only (an
+    `sc://` URL's parameters may hold a token)."""
+    if value.startswith(CONNECT_SCHEME) and (match := _CONNECT.match(value)):
+        return f"sc://{match['host']}:{match['port'] or DEFAULT_PORT}"
+    return value if _MASTER.match(value) else value.split("://", 1)[0] + "://..."
+
+
+def endpoint_address(value: str) -> tuple[str, int]:
+    """The host and port of a well-formed `sc://` address (Spark Connect's default port
+    when it names none)."""
+    match = _CONNECT.match(value)
+    if match is None:
+        raise ValueError("not a Spark Connect address")
+    return match["host"].strip("[]"), int(match["port"] or DEFAULT_PORT)
+
+
+def parameter_values(value: str) -> list[str]:
+    """The values of an `sc://` address's parameters (`token=...` among them), longest
+    first: what a message must never repeat."""
+    match = _CONNECT.match(value)
+    params = (match["params"] or "") if match else ""
+    found = [part.split("=", 1)[1] for part in params.split(";") if "=" in part]
+    return sorted({v for v in found if v}, key=len, reverse=True)
+
+
+@dataclass(frozen=True)
+class SparkEndpoint:
+    """Where a deployment's Spark sessions go. With a `master` the deployment owns its
+    server (started on `port` when none runs, its work on `local[*]` or a standalone
+    cluster's executors, its tables' files in `tables`); without, `remote` is an existing
+    Spark Connect endpoint it never starts or stops."""
+
+    master: str
+    port: int
+    tables: str
+    # the Spark Connect URL sessions connect to; may carry a token: never shown
+    remote: str = field(repr=False, compare=False)
+
+    @property
+    def owned(self) -> bool:
+        return bool(self.master)
+
+    @property
+    def shown(self) -> str:
+        """The endpoint as it may be shown (no parameters)."""
+        return shown_endpoint(self.remote) if not self.owned else remote_url(self.port)
+
+
+def spark_endpoint(environ: Mapping[str, str], spark_dir: Path) -> SparkEndpoint:
+    """The Spark endpoint `KPI_WAREHOUSE` names (`spark`, `spark://...` or `sc://...`),
+    with `KPI_SPARK_PORT` and `KPI_SPARK_WAREHOUSE_DIR` for a server of the deployment's
+    own; a ValueError in words when a setting is not usable."""
+    value = environ.get("KPI_WAREHOUSE", SPARK)
+    if problem := spark_warehouse_problem(value):
+        raise ValueError(problem)
+    tables = environ.get(WAREHOUSE_DIR_SETTING, "")
+    if value.startswith(CONNECT_SCHEME):
+        if tables:
+            raise ValueError(
+                f"{WAREHOUSE_DIR_SETTING} is set, but KPI_WAREHOUSE is an sc:// endpoint, "
+                "whose server decides where tables live (its spark.sql.warehouse.dir): unset "
+                f"{WAREHOUSE_DIR_SETTING}, or use KPI_WAREHOUSE=spark://MASTER:PORT for a "
+                "server of the deployment's own"
+            )
+        return SparkEndpoint(master="", port=0, tables="", remote=value)
+    port = spark_port(environ)
+    master = value if value.startswith(MASTER_SCHEME) else LOCAL_MASTER
+    return SparkEndpoint(master, port, tables_location(tables, spark_dir), remote_url(port))
+
+
+def tables_location(setting: str, spark_dir: Path) -> str:
+    """`spark.sql.warehouse.dir` of the deployment's own server: `KPI_SPARK_WAREHOUSE_DIR`
+    (a URL such as `hdfs://...` / `s3a://...` as given, a path made absolute), else
+    `<spark_dir>/warehouse`."""
+    if not setting:
+        return str(SparkPaths(spark_dir).warehouse_dir)
+    return setting if "://" in setting else str(Path(setting).absolute())
+
+
+def current_endpoint(spark_dir: Path) -> SparkEndpoint:
+    """`spark_endpoint` of this process's environment (read where a session is opened, as
+    `KPI_SPARK_PORT` always was)."""
+    return spark_endpoint(os.environ, spark_dir)
 
 
 def is_spark_location(location: str) -> bool:
@@ -118,37 +259,43 @@ class SparkPaths:
         return self.root / "server.lock"
 
 
-def server_conf(paths: SparkPaths, port: int, driver_memory: str = "2g") -> dict[str, str]:
-    """The Spark configuration of the deployment's server: local mode on every core, the
-    Hive catalog with its metastore and warehouse under `paths`, sessions in UTC, partition
-    overwrite by the partitions a statement writes (an `insert overwrite` of one day
-    replaces that day only; Spark's default, `static`, empties the whole table), ANSI off,
-    decimals never rounded to fit."""
+def server_conf(
+    paths: SparkPaths,
+    port: int,
+    driver_memory: str = "2g",
+    master: str = LOCAL_MASTER,
+    tables: str | None = None,
+) -> dict[str, str]:
+    """The Spark configuration of the deployment's server: local mode on every core (or a
+    standalone cluster's `master`: the server is then the driver, its work on the cluster's
+    executors), the Hive catalog with its metastore under `paths` and the tables' files in
+    `tables` (default `paths.warehouse_dir`; on a cluster a folder the executors reach),
+    sessions in UTC, partition overwrite by the partitions a statement writes (an `insert
+    overwrite` of one day replaces that day only; Spark's default, `static`, empties the
+    whole table), ANSI off, decimals never rounded to fit."""
     return {
-        "spark.master": "local[*]",
+        "spark.master": master,
         "spark.app.name": "kpi-pipeline",
         "spark.driver.memory": driver_memory,
         "spark.ui.enabled": "false",
         "spark.sql.shuffle.partitions": "4",
         "spark.sql.catalogImplementation": "hive",
-        "spark.sql.warehouse.dir": str(paths.warehouse_dir),
+        "spark.sql.warehouse.dir": tables or str(paths.warehouse_dir),
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={paths.metastore_dir};create=true"
         ),
         # derby.log beside the metastore
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.root}",
-        "spark.sql.session.timeZone": "UTC",
-        "spark.sql.sources.partitionOverwriteMode": "dynamic",
-        # the Hive metastore's partition filter parser refuses a column whose name starts
-        # with `_` (`_extract_date`, "no viable alternative at character '_'"): Spark lists
-        # a table's partitions and prunes them itself (a few hundred days a table)
-        "spark.sql.hive.metastorePartitionPruning": "false",
-        "spark.sql.ansi.enabled": ANSI_ENABLED,
-        # decimal arithmetic keeps its operands' scale, as on DuckDB and PostgreSQL: by
-        # default Spark rounds decimal(38, 9) - decimal(38, 9) to decimal(38, 8), and a
-        # union of KPIs' numerators with it (measured: 219.252222221 hours became
-        # 219.25222222); with this, a result beyond 38 digits would be null, not rounded
-        "spark.sql.decimalOperations.allowPrecisionLoss": "false",
+        # SESSION_CONF as the server's defaults: UTC; `dynamic` partition overwrite; the
+        # Hive metastore's partition filter parser refuses a column whose name starts
+        # with `_` (`_extract_date`, "no viable alternative at character '_'"), so Spark
+        # lists a table's partitions and prunes them itself (a few hundred days a table);
+        # ANSI off; decimal arithmetic keeps its operands' scale, as on DuckDB and
+        # PostgreSQL: by default Spark rounds decimal(38, 9) - decimal(38, 9) to
+        # decimal(38, 8), and a union of KPIs' numerators with it (measured:
+        # 219.252222221 hours became 219.25222222); with this, a result beyond 38 digits
+        # would be null, not rounded
+        **SESSION_CONF,
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
     }
@@ -167,16 +314,26 @@ def server_command(spark_home: Path, conf: Mapping[str, str]) -> list[str]:
     return [*command, "spark-internal"]
 
 
-def dbt_target_env(port: int) -> dict[str, str]:
+def dbt_target_env(port: int, remote: str | None = None) -> dict[str, str]:
     """The environment that makes dbt (profiles.yml) build on the deployment's Spark: the
     `spark` output (`method: session`), whose SparkSession connects to the server
-    (`SPARK_REMOTE`; the server holds the folders), and pyspark's warnings on each
-    statement silenced."""
+    (`SPARK_REMOTE`: the deployment's own on `port`, or the `sc://` endpoint `remote`,
+    token included: given to dbt's process only), and pyspark's warnings on each statement
+    silenced."""
     return {
         "KPI_DBT_TARGET": SPARK,
-        "SPARK_REMOTE": remote_url(port),
+        "SPARK_REMOTE": remote or remote_url(port),
         "PYTHONWARNINGS": QUIET_WARNINGS,
     }
+
+
+def server_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
+    """The server's environment: this process's, `SPARK_HOME` the pyspark wheel, and no
+    `SPARK_DAEMON_MEMORY` (spark-submit gives a Connect server that, when set, instead of
+    its `spark.driver.memory`; a machine running a standalone master or worker often sets it
+    small for those daemons)."""
+    env = {k: v for k, v in environ.items() if k != "SPARK_DAEMON_MEMORY"}
+    return {**env, "SPARK_HOME": str(home)}
 
 
 def java_problem(version_text: str) -> str | None:
@@ -206,8 +363,13 @@ def spark_home() -> Path:
 
 
 def port_open(port: int) -> bool:
+    return reachable("127.0.0.1", port)
+
+
+def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections on `host`:`port`."""
     try:
-        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+        socket.create_connection((host, port), timeout=timeout).close()
     except OSError:
         return False
     return True
@@ -224,10 +386,17 @@ class SparkServer:
         return remote_url(self.port)
 
 
-def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkServer:
-    """Start the deployment's Spark Connect server and wait until its port accepts
-    connections (about 10 s of the 20-30 s a first statement takes on 2 cores). Refused in
-    words when something else already listens on the port."""
+def start_server(
+    paths: SparkPaths,
+    port: int,
+    timeout: float = 180.0,
+    master: str = LOCAL_MASTER,
+    tables: str | None = None,
+) -> SparkServer:
+    """Start the deployment's Spark Connect server (on `master`, its tables in `tables`:
+    `server_conf`) and wait until its port accepts connections (about 10 s of the 20-30 s a
+    first statement takes on 2 cores). Refused in words when something else already
+    listens on the port."""
     home = spark_home()
     if port_open(port):
         raise SparkUnavailableError(
@@ -243,12 +412,12 @@ def start_server(paths: SparkPaths, port: int, timeout: float = 180.0) -> SparkS
     if problem := java_problem(shown):
         raise SparkUnavailableError(problem)
     paths.root.mkdir(parents=True, exist_ok=True)
-    command = server_command(home, server_conf(paths, port))
+    command = server_command(home, server_conf(paths, port, master=master, tables=tables))
     with open(paths.server_log, "ab") as log:
         process = subprocess.Popen(
             command,
             cwd=paths.root,  # anything Spark still writes relative lands here
-            env={**os.environ, "SPARK_HOME": str(home)},
+            env=server_env(os.environ, home),
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as a whole

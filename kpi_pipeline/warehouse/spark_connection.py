@@ -15,9 +15,10 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import polars as pl
@@ -83,11 +84,13 @@ def transaction_control(sql: str) -> str | None:
     return None
 
 
-def warehouse_dir_matches(conf_value: str, paths: SparkPaths) -> bool:
-    """Whether a server's `spark.sql.warehouse.dir` (`file:/...` or a path) is the
-    deployment's warehouse folder."""
+def warehouse_dir_matches(conf_value: str, tables: str) -> bool:
+    """Whether a server's `spark.sql.warehouse.dir` (`file:/...` or a path; a URL such as
+    `hdfs://...` as given) is the deployment's tables location `tables`."""
+    if "://" in tables:
+        return conf_value.rstrip("/") == tables.rstrip("/")
     text = conf_value.removeprefix("file:")
-    return Path(text).resolve() == paths.warehouse_dir.resolve()
+    return Path(text).resolve() == Path(tables).resolve()
 
 
 def foreign_listener_problem(
@@ -258,35 +261,98 @@ def new_session(port: int):
     return SparkSession.builder.remote(spark.remote_url(port)).create()
 
 
-def deployment_session(paths: SparkPaths, port: int):
-    """A session on the deployment's server, started first when none is running (it keeps
-    running, like a database server). Refused in words, without connecting, when the port
-    is held by something the deployment did not start; refused after connecting when the
-    server there keeps its tables in another folder."""
+def local_endpoint(paths: SparkPaths, port: int) -> spark.SparkEndpoint:
+    """The deployment's own server in local mode on `port`, its tables under `paths`."""
+    return spark.SparkEndpoint(
+        spark.LOCAL_MASTER, port, str(paths.warehouse_dir), spark.remote_url(port)
+    )
+
+
+def deployment_session(paths: SparkPaths, port: int, endpoint: spark.SparkEndpoint | None = None):
+    """A session on the deployment's Spark: on an `sc://` endpoint it does not own
+    (`foreign_session`), else on its own server on `port`, started first when none is
+    running (it keeps running, like a database server; `local[*]` or the `endpoint`'s
+    standalone master). Refused in words, without connecting, when the port is held by
+    something the deployment did not start; refused after connecting when the server there
+    keeps its tables elsewhere."""
+    endpoint = endpoint or local_endpoint(paths, port)
+    if not endpoint.owned:
+        return foreign_session(endpoint)
     if not spark.port_open(port):
         with spark.starting_alone(paths):  # another command may be starting it right now
             if not spark.port_open(port):
-                spark.start_server(paths, port)
+                spark.start_server(paths, port, master=endpoint.master, tables=endpoint.tables)
     recorded = spark.recorded_server(paths)
     problem = foreign_listener_problem(paths, port, recorded, _alive((recorded or {}).get("pid")))
     if problem:
         raise SparkUnavailableError(problem)
     session = new_session(port)
     served = session.conf.get("spark.sql.warehouse.dir")
-    if not warehouse_dir_matches(served, paths):
+    if not warehouse_dir_matches(served, endpoint.tables):
         session.stop()
         raise SparkUnavailableError(
             f"the Spark server on port {port} keeps its tables in {served}, not in this "
-            f"deployment's {paths.warehouse_dir}: set KPI_SPARK_PORT to a free port"
+            f"deployment's {endpoint.tables}: set KPI_SPARK_PORT to a free port, or stop "
+            "it (kpi spark stop) after a change of KPI_SPARK_WAREHOUSE_DIR"
         )
     return session
 
 
+def foreign_session(endpoint: spark.SparkEndpoint, timeout: float = 10.0):
+    """A session of its own on the `sc://` endpoint the deployment does not own (never
+    started nor stopped here), with the pipeline's session settings (`spark.SESSION_CONF`:
+    its server's defaults are its owner's). Refused in words when the endpoint does not
+    answer or refuses the session (a wrong token, say); its parameters are never shown."""
+    spark.spark_home()
+    from pyspark.sql import SparkSession
+
+    host, port = spark.endpoint_address(endpoint.remote)
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise SparkUnavailableError(
+            f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) does not answer "
+            f"({err.strerror or type(err).__name__}): check that it runs and that this "
+            "machine reaches its host and port"
+        ) from None
+    builder = SparkSession.builder.remote(endpoint.remote).config(map=spark.SESSION_CONF)
+    try:
+        return builder.create()
+    except Exception as err:  # pyspark's errors share no base class across its clients
+        raise SparkUnavailableError(
+            f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) refused a "
+            f"session: {refusal_words(err, endpoint.remote, endpoint.shown)}; check its "
+            "token or parameters in KPI_WAREHOUSE"
+        ) from None
+
+
+def refusal_words(err: BaseException, remote: str, shown: str) -> str:
+    """One line saying why a Spark Connect endpoint refused: a gRPC error's status and
+    details (`UNAUTHENTICATED: ...`), else the error's first line; the endpoint's URL, which
+    may carry a token, replaced by `shown`, and its parameters' values by `***`."""
+    code, details = getattr(err, "code", None), getattr(err, "details", None)
+    if callable(code) and callable(details):
+        status = code()
+        text = f"{getattr(status, 'name', status)}: {details()}"
+    else:
+        lines = str(err).strip().splitlines()
+        text = lines[0] if lines else type(err).__name__
+    text = text.replace(remote, shown)
+    for value in spark.parameter_values(remote):
+        text = text.replace(value, "***")
+    return text
+
+
 @contextmanager
 def connect(location: str, port: int | None = None) -> Iterator[SparkConnection]:
-    """A connection to the deployment's Spark (`spark:<folder>`), on `KPI_SPARK_PORT`."""
+    """A connection to the deployment's Spark (`spark:<folder>`): the endpoint
+    `KPI_WAREHOUSE` names (`spark.current_endpoint`; its own server on `KPI_SPARK_PORT`, or
+    `port` when given)."""
     paths = SparkPaths(spark.spark_dir_of(location))
-    session = deployment_session(paths, spark.spark_port() if port is None else port)
+    endpoint = spark.current_endpoint(paths.root)
+    if port is not None and endpoint.owned:
+        endpoint = replace(endpoint, port=port, remote=spark.remote_url(port))
+    session = deployment_session(paths, endpoint.port, endpoint)
     connection = SparkConnection(session)
     try:
         yield connection
