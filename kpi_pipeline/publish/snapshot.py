@@ -161,11 +161,13 @@ def version_folders(day_folder: Path) -> dict[int, Path]:
 
 
 def latest_folder(day_folder: Path) -> Path | None:
-    """The version `latest` points to (None when the day was never published)."""
+    """The version `latest` points to (None when the day was never published), in the form
+    `version_folders` gives (`<day_folder>/v<N>`, links above the day folder not resolved:
+    the registry compares the two)."""
     pointer = day_folder / LATEST
     if not pointer.is_symlink():
         return None
-    return (day_folder / os.readlink(pointer)).resolve()
+    return Path(os.path.normpath(day_folder / os.readlink(pointer)))
 
 
 def move_latest(day_folder: Path, version: int) -> None:

@@ -52,7 +52,7 @@ def test_republication_writes_v2_moves_latest_and_the_registry_lists_both(
     assert sync_registry(con, root, DAY) == 1
     assert sync_registry(con, root, DAY) == 0  # idempotent
     assert files(root / DAY.isoformat() / "v1") == v1
-    assert latest_folder(root / DAY.isoformat()) == (root / DAY.isoformat() / "v2").resolve()
+    assert latest_folder(root / DAY.isoformat()) == root / DAY.isoformat() / "v2"
     rows = con.execute(
         f"select version, run_id, rows, warnings, is_latest from {SNAPSHOTS_TABLE} order by 1"
     ).fetchall()
@@ -90,4 +90,29 @@ def test_the_registry_repairs_a_version_promoted_before_a_crash(tmp_path: Path) 
     assert sync_registry(con, root, DAY) == 2
     assert con.execute(f"select version from {SNAPSHOTS_TABLE} where is_latest").fetchall() == [
         (2,)
+    ]
+
+
+def test_the_registry_marks_the_latest_version_when_the_snapshot_folder_is_a_symlink(
+    tmp_path: Path,
+) -> None:
+    """KPI_SNAPSHOT_DIR reached through a symbolic link (a mounted volume, macOS's /tmp): the
+    registry's folders and `latest` are compared in the same form, so the latest version is
+    still the one marked."""
+    (tmp_path / "volume").mkdir()
+    root = tmp_path / "snapshots"
+    root.symlink_to(tmp_path / "volume", target_is_directory=True)
+    con = duckdb.connect(str(tmp_path / "w.duckdb"))
+    publish_snapshot(root, DAY, frame(100.0), manifest("r1"))
+    publish_snapshot(root, DAY, frame(150.0), manifest("r2"))
+
+    assert sync_registry(con, root, DAY) == 2
+
+    assert latest_folder(root / DAY.isoformat()) == root / DAY.isoformat() / "v2"
+    rows = con.execute(
+        f"select version, folder, is_latest from {SNAPSHOTS_TABLE} order by 1"
+    ).fetchall()
+    assert rows == [
+        (1, str(root / DAY.isoformat() / "v1"), False),
+        (2, str(root / DAY.isoformat() / "v2"), True),
     ]
