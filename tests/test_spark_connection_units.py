@@ -220,3 +220,29 @@ def test_a_refusal_is_one_line_without_the_endpoints_token() -> None:
     )
     said = refusal_words(ValueError("token s3cret is not valid"), url, "sc://h:1")
     assert said == "token *** is not valid"
+
+
+def test_a_failed_read_of_the_readers_is_a_warehouse_error_and_pace_falls_back() -> None:
+    """On Spark the readers' failed read is a QueryError in words (`kpi query`) and a
+    warehouse error, so a reader that falls back on a failed read does on Spark what it
+    does on DuckDB: `pace_of` without `marts.fct_kpi_pace` gives no pace line, not a
+    failure of `kpi show`."""
+    from kpi_pipeline.kpis.pace import pace_of
+    from kpi_pipeline.orchestration.readonly_spark import ReadOnlySparkConnection
+    from kpi_pipeline.warehouse import WAREHOUSE_ERRORS
+
+    class MissingTable(Exception):
+        pass
+
+    def sql(*_args, **_kwargs):
+        raise MissingTable(
+            "[TABLE_OR_VIEW_NOT_FOUND] The table `marts`.`fct_kpi_pace` cannot be found."
+        )
+
+    con = ReadOnlySparkConnection(SimpleNamespace(sql=sql))
+
+    with pytest.raises(WAREHOUSE_ERRORS) as failed:
+        con.execute("select 1 from marts.fct_kpi_pace")
+    assert isinstance(failed.value, QueryError)
+    assert str(failed.value).startswith("the query failed: [TABLE_OR_VIEW_NOT_FOUND]")
+    assert pace_of(con, "net_revenue", "month", dt.date(2025, 6, 3)) is None

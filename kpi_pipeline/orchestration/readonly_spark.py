@@ -34,6 +34,7 @@ from kpi_pipeline.orchestration.query_limits import (
     within_size,
 )
 from kpi_pipeline.orchestration.readonly_postgres import unique_names
+from kpi_pipeline.warehouse.spark import SparkWarehouseError
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 
 # the reader's session settings: no `format`.`path` tables (Spark would read the file)
@@ -204,6 +205,13 @@ class FetchedResult:
         return self.pl().to_pandas()
 
 
+class SparkReadError(QueryError, SparkWarehouseError):
+    """A read the readers' Spark session could not run (a missing table, a bad column): a
+    QueryError in words for `kpi query`, and one of `warehouse.WAREHOUSE_ERRORS` for the
+    readers that fall back when a read fails (`kpis.pace.pace_of` without its mart), as
+    they do on DuckDB's and PostgreSQL's errors."""
+
+
 class ReadOnlySparkConnection(SparkConnection):
     """The KPI readers' connection on a Spark Connect session of its own: the surface of
     `SparkConnection` (so `warehouse.is_spark`, `dialect`, `query_polars`, `table_exists`
@@ -223,7 +231,7 @@ class ReadOnlySparkConnection(SparkConnection):
             frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
             return FetchedResult(frame.toArrow())
         except Exception as err:  # pyspark's errors share no base class across its clients
-            raise QueryError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
+            raise SparkReadError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
 
     def append_frame(self, table: str, frame: pl.DataFrame) -> None:
         raise _refused_write(table)
