@@ -828,8 +828,12 @@ def test_a_new_readers_session_sees_what_another_session_wrote(runs) -> None:
 
 def test_kpi_spark_stop_stops_the_deployments_server(runs) -> None:
     """The server the first command started is still running after the runs (like a
-    database server); `kpi spark status` says so and `kpi spark stop` stops it."""
+    database server); `kpi spark status` says so and `kpi spark stop` stops it. Its
+    temporary files (Hive's folder per session, Spark Connect's artifacts) were in the
+    deployment's folder, not the system's, and go with it."""
     spark_dir = runs["settings"].spark_paths.root
+    temp_dir = runs["settings"].spark_paths.temp_dir
+    assert list(temp_dir.glob("*_resources")) and list(temp_dir.glob("artifacts-*"))
     runs["session"].stop()  # the module's session: its release would wait for the server
     assert len(spark_servers(spark_dir)) == 1
     recorded = json.loads(runs["settings"].spark_paths.server_file.read_text())["pid"]
@@ -841,3 +845,4 @@ def test_kpi_spark_stop_stops_the_deployments_server(runs) -> None:
     assert "stopped the Spark server" in stopped.stdout
     assert spark_servers(spark_dir) == []
     assert "no Spark server runs" in kpi_cli("spark", "status").stdout
+    assert not temp_dir.exists()

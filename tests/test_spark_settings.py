@@ -52,7 +52,11 @@ def test_the_server_keeps_everything_under_its_folder_never_the_working_director
     assert conf["spark.hadoop.javax.jdo.option.ConnectionURL"] == (
         f"jdbc:derby:;databaseName={tmp_path / 'spark' / 'metastore_db'};create=true"
     )
-    assert conf["spark.driver.extraJavaOptions"] == f"-Dderby.system.home={tmp_path / 'spark'}"
+    # derby.log and the JVM's temporary files (Hive's per-session folders, Spark Connect's
+    # artifacts) in the deployment's folder, not the system's /tmp
+    assert conf["spark.driver.extraJavaOptions"] == (
+        f"-Dderby.system.home={tmp_path / 'spark'} -Djava.io.tmpdir={tmp_path / 'spark' / 'tmp'}"
+    )
     assert conf["spark.master"] == "local[*]"
     assert conf["spark.sql.catalogImplementation"] == "hive"
     # an `insert overwrite` of one day replaces that day's partition, not the whole table

@@ -22,6 +22,7 @@ import fcntl
 import json
 import os
 import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -245,6 +246,13 @@ class SparkPaths:
         return self.root / "metastore_db"
 
     @property
+    def temp_dir(self) -> Path:
+        """The server's `java.io.tmpdir`: Hive's `<session>_resources` folder for each session,
+        Spark Connect's `artifacts-*`, Spark's block manager and scratch folders (by default
+        in the system's temporary folder, never removed); emptied when the server stops."""
+        return self.root / "tmp"
+
+    @property
     def server_log(self) -> Path:
         return self.root / "server.log"
 
@@ -284,8 +292,10 @@ def server_conf(
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={paths.metastore_dir};create=true"
         ),
-        # derby.log beside the metastore
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={paths.root}",
+        # derby.log beside the metastore; the JVM's temporary files in the deployment's folder
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={paths.root} -Djava.io.tmpdir={paths.temp_dir}"
+        ),
         # SESSION_CONF as the server's defaults: UTC; `dynamic` partition overwrite; the
         # Hive metastore's partition filter parser refuses a column whose name starts
         # with `_` (`_extract_date`, "no viable alternative at character '_'"), so Spark
@@ -411,7 +421,7 @@ def start_server(
         shown = ""
     if problem := java_problem(shown):
         raise SparkUnavailableError(problem)
-    paths.root.mkdir(parents=True, exist_ok=True)
+    paths.temp_dir.mkdir(parents=True, exist_ok=True)
     command = server_command(home, server_conf(paths, port, master=master, tables=tables))
     with open(paths.server_log, "ab") as log:
         process = subprocess.Popen(
@@ -520,6 +530,7 @@ def stop_recorded_server(paths: SparkPaths) -> bool:
     if not _gone(pid):
         os.killpg(pid, signal.SIGKILL)
     paths.server_file.unlink(missing_ok=True)
+    shutil.rmtree(paths.temp_dir, ignore_errors=True)  # the stopped server's temporary files
     return True
 
 
