@@ -144,11 +144,15 @@ def stranger_connect_server(
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
             f"jdbc:derby:;databaseName={metastore};create=false"
         ),
-        "spark.driver.extraJavaOptions": f"-Dderby.system.home={log.parent}",
+        # its temporary files (Hive's folder per session) beside its log, not in /tmp
+        "spark.driver.extraJavaOptions": (
+            f"-Dderby.system.home={log.parent} -Djava.io.tmpdir={log.parent / 'tmp'}"
+        ),
         "spark.connect.grpc.binding.address": "127.0.0.1",
         "spark.connect.grpc.binding.port": str(port),
         **conf,
     }
+    (log.parent / "tmp").mkdir(parents=True, exist_ok=True)
     command = [str(home / "bin" / "spark-submit"), "--class"]
     command += ["org.apache.spark.sql.connect.service.SparkConnectServer"]
     for key, value in settings.items():
