@@ -20,6 +20,7 @@ from kpi_pipeline.warehouse.spark_connection import (
     deployment_session,
     foreign_listener_problem,
     foreign_session,
+    local_endpoint,
     matching,
     overwrite_sql,
     partition_clause,
@@ -146,7 +147,8 @@ def test_a_port_held_by_something_else_is_refused_without_connecting(tmp_path: P
         listener.listen()
         port = listener.getsockname()[1]
         with pytest.raises(SparkUnavailableError, match="not this deployment's Spark server"):
-            deployment_session(SparkPaths(tmp_path / "spark"), port)
+            paths = SparkPaths(tmp_path / "spark")
+            deployment_session(paths, local_endpoint(paths, port))
 
 
 @pytest.mark.parametrize(

@@ -77,8 +77,7 @@ def reader_session(paths):
     from kpi_pipeline.warehouse.spark_connection import deployment_session
 
     try:
-        endpoint = spark.current_endpoint(paths.root)
-        return deployment_session(paths, endpoint.port, endpoint)
+        return deployment_session(paths, spark.current_endpoint(paths.root))
     except (spark.SparkUnavailableError, ValueError) as err:
         raise QueryError(str(err), "see docs/warehouses.md#spark") from None
 

@@ -268,16 +268,16 @@ def local_endpoint(paths: SparkPaths, port: int) -> spark.SparkEndpoint:
     )
 
 
-def deployment_session(paths: SparkPaths, port: int, endpoint: spark.SparkEndpoint | None = None):
+def deployment_session(paths: SparkPaths, endpoint: spark.SparkEndpoint):
     """A session on the deployment's Spark: on an `sc://` endpoint it does not own
-    (`foreign_session`), else on its own server on `port`, started first when none is
-    running (it keeps running, like a database server; `local[*]` or the `endpoint`'s
+    (`foreign_session`), else on its own server on the endpoint's port, started first when
+    none is running (it keeps running, like a database server; `local[*]` or the endpoint's
     standalone master). Refused in words, without connecting, when the port is held by
     something the deployment did not start; refused after connecting when the server there
     keeps its tables elsewhere."""
-    endpoint = endpoint or local_endpoint(paths, port)
     if not endpoint.owned:
         return foreign_session(endpoint)
+    port = endpoint.port
     if not spark.port_open(port):
         with spark.starting_alone(paths):  # another command may be starting it right now
             if not spark.port_open(port):
@@ -352,7 +352,7 @@ def connect(location: str, port: int | None = None) -> Iterator[SparkConnection]
     endpoint = spark.current_endpoint(paths.root)
     if port is not None and endpoint.owned:
         endpoint = replace(endpoint, port=port, remote=spark.remote_url(port))
-    session = deployment_session(paths, endpoint.port, endpoint)
+    session = deployment_session(paths, endpoint)
     connection = SparkConnection(session)
     try:
         yield connection
