@@ -9,7 +9,6 @@ A run whose steps run in processes of their own (`KPI_INGEST_PARALLELISM` > 1,
 
 from __future__ import annotations
 
-import fcntl
 import os
 from collections.abc import Iterator, Mapping
 from contextlib import ExitStack, contextmanager
@@ -24,7 +23,7 @@ from kpi_pipeline.orchestration.run_liveness import (
     process_tags,
     recover_stale_runs,
 )
-from kpi_pipeline.warehouse.lock import hold, read_holder
+from kpi_pipeline.warehouse.lock import held_by_a_writer, hold, read_holder
 
 
 def guard_run(lock_file: Path, context: InitResourceContext) -> ExitStack:
@@ -82,19 +81,4 @@ def held_by_run(lock_file: Path, run_tags: Mapping[str, str], pid: int | None = 
     run_pid = int(run_tags[PID_TAG])
     if holder is None or holder.pid != run_pid or run_pid == (pid or os.getpid()):
         return False
-    return _held_exclusively(lock_file)
-
-
-def _held_exclusively(lock_file: Path) -> bool:
-    """Whether some process holds `lock_file` as a writer (a shared lock is refused)."""
-    try:
-        descriptor = os.open(lock_file, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(descriptor)  # releases the probe's shared lock, if granted
-    return False
+    return held_by_a_writer(lock_file)

@@ -81,15 +81,33 @@ def _writer(path: Path) -> str:
     return f"a run writing it: {holder.describe()}" if holder else "a run writing it"
 
 
-def _describe_blocker(path: Path, descriptor: int, exclusive: bool) -> str:
-    """What holds the lock: a writer (named from the lock file) or readers."""
-    if not exclusive:
-        return _writer(path)
-    try:  # a shared lock is granted when only readers hold it
+def _writer_holds(descriptor: int) -> bool:
+    """Whether a writer holds the lock open as `descriptor` (a shared lock is granted when
+    only readers, or nobody, hold it; released again at once)."""
+    try:
         fcntl.flock(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except BlockingIOError:
-        return _writer(path)
+        return True
     fcntl.flock(descriptor, fcntl.LOCK_UN)
+    return False
+
+
+def held_by_a_writer(path: Path) -> bool:
+    """Whether some process holds the lock `path` as a writer (readers do not count)."""
+    try:
+        descriptor = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return _writer_holds(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def _describe_blocker(path: Path, descriptor: int, exclusive: bool) -> str:
+    """What holds the lock: a writer (named from the lock file) or readers."""
+    if not exclusive or _writer_holds(descriptor):
+        return _writer(path)
     return "readers (kpi query / kpi show) to finish"
 
 
