@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
 from contextlib import contextmanager
 from pathlib import Path
@@ -28,13 +27,6 @@ from types import SimpleNamespace
 
 import polars as pl
 import pytest
-
-try:
-    import pyspark  # noqa: F401
-except ImportError:  # make test installs the spark extra; CI must run these, not skip them
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import Settings
@@ -45,7 +37,10 @@ from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import standalone_cluster, stranger_connect_server
+from tests.spark_extra import require_spark_extra
 from tests.test_end_to_end import assert_matches_oracle
+
+require_spark_extra()
 
 DAY = dt.date(2025, 6, 2)
 TOKEN = "kpi-test-token-7f3a"  # the stranger server's pre-shared token, never to be shown

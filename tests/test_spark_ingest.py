@@ -6,19 +6,11 @@ gives; GA4's nested fields stay nested; re-ingesting a day replaces only its par
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import socket
 from pathlib import Path
 
 import pytest
-
-try:
-    import pyspark  # noqa: F401
-except ImportError:  # make test installs the spark extra; CI must run these, not skip them
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
 from kpi_pipeline.ingest.contracts import CSV_EXTRACTS
 from kpi_pipeline.ingest.loaders import DayResult, load_csv_day
@@ -26,6 +18,9 @@ from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.warehouse import append_frame, connect, is_spark, query_polars, warehouse_engine
 from kpi_pipeline.warehouse.spark import SparkPaths, spark_location, stop_recorded_server
 from tests.ingest_days import PII_KEY, ingest_days
+from tests.spark_extra import require_spark_extra
+
+require_spark_extra()
 
 DAYS = [dt.date(2025, 6, 1), dt.date(2025, 6, 2)]
 LOADED_AT = dt.datetime(2025, 6, 3, 4, 5, 6, tzinfo=dt.UTC)

@@ -24,14 +24,6 @@ from types import SimpleNamespace
 import duckdb
 import polars as pl
 import pytest
-
-try:
-    import pyspark  # noqa: F401
-except ImportError:  # make test installs the spark extra; CI must run these, not skip them
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
-
 from typer.testing import CliRunner
 
 from kpi_pipeline.cli import app, common
@@ -56,7 +48,10 @@ from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.published_csv import canonical_rows, latest
+from tests.spark_extra import require_spark_extra
 from tests.test_end_to_end import assert_matches_oracle
+
+require_spark_extra()
 
 FIRST = dt.date(2025, 6, 2)
 SECOND = FIRST + dt.timedelta(days=1)

@@ -5,20 +5,12 @@ statement is shown to have changed nothing on a real Spark server; each allowed 
 from __future__ import annotations
 
 import datetime as dt
-import os
 import socket
 import subprocess
 import warnings
 from pathlib import Path
 
 import pytest
-
-try:
-    import pyspark  # noqa: F401
-except ImportError:  # make test installs the spark extra; CI must run these, not skip them
-    if os.environ.get("CI") == "true":
-        raise
-    pytest.skip("the spark extra is not installed: make install-spark", allow_module_level=True)
 
 from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.orchestration.query_guard import QueryError
@@ -27,6 +19,9 @@ from kpi_pipeline.orchestration.query_limits import QueryLimits
 from kpi_pipeline.orchestration.readonly_spark import check_on_spark, spark_read_only_query_at
 from kpi_pipeline.warehouse.spark import SparkPaths, remote_session, running_server
 from tests.kpi_process import kpi_env, run_kpi
+from tests.spark_extra import require_spark_extra
+
+require_spark_extra()
 
 pytestmark = pytest.mark.e2e
 
