@@ -21,6 +21,7 @@ from kpi_pipeline.warehouse.spark import (
     server_conf,
     spark_dir_of,
 )
+from kpi_pipeline.warehouse.spark_thrift import session_configuration
 
 
 def spark_settings(tmp_path: Path, **more: str) -> Settings:
@@ -243,11 +244,25 @@ def test_dbts_session_gets_the_pipelines_session_settings() -> None:
     profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
     spark = profile["kpi_pipeline"]["outputs"]["spark"]
     assert spark["server_side_parameters"] == SESSION_CONF
+    # a Thrift Server applies a session setting named `set:hiveconf:<key>` only
+    thrift = profile["kpi_pipeline"]["outputs"]["spark_thrift"]
+    assert thrift["method"] == "thrift"
+    assert thrift["server_side_parameters"] == session_configuration(SESSION_CONF)
+    assert set(thrift["server_side_parameters"]) == {f"set:hiveconf:{key}" for key in SESSION_CONF}
     conf = server_conf(SparkPaths(Path("/d/spark")), 15002)
     assert SESSION_CONF.items() <= conf.items()
 
 
-def test_kpi_spark_stop_refuses_an_endpoint_it_does_not_own(cli_env, monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [
+        ("sc://127.0.0.1:1/;token=s3cret", "the Spark Connect endpoint sc://127.0.0.1:1"),
+        ("thrift://127.0.0.1:1", "the Spark Thrift Server thrift://127.0.0.1:1"),
+    ],
+)
+def test_kpi_spark_stop_refuses_an_endpoint_it_does_not_own(
+    cli_env, monkeypatch, value, named
+) -> None:
     """Even with a record of a server of the deployment's own in its folder (the deployment
     used spark:// before), stop refuses an sc:// endpoint in words and touches nothing;
     status names the endpoint, never its token (nothing listens: it does not answer)."""
@@ -258,14 +273,15 @@ def test_kpi_spark_stop_refuses_an_endpoint_it_does_not_own(cli_env, monkeypatch
     record = cli_env / "spark" / "server.json"
     record.parent.mkdir(parents=True)
     record.write_text('{"pid": 1, "port": 15002}')  # pid 1: never to be signalled
-    monkeypatch.setenv("KPI_WAREHOUSE", "sc://127.0.0.1:1/;token=s3cret")
+    monkeypatch.setenv("KPI_WAREHOUSE", value)
     runner = CliRunner()
     refused = runner.invoke(app, ["spark", "stop"])
     assert refused.exit_code == 2
     said = " ".join(refused.output.split())
-    assert "the Spark Connect endpoint sc://127.0.0.1:1 (KPI_WAREHOUSE) is not this" in said
+    assert f"{named} (KPI_WAREHOUSE) is not this" in said
     assert record.read_text() == '{"pid": 1, "port": 15002}'
     status = runner.invoke(app, ["spark", "status"])
     assert status.exit_code == 0
-    assert "sc://127.0.0.1:1" in status.output and "does not answer" in status.output
+    shown = " ".join(status.output.split())
+    assert f"uses {named} (KPI_WAREHOUSE)" in shown and "does not answer" in shown
     assert "s3cret" not in refused.output + status.output

@@ -134,22 +134,21 @@ def test_an_unknown_warehouse_is_refused_with_the_accepted_forms(value, named) -
 @pytest.mark.parametrize(
     "value",
     [
-        "thrift://spark.example:10000",
         "http://analyst:s3cret@spark.example:10001/cliservice",
         "https://dbc-1234.cloud.databricks.com:443/sql/protocolv1/o/0/s3cret",
     ],
 )
-def test_a_thrift_or_http_spark_endpoint_is_refused_pointing_at_spark_connect(value) -> None:
-    """dbt-spark's thrift and http methods (Spark Thrift Server, EMR, Databricks SQL): the
-    pipeline's own connection speaks Spark Connect only, so refused, naming the sc:// and
-    spark:// forms and the docs; the URL named by its scheme only."""
+def test_an_http_spark_endpoint_is_refused_pointing_at_the_forms_that_work(value) -> None:
+    """dbt-spark's http method (Databricks SQL warehouses, a Thrift Server in HTTP mode) is
+    not built: refused, naming the sc://, thrift:// and spark:// forms and the docs; the URL
+    named by its scheme only."""
     with pytest.raises(ValueError) as refused:
         Settings.from_env({"KPI_WAREHOUSE": value})
     said = str(refused.value)
     scheme = value.split("://")[0]
-    assert said.startswith(f"KPI_WAREHOUSE is a {scheme}:// URL: a Spark Thrift or HTTP endpoint")
-    assert "speaks Spark Connect only" in said
+    assert said.startswith(f"KPI_WAREHOUSE is a {scheme}:// URL: a Spark endpoint over HTTP")
     assert "sc://HOST:15002" in said and "spark://HOST:7077" in said
+    assert "thrift://HOST:10000" in said
     assert "docs/warehouses.md#a-spark-cluster" in said
     assert "s3cret" not in said and "example" not in said and "databricks.com" not in said
 
@@ -161,6 +160,9 @@ def test_a_thrift_or_http_spark_endpoint_is_refused_pointing_at_spark_connect(va
         ("sc://spark.example:15002;token=s3cret", "not a Spark Connect address"),
         ("spark://m", "not a standalone master's address"),
         ("spark://m:7077/s3cret", "not a standalone master's address"),
+        ("thrift://analyst:s3cret@spark.example:10000", "not a Spark Thrift Server's address"),
+        ("thrift://spark.example:10000/s3cret", "not a Spark Thrift Server's address"),
+        ("thrift://spark.example:99999", "not a Spark Thrift Server's address"),
     ],
 )
 def test_a_malformed_cluster_address_is_refused_without_repeating_it(value, expected) -> None:

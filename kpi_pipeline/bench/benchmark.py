@@ -327,7 +327,7 @@ def run_spark_deployment(
             listening = time.perf_counter() - started
             with connect(settings.warehouse_location) as con:
                 con.execute("select 1").fetchall()
-                version = str(con.session.version)
+                version = con.version()
             first_statement = time.perf_counter() - started - listening
             server_rss = tree_rss(psutil.Process(server.process.pid))
             with PeakRss(server_pid=server.process.pid) as rss:

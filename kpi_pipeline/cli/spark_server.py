@@ -2,8 +2,9 @@
 or `spark://HOST:PORT`: the same server running its work on a standalone cluster). The first
 command that connects starts it and it keeps running, like a database server, so the next
 command does not wait for a JVM; these two say whether it runs and stop it (e.g. before a
-machine is shut down, or to free its memory). On an `sc://` endpoint the deployment does not
-own, `status` says whether it answers and `stop` refuses: it is stopped where it runs."""
+machine is shut down, or to free its memory). On an `sc://` endpoint or a `thrift://` Spark
+Thrift Server the deployment does not own, `status` says whether it answers and `stop`
+refuses: it is stopped where it runs."""
 
 from __future__ import annotations
 
@@ -11,7 +12,9 @@ import typer
 
 from kpi_pipeline.cli.common import console, fail, load_settings
 
-spark = typer.Typer(help="The deployment's Spark server (KPI_WAREHOUSE=spark, spark://, sc://).")
+spark = typer.Typer(
+    help="The deployment's Spark server (KPI_WAREHOUSE=spark, spark://, sc://, thrift://)."
+)
 
 
 def _spark_settings():
@@ -29,7 +32,8 @@ def _spark_settings():
 @spark.command()
 def status() -> None:
     """Whether the deployment's Spark server runs: its process, port, cluster and log; on
-    an sc:// endpoint the deployment does not own, whether it answers. Changes nothing.
+    an sc:// endpoint or thrift:// server the deployment does not own, whether it answers.
+    Changes nothing.
 
     Examples:
       KPI_WAREHOUSE=spark kpi spark status
@@ -41,12 +45,14 @@ def status() -> None:
         reachable,
         recorded_pid,
     )
+    from kpi_pipeline.warehouse.spark_thrift import thrift_address
 
     paths, endpoint = _spark_settings()
     if not endpoint.owned:
-        answers = "answers" if reachable(*endpoint_address(endpoint.remote)) else "does not answer"
+        address = (thrift_address if endpoint.thrift else endpoint_address)(endpoint.remote)
+        answers = "answers" if reachable(*address) else "does not answer"
         console.print(
-            f"this deployment uses the Spark Connect endpoint {endpoint.shown} "
+            f"this deployment uses the {endpoint.kind} {endpoint.shown} "
             f"(KPI_WAREHOUSE), which it does not start or stop: it {answers}"
         )
         return
@@ -65,7 +71,7 @@ def status() -> None:
 def stop() -> None:
     """Stop the deployment's Spark server (the next command that needs it starts it again,
     about 10 s). Run it when no run is in progress: a run's statements would fail. Refused
-    on an sc:// endpoint: the deployment does not own it.
+    on an sc:// endpoint or a thrift:// server: the deployment does not own it.
 
     Examples:
       KPI_WAREHOUSE=spark kpi spark stop
@@ -75,7 +81,7 @@ def stop() -> None:
     paths, endpoint = _spark_settings()
     if not endpoint.owned:
         raise fail(
-            f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) is not this "
+            f"the {endpoint.kind} {endpoint.shown} (KPI_WAREHOUSE) is not this "
             "deployment's server: it does not start or stop it",
             "stop it where it runs (its cluster's or service's own tools); kpi spark stop "
             "stops the server of KPI_WAREHOUSE=spark or spark://HOST:PORT",

@@ -12,7 +12,7 @@ pyspark is imported only through `spark_connection` (an optional extra).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 
 import polars as pl
@@ -35,7 +35,7 @@ from kpi_pipeline.orchestration.query_limits import (
 )
 from kpi_pipeline.orchestration.readonly_postgres import unique_names
 from kpi_pipeline.warehouse.spark import SparkWarehouseError
-from kpi_pipeline.warehouse.spark_connection import SparkConnection
+from kpi_pipeline.warehouse.spark_connection import FetchedResult, SparkConnection
 
 # the reader's session settings: no `format`.`path` tables (Spark would read the file)
 READER_CONF = {"spark.sql.runSQLOnFiles": "false"}
@@ -62,11 +62,46 @@ def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl
     used (the extra or Java missing, the port held by another server)."""
     from kpi_pipeline.warehouse import spark
 
-    session = reader_session(spark.SparkPaths(spark.spark_dir_of(location)))
+    paths = spark.SparkPaths(spark.spark_dir_of(location))
+    if thrift_endpoint(paths) is not None:
+        from kpi_pipeline.orchestration.readonly_thrift import thrift_read_only_query
+
+        with thrift_reader(paths) as con:
+            return thrift_read_only_query(con, sql, limits)
+    session = reader_session(paths)
     try:
         return spark_read_only_query(session, sql, limits)
     finally:
         session.stop()
+
+
+def thrift_endpoint(paths):
+    """The deployment's endpoint when it is a Spark Thrift Server, else None."""
+    from kpi_pipeline.warehouse import spark
+
+    try:
+        endpoint = spark.current_endpoint(paths.root)
+    except ValueError as err:
+        raise QueryError(str(err), "see docs/warehouses.md#a-spark-cluster") from None
+    return endpoint if endpoint.thrift else None
+
+
+@contextmanager
+def thrift_reader(paths) -> Iterator[ReadOnlySparkConnection]:
+    """The readers' connection on the deployment's Spark Thrift Server: a session of its
+    own with the reader's settings, its current schema the marts; a QueryError in words
+    when the server cannot be used."""
+    from kpi_pipeline.orchestration.readonly_thrift import read_only_thrift_connection
+    from kpi_pipeline.warehouse import spark
+
+    try:
+        con = read_only_thrift_connection(thrift_endpoint(paths), READER_CONF)
+    except spark.SparkUnavailableError as err:
+        raise QueryError(str(err), "see docs/warehouses.md#a-spark-cluster") from None
+    try:
+        yield con
+    finally:
+        con.close()
 
 
 def reader_session(paths):
@@ -85,11 +120,21 @@ def reader_session(paths):
 def check_on_spark(session, sql: str, args: list | None = None) -> None:
     """Refuse (QueryError) `sql` unless Spark parses it as one read; nothing of it runs.
     `args`: the values of its `?` placeholders, if any."""
+
+    def explain_rows(explain: str, values: list | None) -> list:
+        return (session.sql(explain, args=values) if values else session.sql(explain)).collect()
+
+    check_explained(explain_rows, sql, args)
+
+
+def check_explained(
+    explain_rows: Callable[[str, list | None], list], sql: str, args: list | None = None
+) -> None:
+    """`check_on_spark` through `explain_rows`, which runs an EXPLAIN (with `args`) and
+    returns its rows: a Spark Connect session's or a Spark Thrift Server's."""
     check_spark_text(sql)
     try:
-        explain = explain_statement(sql)
-        found = session.sql(explain, args=args) if args else session.sql(explain)
-        [(explained,)] = found.collect()
+        [(explained,)] = explain_rows(explain_statement(sql), args)
     except Exception as err:  # pyspark's errors share no base class across its clients
         raise QueryError(
             f"the SQL does not parse: {first_line(err)}",
@@ -180,30 +225,6 @@ def no_spark_warehouse(paths) -> QueryError | None:
     return QueryError(f"no Spark warehouse at {paths.root}", NO_SPARK_WAREHOUSE_HINT)
 
 
-class FetchedResult:
-    """A statement's rows, fetched whole as Arrow, read like DuckDB's result."""
-
-    def __init__(self, table: pa.Table) -> None:
-        self.table = table
-
-    def arrow(self) -> pa.Table:
-        return self.table
-
-    def pl(self) -> pl.DataFrame:
-        return pl.from_arrow(self.table)
-
-    def fetchall(self) -> list[tuple]:
-        columns = [column.to_pylist() for column in self.table.columns]
-        return list(zip(*columns, strict=True))
-
-    def fetchone(self) -> tuple | None:
-        rows = FetchedResult(self.table.slice(0, 1)).fetchall()
-        return rows[0] if rows else None
-
-    def df(self):
-        return self.pl().to_pandas()
-
-
 class SparkReadError(QueryError, SparkWarehouseError):
     """A read the readers' Spark session could not run (a missing table, a bad column): a
     QueryError in words for `kpi query`, and one of `warehouse.WAREHOUSE_ERRORS` for the
@@ -225,12 +246,14 @@ class ReadOnlySparkConnection(SparkConnection):
         check_reading_statement(sql)
         args = list(params) if params else None
         if first_keyword(sql) == "with":
-            check_on_spark(self.session, sql, args)
+            check_explained(self._explain_rows, sql, args)
         try:
-            frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
-            return FetchedResult(frame.toArrow())
+            return FetchedResult(self._fetch(sql, args))
         except Exception as err:  # pyspark's errors share no base class across its clients
             raise SparkReadError(f"the query failed: {first_line(err)}", SPARK_TABLES_HINT) from err
+
+    def _explain_rows(self, explain: str, args: list | None) -> list:
+        return FetchedResult(self._fetch(explain, args)).fetchall()
 
     def append_frame(self, table: str, frame: pl.DataFrame) -> None:
         raise _refused_write(table)
@@ -262,6 +285,10 @@ def spark_read_only_connection(location: str) -> Iterator[ReadOnlySparkConnectio
     paths = spark.SparkPaths(spark.spark_dir_of(location))
     if problem := no_spark_warehouse(paths):
         raise problem
+    if thrift_endpoint(paths) is not None:
+        with thrift_reader(paths) as con:
+            yield con
+        return
     session = reader_session(paths)
     try:
         settle_reader_session(session)

@@ -58,7 +58,7 @@ def warehouse_engine(con) -> dict[str, str]:
         (version,) = con.execute("show server_version").fetchone()
         return {"engine": "postgres", "version": str(version)}
     if is_spark(con):
-        return {"engine": "spark", "version": str(con.session.version)}
+        return {"engine": "spark", "version": con.version()}
     return {"engine": "duckdb", "version": duckdb.__version__}
 
 

@@ -32,6 +32,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from kpi_pipeline.warehouse import spark_thrift
+
 # KPI_WAREHOUSE's value for a local Spark
 SPARK = "spark"
 # KPI_WAREHOUSE's forms for a cluster: a standalone master the deployment's own server runs
@@ -46,6 +48,8 @@ LOCAL_MASTER = "local[*]"
 WAREHOUSE_DIR_SETTING = "KPI_SPARK_WAREHOUSE_DIR"
 # what Settings.warehouse_location is for Spark: this prefix and the deployment's Spark folder
 LOCATION_PREFIX = "spark:"
+# the profiles.yml output of a Spark Thrift Server (dbt-spark's `method: thrift`)
+THRIFT_TARGET = "spark_thrift"
 # Spark Connect's own default port; KPI_SPARK_PORT moves it (one server per deployment)
 DEFAULT_PORT = 15002
 # Spark 4's ANSI mode is off: dbt-spark 1.11 sets spark.sql.ansi.enabled=false on every
@@ -86,9 +90,12 @@ SESSION_CONF = {
 
 
 def is_spark_warehouse(value: str) -> bool:
-    """Whether a `KPI_WAREHOUSE` value names Spark: `spark`, a `spark://` master or an
-    `sc://` Spark Connect endpoint (well formed or not: `spark_warehouse_problem` says)."""
-    return value == SPARK or value.startswith((MASTER_SCHEME, CONNECT_SCHEME))
+    """Whether a `KPI_WAREHOUSE` value names Spark: `spark`, a `spark://` master, an
+    `sc://` Spark Connect endpoint or a `thrift://` Spark Thrift Server (well formed or not:
+    `spark_warehouse_problem` says)."""
+    return value == SPARK or value.startswith(
+        (MASTER_SCHEME, CONNECT_SCHEME, spark_thrift.THRIFT_SCHEME)
+    )
 
 
 def spark_warehouse_problem(value: str) -> str | None:
@@ -106,6 +113,8 @@ def spark_warehouse_problem(value: str) -> str | None:
             "sc://HOST:PORT, with parameters after a slash if any "
             "(sc://HOST:443/;use_ssl=true;token=...)"
         )
+    if spark_thrift.is_thrift(value):
+        return spark_thrift.thrift_problem(value)
     return None
 
 
@@ -114,6 +123,8 @@ def shown_endpoint(value: str) -> str:
     `sc://` URL's parameters may hold a token)."""
     if value.startswith(CONNECT_SCHEME) and (match := _CONNECT.match(value)):
         return f"sc://{match['host']}:{match['port'] or DEFAULT_PORT}"
+    if spark_thrift.is_thrift(value) and not spark_thrift.thrift_problem(value):
+        return spark_thrift.shown_thrift(value)
     return value if _MASTER.match(value) else value.split("://", 1)[0] + "://..."
 
 
@@ -140,17 +151,30 @@ class SparkEndpoint:
     """Where a deployment's Spark sessions go. With a `master` the deployment owns its
     server (started on `port` when none runs, its work on `local[*]` or a standalone
     cluster's executors, its tables' files in `tables`); without, `remote` is an existing
-    Spark Connect endpoint it never starts or stops."""
+    Spark Connect endpoint it never starts or stops, or a Spark Thrift Server (`thrift`),
+    whose frames the pipeline stages as Parquet in `staging`."""
 
     master: str
     port: int
     tables: str
     # the Spark Connect URL sessions connect to; may carry a token: never shown
     remote: str = field(repr=False, compare=False)
+    # a Thrift Server's staging folder (KPI_SPARK_STAGING_DIR)
+    staging: str = ""
 
     @property
     def owned(self) -> bool:
         return bool(self.master)
+
+    @property
+    def thrift(self) -> bool:
+        """Whether it is a Spark Thrift Server (`thrift://`), not Spark Connect."""
+        return spark_thrift.is_thrift(self.remote)
+
+    @property
+    def kind(self) -> str:
+        """What messages call an endpoint the deployment does not own."""
+        return "Spark Thrift Server" if self.thrift else "Spark Connect endpoint"
 
     @property
     def shown(self) -> str:
@@ -166,6 +190,17 @@ def spark_endpoint(environ: Mapping[str, str], spark_dir: Path) -> SparkEndpoint
     if problem := spark_warehouse_problem(value):
         raise ValueError(problem)
     tables = environ.get(WAREHOUSE_DIR_SETTING, "")
+    if spark_thrift.is_thrift(value):
+        if tables:
+            raise ValueError(
+                f"{WAREHOUSE_DIR_SETTING} is set, but KPI_WAREHOUSE is a thrift:// server, "
+                "which decides where tables live (its spark.sql.warehouse.dir): unset "
+                f"{WAREHOUSE_DIR_SETTING}"
+            )
+        spark_thrift.thrift_auth(environ)  # refused now, in words, rather than at a session
+        setting = environ.get(spark_thrift.STAGING_DIR_SETTING, "")
+        staging = spark_thrift.staging_dir(setting, spark_dir)
+        return SparkEndpoint(master="", port=0, tables="", remote=value, staging=str(staging))
     if value.startswith(CONNECT_SCHEME):
         if tables:
             raise ValueError(
@@ -329,7 +364,16 @@ def dbt_target_env(port: int, remote: str | None = None) -> dict[str, str]:
     `spark` output (`method: session`), whose SparkSession connects to the server
     (`SPARK_REMOTE`: the deployment's own on `port`, or the `sc://` endpoint `remote`,
     token included: given to dbt's process only), and pyspark's warnings on each statement
-    silenced."""
+    silenced; on a `thrift://` server the `spark_thrift` output (`method: thrift`) and its
+    host and port (its user, authentication and password: the `KPI_SPARK_THRIFT_*`
+    variables of the environment dbt inherits)."""
+    if remote is not None and spark_thrift.is_thrift(remote):
+        host, thrift_port = spark_thrift.thrift_address(remote)
+        return {
+            "KPI_DBT_TARGET": THRIFT_TARGET,
+            "KPI_SPARK_THRIFT_HOST": host,
+            "KPI_SPARK_THRIFT_PORT": str(thrift_port),
+        }
     return {
         "KPI_DBT_TARGET": SPARK,
         "SPARK_REMOTE": remote or remote_url(port),

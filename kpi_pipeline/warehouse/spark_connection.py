@@ -67,6 +67,13 @@ def overwrite_sql(
     return f"insert overwrite table {table} {partition_clause(spec)} {rows}"
 
 
+def insert_sql(table: str, columns: list[tuple[str, str]], source: str) -> str:
+    """The statement that appends the rows of the view `source` to `table` (its columns
+    `columns`, matched by name)."""
+    names = ", ".join(f"`{name}`" for name, _ in columns)
+    return f"insert into {table} ({names}) select {names} from {source}"
+
+
 def matching(frame: pl.DataFrame, spec: Mapping[str, object]) -> pl.Series:
     """Which rows of `frame` belong to the partition `spec`."""
     mask = pl.repeat(True, frame.height, eager=True)
@@ -147,6 +154,30 @@ class SparkResult:
         return self.pl().to_pandas()
 
 
+class FetchedResult:
+    """A statement's rows, fetched whole as Arrow, read like DuckDB's result."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.table = table
+
+    def arrow(self) -> pa.Table:
+        return self.table
+
+    def pl(self) -> pl.DataFrame:
+        return pl.from_arrow(self.table) if self.table.num_columns else pl.DataFrame()
+
+    def fetchall(self) -> list[tuple]:
+        columns = [column.to_pylist() for column in self.table.columns]
+        return list(zip(*columns, strict=True))
+
+    def fetchone(self) -> tuple | None:
+        rows = FetchedResult(self.table.slice(0, 1)).fetchall()
+        return rows[0] if rows else None
+
+    def df(self):
+        return self.pl().to_pandas()
+
+
 @dataclass
 class _Pending:
     """What a transaction will write to one table."""
@@ -157,7 +188,9 @@ class _Pending:
 
 class SparkConnection:
     """One Spark Connect session; writes between `begin transaction` and `commit` are held
-    and written at `commit` (module docstring)."""
+    and written at `commit` (module docstring). What reaches the server goes through
+    `_run`, `_fetch`, `_command`, `table_columns`, `_view` and `close`:
+    `spark_thrift_connection.ThriftConnection` is this class over a Spark Thrift Server."""
 
     def __init__(self, session) -> None:
         self.session = session
@@ -177,10 +210,26 @@ class SparkConnection:
         if control == "rollback":
             self._pending = None
             return SparkResult(None)
-        args = list(params) if params else None
+        return self._run(sql, list(params) if params else None)
+
+    def _run(self, sql: str, args: list | None):
+        """The statement's result (its rows read when asked: `SparkResult`)."""
         with spark_errors():
             frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
         return SparkResult(frame)
+
+    def _fetch(self, sql: str, args: list | None = None) -> pa.Table:
+        """The statement's rows, fetched whole (pyspark's errors as they are)."""
+        frame = self.session.sql(sql, args=args) if args else self.session.sql(sql)
+        return frame.toArrow()
+
+    def _command(self, sql: str) -> None:
+        """Run a statement whose rows are not read (an insert)."""
+        self.session.sql(sql)
+
+    def version(self) -> str:
+        """The server's Spark version (`4.3.0`)."""
+        return str(self.session.version)
 
     def query_polars(self, sql: str, params: list | None = None) -> pl.DataFrame:
         return self.execute(sql, params).pl()
@@ -221,13 +270,12 @@ class SparkConnection:
         for spec in writes.partitions:
             part = rows.filter(matching(rows, spec)) if rows is not None else None
             view = self._view(part) if part is not None and part.height else None
-            self.session.sql(overwrite_sql(table, spec, columns, view))
+            self._command(overwrite_sql(table, spec, columns, view))
             if rows is not None:
                 rows = rows.filter(~matching(rows, spec))
         if rows is not None and rows.height:
             view = self._view(rows)
-            names = ", ".join(f"`{name}`" for name, _ in columns)
-            self.session.sql(f"insert into {table} ({names}) select {names} from {view}")
+            self._command(insert_sql(table, columns, view))
 
     def _view(self, frame: pl.DataFrame) -> str:
         self._views += 1
@@ -347,9 +395,15 @@ def refusal_words(err: BaseException, remote: str, shown: str) -> str:
 def connect(location: str, port: int | None = None) -> Iterator[SparkConnection]:
     """A connection to the deployment's Spark (`spark:<folder>`): the endpoint
     `KPI_WAREHOUSE` names (`spark.current_endpoint`; its own server on `KPI_SPARK_PORT`, or
-    `port` when given)."""
+    `port` when given; a Spark Thrift Server: `spark_thrift_connection`)."""
     paths = SparkPaths(spark.spark_dir_of(location))
     endpoint = spark.current_endpoint(paths.root)
+    if endpoint.thrift:
+        from kpi_pipeline.warehouse.spark_thrift_connection import thrift_connection
+
+        with thrift_connection(endpoint) as connection:
+            yield connection
+        return
     if port is not None and endpoint.owned:
         endpoint = replace(endpoint, port=port, remote=spark.remote_url(port))
     session = deployment_session(paths, endpoint)
