@@ -22,9 +22,13 @@ class Deployment:
 
 
 # pytest-xdist (`make test`: -n 2 --dist loadfile) hands modules to its workers in
-# collection order: the two Spark end-to-end modules (the longest, about 9 minutes each)
-# go first, one to each worker, so they run beside the other modules instead of after them
-LONGEST_FIRST = ("tests/test_spark_pipeline.py", "tests/test_spark_cluster.py")
+# collection order: the Spark end-to-end modules (the longest: about 9 minutes each, the
+# Thrift Server's about 6) go first, so they run beside the other modules instead of after
+LONGEST_FIRST = (
+    "tests/test_spark_pipeline.py",
+    "tests/test_spark_cluster.py",
+    "tests/test_spark_thrift.py",
+)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,7 +7,9 @@ metastore and tables in the test's folder, a free loopback port), then
   meanwhile: the published day equals DuckDB's (canonical CSV after the suite's rounding)
   and the plain-Python oracle;
 - `kpi query` and `kpi show` through it print what they print on DuckDB; a write in
-  `kpi query` is refused and changes nothing; the staging folder is left empty;
+  `kpi query` is refused and changes nothing, a missing table is said in Spark's words;
+  the sessions of the pipeline and of dbt's profile get the pipeline's settings, which the
+  server's defaults are not; the staging folder is left empty;
 - `kpi spark status` reports it, `kpi spark stop` refuses it (exit 2) and it keeps running;
 - a port where no server listens: one line, exit 2, no traceback.
 
@@ -23,11 +25,14 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
+import polars as pl
 import pytest
+import yaml
 
 from kpi_pipeline.sample import generate_sample
-from kpi_pipeline.settings import Settings
-from kpi_pipeline.warehouse.spark import port_open, spark_home
+from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
+from kpi_pipeline.warehouse import connect
+from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, spark_home
 from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.postgres_server import free_port
@@ -115,6 +120,45 @@ def readers(env: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
     }
 
 
+def session_settings(port: int, configuration: dict[str, str]) -> dict[str, str]:
+    """The values of `SESSION_CONF`'s keys in a PyHive session opened with `configuration`
+    (as dbt-spark's thrift method opens one: `hive.connect(configuration=...)`)."""
+    from pyhive import hive
+
+    session = hive.connect(host="127.0.0.1", port=port, configuration=configuration)
+    try:
+        cursor = session.cursor()
+        found = {}
+        for key in SESSION_CONF:
+            cursor.execute(f"set {key}")
+            [(_, value)] = cursor.fetchall()
+            found[key] = value.lower()
+        return found
+    finally:
+        session.close()
+
+
+def write_through(location: str) -> dict[str, object]:
+    """Through the pipeline's own connection (as ingest writes): its session settings, and
+    one day partition of a partitioned table replaced the way a load replaces it
+    (`replace_partition` + `append_frame`, staged as Parquet, written at `commit`)."""
+    with connect(location) as con:
+        settings = {key: con.execute(f"set {key}").fetchone()[1].lower() for key in SESSION_CONF}
+        con.execute(
+            "create table default.kpi_probe (n int, d string) using parquet partitioned by (d)"
+        )
+        con.execute("insert into default.kpi_probe values (1, 'a'), (2, 'b')")
+        con.execute("begin transaction")
+        con.replace_partition("default.kpi_probe", {"d": "a"})
+        con.append_frame(
+            "default.kpi_probe",
+            pl.DataFrame({"n": [3], "d": ["a"]}, schema={"n": pl.Int32, "d": pl.String}),
+        )
+        con.execute("commit")
+        rows = sorted(con.execute("select n, d from default.kpi_probe").fetchall())
+    return {"settings": settings, "rows": rows}
+
+
 def thrift_env(mp: pytest.MonkeyPatch, root: Path, port: int, landing: Path) -> None:
     for name, value in {
         "KPI_DATA_DIR": root / "spark",
@@ -150,7 +194,13 @@ def thrift_runs(tmp_path_factory):
             run = finished()
         env = kpi_env()
         dead = {**env, "KPI_WAREHOUSE": f"thrift://127.0.0.1:{free_port()}"}
+        profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
+        dbt_parameters = profile["kpi_pipeline"]["outputs"]["spark_thrift"]
         yield {
+            "defaults": session_settings(port, {}),
+            "plain_names": session_settings(port, dict(SESSION_CONF)),
+            "dbts": session_settings(port, dbt_parameters["server_side_parameters"]),
+            "writes": write_through(settings.warehouse_location),
             "duckdb": on_duckdb,
             "duckdb_readers": duckdb_readers,
             "settings": settings,
@@ -158,6 +208,7 @@ def thrift_runs(tmp_path_factory):
             "run": run,
             "readers": readers(env),
             "write": run_kpi("query", WRITE_SQL, env=env),
+            "missing": run_kpi("query", "select * from marts.no_such_table", env=env),
             "catalogue_after_write": run_kpi("query", CATALOGUE_SQL, "--format", "csv", env=env),
             "status": run_kpi("spark", "status", env=env),
             "stop": run_kpi("spark", "stop", env=env),
@@ -193,6 +244,22 @@ def test_the_readers_through_thrift_print_what_they_print_on_duckdb(thrift_runs)
         assert done.stdout == expected.stdout, name
 
 
+def test_the_sessions_of_the_pipeline_and_of_dbt_get_the_pipelines_settings(thrift_runs) -> None:
+    """The server's defaults are not the pipeline's (static partition overwrite, ANSI on),
+    and settings handed to the session under their plain names are ignored; dbt's profile
+    and the pipeline's connection name them as the server applies them, so a day's
+    replacement leaves the other day's rows."""
+    wanted = {key: value.lower() for key, value in SESSION_CONF.items()}
+    defaults = thrift_runs["defaults"]
+    assert defaults["spark.sql.sources.partitionOverwriteMode"] == "static"
+    assert defaults["spark.sql.ansi.enabled"] == "true"
+    assert thrift_runs["plain_names"] == defaults
+    assert thrift_runs["dbts"] == wanted
+    writes = thrift_runs["writes"]
+    assert writes["settings"] == wanted
+    assert writes["rows"] == [(2, "b"), (3, "a")]
+
+
 def test_a_write_in_kpi_query_is_refused_and_changes_nothing(thrift_runs) -> None:
     write = thrift_runs["write"]
     assert write.returncode == 2
@@ -202,6 +269,14 @@ def test_a_write_in_kpi_query_is_refused_and_changes_nothing(thrift_runs) -> Non
     after = thrift_runs["catalogue_after_write"]
     assert after.returncode == 0, after.stderr
     assert after.stdout == thrift_runs["duckdb_readers"]["catalogue"].stdout
+
+
+def test_a_failed_read_in_kpi_query_is_said_in_sparks_words(thrift_runs) -> None:
+    missing = thrift_runs["missing"]
+    assert missing.returncode == 2
+    said = " ".join(missing.stderr.split())
+    assert "the query failed: [TABLE_OR_VIEW_NOT_FOUND] The table or view" in said
+    assert "org.apache" not in said and "Traceback" not in missing.stderr
 
 
 def test_kpi_spark_status_reports_the_server_and_stop_refuses_it(thrift_runs) -> None:

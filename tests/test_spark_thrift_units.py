@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
+from types import SimpleNamespace
 
+import polars as pl
 import pyarrow as pa
 import pytest
 
@@ -28,6 +30,7 @@ from kpi_pipeline.warehouse.spark_thrift import (
     thrift_problem,
     with_parameters,
 )
+from tests.spark_extra import require_spark_extra
 
 
 def thrift_settings(tmp_path: Path, **more: str) -> Settings:
@@ -257,3 +260,80 @@ def test_the_servers_error_is_said_in_sparks_words() -> None:
         "[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found."
     )
     assert error_words("") == "the Spark Thrift Server refused the statement"
+
+
+class FakeCursor:
+    """A PyHive cursor that records statements, has no result set, and fails a statement
+    starting with `fail_on` as the server would (PyHive's OperationalError)."""
+
+    def __init__(self, log: list[str], fail_on: str | None) -> None:
+        self.log, self.fail_on, self._operationHandle = log, fail_on, None
+
+    def execute(self, sql: str, **_kwargs) -> None:
+        self.log.append(sql)
+        if self.fail_on and sql.startswith(self.fail_on):
+            from pyhive.exc import OperationalError
+
+            status = SimpleNamespace(errorMessage="Error running query: [BOOM] it broke")
+            raise OperationalError(SimpleNamespace(status=status))
+
+    def close(self) -> None:
+        pass
+
+
+def staged_connection(tmp_path: Path, fail_on: str | None = None):
+    from kpi_pipeline.warehouse.spark_thrift_connection import ThriftConnection
+
+    require_spark_extra()
+    log: list[str] = []
+    session = SimpleNamespace(cursor=lambda: FakeCursor(log, fail_on))
+    con = ThriftConnection(session, tmp_path / "staging")
+    con.table_columns = lambda table: [("n", "int"), ("d", "date")]
+    return con, log
+
+
+def test_a_frame_is_staged_as_parquet_read_through_a_view_then_removed(tmp_path) -> None:
+    con, log = staged_connection(tmp_path)
+    frame = pl.DataFrame({"n": [1, 2], "d": [dt.date(2025, 6, 2)] * 2})
+    seen: list[pl.DataFrame] = []
+    original = con._command
+
+    def command(sql: str) -> None:  # the staged file, read while its view exists
+        if sql.startswith("create or replace temporary view"):
+            [path] = (tmp_path / "staging").glob("*/part.parquet")
+            seen.append(pl.read_parquet(path))
+        original(sql)
+
+    con._command = command
+    con.execute("begin transaction")
+    con.replace_partition("raw.t", {"d": dt.date(2025, 6, 2)})
+    con.append_frame("raw.t", frame)
+    assert log == []  # held until commit
+    con.execute("commit")
+    [view, insert, drop] = log
+    folder = (tmp_path / "staging").resolve()
+    assert view.startswith("create or replace temporary view _kpi_frame_1 using parquet")
+    assert f"options (path '{folder}/_kpi_frame_1-" in view
+    assert insert == (
+        "insert overwrite table raw.t partition (`d` = date'2025-06-02') "
+        "select `n` from _kpi_frame_1"
+    )
+    assert drop == "drop view if exists _kpi_frame_1"
+    assert seen[0].equals(frame)
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_a_failed_insert_is_said_in_words_and_its_staged_file_removed(tmp_path) -> None:
+    from kpi_pipeline.warehouse.spark import SparkWarehouseError
+
+    con, log = staged_connection(tmp_path, fail_on="insert")
+    with pytest.raises(SparkWarehouseError, match=r"^\[BOOM\] it broke$"):
+        con.append_frame("raw.t", pl.DataFrame({"n": [1], "d": [dt.date(2025, 6, 2)]}))
+    assert log[-1] == "drop view if exists _kpi_frame_1"
+    assert list((tmp_path / "staging").iterdir()) == []
+
+
+def test_parameters_reach_the_server_as_literals(tmp_path) -> None:
+    con, log = staged_connection(tmp_path)
+    con.execute("select * from raw.t where d = ? and s = ?", [dt.date(2025, 6, 2), "o'k"])
+    assert log == ["select * from raw.t where d = date'2025-06-02' and s = 'o\\'k'"]
