@@ -259,6 +259,8 @@ def test_the_servers_error_is_said_in_sparks_words() -> None:
     assert error_words(message) == (
         "[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found."
     )
+    assert error_words("[X] org.apache.spark.SparkException: it broke") == "[X] it broke"
+    assert error_words("plain words\nmore") == "plain words"
     assert error_words("") == "the Spark Thrift Server refused the statement"
 
 
@@ -337,3 +339,39 @@ def test_parameters_reach_the_server_as_literals(tmp_path) -> None:
     con, log = staged_connection(tmp_path)
     con.execute("select * from raw.t where d = ? and s = ?", [dt.date(2025, 6, 2), "o'k"])
     assert log == ["select * from raw.t where d = date'2025-06-02' and s = 'o\\'k'"]
+
+
+class PolledCursor:
+    """A cursor whose statement (started asynchronously) is in `states`, one per poll."""
+
+    def __init__(self, *states: int, message: str = "") -> None:
+        self.states, self.message, self.cancelled = list(states), message, False
+
+    def poll(self, get_progress_update: bool = True):
+        return SimpleNamespace(operationState=self.states.pop(0), errorMessage=self.message)
+
+    def cancel(self) -> None:
+        self.cancelled = True
+
+
+def test_a_statement_past_its_time_limit_is_cancelled() -> None:
+    require_spark_extra()
+    from TCLIService.ttypes import TOperationState
+
+    from kpi_pipeline.warehouse.spark import SparkWarehouseError
+    from kpi_pipeline.warehouse.spark_thrift_connection import StatementTimedOut, finished
+
+    done = PolledCursor(TOperationState.FINISHED_STATE)
+    finished(done, timeout=60)
+    assert not done.cancelled and done.states == []
+    running = PolledCursor(TOperationState.RUNNING_STATE)
+    with pytest.raises(StatementTimedOut):
+        finished(running, timeout=-1)  # the limit already passed
+    assert running.cancelled
+    failed = PolledCursor(
+        TOperationState.ERROR_STATE,
+        message="Error running query: [DIVIDE_BY_ZERO] org.apache.spark.SparkException: x",
+    )
+    with pytest.raises(SparkWarehouseError, match=r"^\[DIVIDE_BY_ZERO\] x$"):
+        finished(failed, timeout=60)
+    assert not failed.cancelled

@@ -264,5 +264,14 @@ def error_words(message: str) -> str:
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     text = lines[0] if lines else "the Spark Thrift Server refused the statement"
     text = text.removeprefix("Error running query: ")
-    text = re.sub(r"^(\[[A-Z_.]+\] )?(?:[a-z]+\.)+[A-Za-z]*(?:Exception|Error): ", "", text)
-    return text
+    wrapped = _WRAPPED.match(text)
+    if wrapped is None:
+        return text
+    code, words = wrapped["code"] or "", wrapped["words"]
+    return words if words.startswith(code.strip()) else code + words
+
+
+# `[CODE] org.apache.spark.sql.AnalysisException: words` (the code may be absent or repeated)
+_WRAPPED = re.compile(
+    r"\A(?P<code>\[[A-Z_.]+\] )?(?:[a-z]+\.)+[A-Za-z]*(?:Exception|Error): (?P<words>.*)\Z"
+)
