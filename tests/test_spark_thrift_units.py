@@ -260,6 +260,10 @@ def test_the_servers_error_is_said_in_sparks_words() -> None:
         "[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found."
     )
     assert error_words("[X] org.apache.spark.SparkException: it broke") == "[X] it broke"
+    # an asynchronous statement's status wraps it once more
+    assert error_words(f"org.apache.hive.service.cli.HiveSQLException: {message}") == (
+        "[TABLE_OR_VIEW_NOT_FOUND] The table or view `nope` cannot be found."
+    )
     assert error_words("plain words\nmore") == "plain words"
     assert error_words("") == "the Spark Thrift Server refused the statement"
 

@@ -259,11 +259,20 @@ def described_columns(rows: Sequence[Sequence[object]]) -> list[tuple[str, str]]
 
 def error_words(message: str) -> str:
     """One line of a Thrift Server's error message: Spark's own words without the Java
-    class names it is wrapped in (`Error running query: [TABLE_OR_VIEW_NOT_FOUND]
-    org.apache.spark.sql.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table ...`)."""
+    class names and prefixes it is wrapped in, however deep (`org.apache.hive.service.cli.
+    HiveSQLException: Error running query: [TABLE_OR_VIEW_NOT_FOUND]
+    org.apache.spark.sql.AnalysisException: [TABLE_OR_VIEW_NOT_FOUND] The table ...`, as a
+    statement's status gives it)."""
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     text = lines[0] if lines else "the Spark Thrift Server refused the statement"
-    text = text.removeprefix("Error running query: ")
+    while True:
+        unwrapped = _unwrapped(text.removeprefix("Error running query: "))
+        if unwrapped == text:
+            return text
+        text = unwrapped
+
+
+def _unwrapped(text: str) -> str:
     wrapped = _WRAPPED.match(text)
     if wrapped is None:
         return text

@@ -14,6 +14,8 @@ extra is optional); their errors become `SparkWarehouseError` / `SparkUnavailabl
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 import socket
 import uuid
@@ -180,13 +182,14 @@ class ThriftConnection(SparkConnection):
         return name
 
     def _unstage(self) -> None:
-        """Drop the staged views and remove their files."""
+        """Remove the staged files and drop their views; a view that cannot be dropped (the
+        session lost after a failed write) ends with its session, and its error does not
+        hide the write's."""
         staged, self._staged = self._staged, []
         for name, folder in staged:
-            try:
+            shutil.rmtree(folder, ignore_errors=True)
+            with contextlib.suppress(SparkWarehouseError):
                 self._command(f"drop view if exists {name}")
-            finally:
-                shutil.rmtree(folder, ignore_errors=True)
 
     def close(self) -> None:
         self.session.close()
@@ -208,8 +211,6 @@ def thrift_session(endpoint: spark.SparkEndpoint, conf: dict[str, str], timeout:
     session settings `conf`; its user and authentication from the environment
     (`spark_thrift.thrift_auth`). Refused in words when the server does not answer or
     refuses the session; the password is never shown."""
-    import os
-
     try:
         from pyhive import hive
     except ImportError:
