@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,16 +100,29 @@ def error_chain_classes(error) -> set[str]:
     return names
 
 
+# what Dagster's retry policy wraps a step's last error in once its retries are spent
+RETRIES_SPENT = "RetryRequestedFromPolicy"
+
+
 def root_cause(error) -> str:
     """The first line of the outermost error that is not Dagster's wrapper: the pipeline's
-    own words (which name what to do), not the library error it was raised from."""
-    while error is not None and error.cause is not None and _is_dagster(error):
+    own words (which name what to do), not the library error it was raised from. A step
+    that failed after its retries is said by its last error ("... (after 3 retries)"), not
+    by Dagster's "Exceeded max_retries of 3"."""
+    retries = None
+    while error is not None and error.cause is not None and _is_wrapper(error):
+        if error.cls_name == RETRIES_SPENT:
+            retries = re.search(r"\d+", error.message or "")
         error = error.cause
-    return error.message.strip().splitlines()[0] if error else ""
+    words = error.message.strip().splitlines()[0] if error else ""
+    if retries is not None:
+        words += f" (after {retries.group()} retries)"
+    return words
 
 
-def _is_dagster(error) -> bool:
-    return (getattr(error, "cls_name", "") or "").startswith("Dagster")
+def _is_wrapper(error) -> bool:
+    name = getattr(error, "cls_name", "") or ""
+    return name.startswith("Dagster") or name == RETRIES_SPENT
 
 
 def notify_failure(instance: DagsterInstance, run) -> tuple[Path, list[str]]:

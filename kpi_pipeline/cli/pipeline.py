@@ -151,13 +151,19 @@ def _run_locked(settings, first: dt.date, last: dt.date) -> int:
     from kpi_pipeline.orchestration.progress import REQUEST_TAG, STAGES, steps_per_stage
     from kpi_pipeline.orchestration.run_liveness import process_tags, recover_stale_runs
     from kpi_pipeline.runner import run_days
-    from kpi_pipeline.warehouse import wait_until_free
+    from kpi_pipeline.warehouse import unreachable, wait_until_free
 
     with open_instance(settings.dagster_home) as instance:
         for notice in recover_stale_runs(instance):
             err_console.print(f"[yellow]notice:[/] {escape(notice)}")
     # an analyst's own DuckDB session, say
     wait_until_free(settings.warehouse_location, on_wait=say_waiting)
+    if problem := unreachable(settings.warehouse_location):
+        raise fail(
+            problem,
+            "nothing was run and the published snapshots are unchanged: start the "
+            "warehouse or correct KPI_WAREHOUSE, then run the same command again",
+        )
     defs = build_definitions(settings)
     totals = steps_per_stage(defs.resolve_job_def(DAILY_JOB).graph.node_dict)
     request_id = uuid.uuid4().hex

@@ -46,6 +46,7 @@ __all__ = [
     "query_polars",
     "schema_tables",
     "table_exists",
+    "unreachable",
     "wait_until_free",
     "warehouse_engine",
 ]
@@ -113,6 +114,29 @@ def wait_until_free(location: Path | str, on_wait: Callable[[str], None] | None 
         return
     if not is_postgres_url(str(location)) and Path(location).exists():
         duckdb_file.open_waiting(str(location), on_wait=on_wait).close()
+
+
+def unreachable(location: Path | str) -> str | None:
+    """Why a run cannot use the warehouse at `location` now, in words, or None: a PostgreSQL
+    server or a Spark endpoint the deployment does not own (`sc://`, `thrift://`) that does
+    not answer or refuses the session. Asked before a run starts, so that a warehouse that
+    is down is said once, not as each ingest step's retries. A DuckDB file (its lock is
+    waited for by `wait_until_free`) and the deployment's own Spark server (which the run
+    starts) are not asked."""
+    location = str(location)
+    if is_spark_location(location):
+        return spark_connection.foreign_endpoint_problem(location)
+    if not is_postgres_url(location):
+        return None
+    try:
+        with postgres.connect(location):
+            return None
+    except psycopg2.OperationalError as err:
+        words = (str(err).strip().splitlines() or [type(err).__name__])[0]
+        return (
+            f"the PostgreSQL warehouse {postgres.url_without_password(location)} "
+            f"(KPI_WAREHOUSE) does not accept a connection: {words}"
+        )
 
 
 def is_postgres(con) -> bool:

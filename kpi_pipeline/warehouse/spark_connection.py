@@ -391,6 +391,20 @@ def refusal_words(err: BaseException, remote: str, shown: str) -> str:
     return text
 
 
+def foreign_endpoint_problem(location: str) -> str | None:
+    """Why the Spark endpoint the deployment does not own (`sc://`, `thrift://`) cannot be
+    used now (it does not answer, or refuses a session), in words; None when a session
+    opens, or for the deployment's own server (started by whoever connects first)."""
+    endpoint = spark.current_endpoint(SparkPaths(spark.spark_dir_of(location)).root)
+    if endpoint.owned:
+        return None
+    try:
+        with connect(location):
+            return None
+    except SparkUnavailableError as err:
+        return str(err)
+
+
 @contextmanager
 def connect(location: str, port: int | None = None) -> Iterator[SparkConnection]:
     """A connection to the deployment's Spark (`spark:<folder>`): the endpoint
