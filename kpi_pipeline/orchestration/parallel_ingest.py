@@ -51,11 +51,14 @@ DEPLOYMENT_VARIABLES = (
     "KPI_LANDING_DIR",
     "KPI_LOCK_TIMEOUT",
     "KPI_LOOKBACK_DAYS",
+    "KPI_MAX_FIELD_BYTES",
     "KPI_MAX_FILE_ROWS",
+    "KPI_NOTIFY_TIMEOUT",
     "KPI_PARTITIONS_START",
     "KPI_PULL",
     "KPI_PULL_TIME",
     "KPI_REPORTING_CURRENCY",
+    "KPI_REPORT_BASE_URL",
     "KPI_SCHEDULE_TIME",
     "KPI_SENSOR_LOOKBACK_DAYS",
     "KPI_SENSOR_SETTLE_SECONDS",
@@ -68,6 +71,37 @@ DEPLOYMENT_VARIABLES = (
     "KPI_SPARK_WAREHOUSE_DIR",
     "KPI_TIMEZONE",
     "KPI_WAREHOUSE",
+)
+# the pipeline's other variables, which a step process inherits and is never told (nor the
+# run's record keeps): secrets and personal data, where alerts and reports go, and what the
+# pipeline sets for dbt's process or reads in the `kpi` command alone. Every KPI_ variable
+# the package reads is in one of the two lists (tests/orchestration/test_parallel_ingest.py)
+INHERITED_ONLY = (
+    "KPI_ALERT_EMAIL_TO",
+    "KPI_ALERT_WEBHOOK_URL",
+    "KPI_DBT_KPIS",
+    "KPI_DBT_PARENT_PID",
+    "KPI_DBT_TARGET",
+    "KPI_DEMO_SCALE",
+    "KPI_FAILPOINTS",
+    "KPI_OWNER_CONTACTS",
+    "KPI_PG_DBNAME",
+    "KPI_PG_HOST",
+    "KPI_PG_PORT",
+    "KPI_PG_USER",
+    "KPI_PII_KEY",
+    "KPI_REPORT_EMAIL_TO",
+    "KPI_REPORT_WEBHOOK_URL",
+    "KPI_SMTP_FROM",
+    "KPI_SMTP_HOST",
+    "KPI_SMTP_PASSWORD",
+    "KPI_SMTP_PORT",
+    "KPI_SMTP_SSL",
+    "KPI_SMTP_STARTTLS",
+    "KPI_SMTP_USER",
+    "KPI_SPARK_THRIFT_HOST",
+    "KPI_SPARK_THRIFT_PASSWORD",
+    "KPI_SPARK_THRIFT_PORT",
 )
 
 

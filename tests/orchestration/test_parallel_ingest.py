@@ -4,11 +4,15 @@ finds held by its run. The parallel run itself: tests/test_postgres_warehouse.py
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from dagster import in_process_executor
 
 from kpi_pipeline.jobs import daily_kpi_job
 from kpi_pipeline.orchestration.parallel_ingest import (
+    DEPLOYMENT_VARIABLES,
+    INHERITED_ONLY,
     PRELOAD_MODULE,
     ForkserverDeployment,
     deployment_environ,
@@ -18,7 +22,7 @@ from kpi_pipeline.orchestration.parallel_ingest import (
 )
 from kpi_pipeline.orchestration.run_guard import held_by_run
 from kpi_pipeline.orchestration.run_liveness import PID_TAG, process_tags
-from kpi_pipeline.settings import Settings
+from kpi_pipeline.settings import PROJECT_ROOT, Settings
 from kpi_pipeline.warehouse.lock import hold
 
 PG = "postgresql://kpi@db.example:5432/kpis"
@@ -118,3 +122,19 @@ def test_step_process_finds_the_lock_held_by_its_run(tmp_path) -> None:
         other = {**tags, PID_TAG: "1"}  # another run's process: not this run's lock
         assert not held_by_run(lock, other, pid=2)
     assert not held_by_run(lock, tags, pid=1)
+
+
+def test_every_variable_the_pipeline_reads_is_told_to_step_processes_or_kept_inherited() -> None:
+    """A new KPI_ setting must be put in DEPLOYMENT_VARIABLES (a step process started for an
+    earlier run is told its value) or in INHERITED_ONLY (a secret, say): a setting in
+    neither would keep, in such a process, the value of the run it was started for."""
+    read = {
+        name
+        for path in (PROJECT_ROOT / "kpi_pipeline").rglob("*.py")
+        for name in re.findall(r"[\"'](KPI_[A-Z0-9_]+)[\"']", path.read_text())
+    }
+    told, inherited = set(DEPLOYMENT_VARIABLES), set(INHERITED_ONLY)
+    assert not told & inherited
+    assert read - {"DAGSTER_HOME"} - told - inherited == set()
+    assert {"KPI_WAREHOUSE", "KPI_MAX_FIELD_BYTES", "KPI_SPARK_STAGING_DIR"} <= told
+    assert {"KPI_PII_KEY", "KPI_SMTP_PASSWORD", "KPI_SPARK_THRIFT_PASSWORD"} <= inherited
