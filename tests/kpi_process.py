@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from kpi_pipeline.settings import PROJECT_ROOT
@@ -40,3 +42,27 @@ def run_kpi(
         check=False,
         timeout=timeout,
     )
+
+
+@contextmanager
+def run_in_background(
+    folder: Path, *args: str
+) -> Iterator[Callable[[], subprocess.CompletedProcess]]:
+    """`kpi <args>` started in a process of its own (this environment), its output in files
+    under `folder` (a pipe could fill and stall it); yields a function that waits for its
+    end and returns it as a CompletedProcess. Killed on exit if still running."""
+    folder.mkdir()
+    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
+        process = subprocess.Popen(kpi_command(*args), env=kpi_env(), stdout=out, stderr=err)
+
+    def finished() -> subprocess.CompletedProcess:
+        process.wait(timeout=1500)
+        said = [(folder / name).read_text() for name in ("stdout", "stderr")]
+        return subprocess.CompletedProcess(process.args, process.returncode, *said)
+
+    try:
+        yield finished
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

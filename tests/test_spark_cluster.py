@@ -20,8 +20,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
-from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -33,7 +31,7 @@ from kpi_pipeline.settings import Settings
 from kpi_pipeline.warehouse import connect
 from kpi_pipeline.warehouse.spark import SESSION_CONF, SparkPaths, stop_recorded_server
 from tests.conftest import deploy
-from tests.kpi_process import kpi_command, kpi_env, run_kpi
+from tests.kpi_process import kpi_env, run_in_background, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import standalone_cluster, stranger_connect_server
@@ -112,28 +110,6 @@ def spark_deployment_env(mp: pytest.MonkeyPatch, root: Path, master: str, landin
     }.items():
         mp.setenv(name, str(value))
     return shared
-
-
-@contextmanager
-def run_in_background(folder: Path, *args: str):
-    """`kpi <args>` started in a process of its own (this environment), its output in files
-    under `folder` (a pipe could fill and stall it); yields a function that waits for its
-    end and returns it as a CompletedProcess. Killed on exit if still running."""
-    folder.mkdir()
-    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
-        process = subprocess.Popen(kpi_command(*args), env=kpi_env(), stdout=out, stderr=err)
-
-    def finished() -> subprocess.CompletedProcess:
-        process.wait(timeout=1500)
-        said = [(folder / name).read_text() for name in ("stdout", "stderr")]
-        return subprocess.CompletedProcess(process.args, process.returncode, *said)
-
-    try:
-        yield finished
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 @pytest.fixture(scope="module")

@@ -34,7 +34,7 @@ from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 from kpi_pipeline.warehouse import connect
 from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, spark_home
 from tests.conftest import deploy
-from tests.kpi_process import kpi_command, kpi_env, run_kpi
+from tests.kpi_process import kpi_env, run_in_background, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import jvm, wait_for
@@ -87,27 +87,6 @@ def thrift_server(root: Path, port: int) -> Iterator[subprocess.Popen]:
     with jvm(command, log, {**env, "SPARK_HOME": str(home)}) as process:
         wait_for(lambda: port_open(port), process, log)
         yield process
-
-
-@contextmanager
-def run_in_background(folder: Path, *args: str) -> Iterator:
-    """`kpi <args>` in a process of its own, its output in files under `folder`; yields a
-    function that waits for its end (a CompletedProcess). Killed on exit if still running."""
-    folder.mkdir()
-    with open(folder / "stdout", "w") as out, open(folder / "stderr", "w") as err:
-        process = subprocess.Popen(kpi_command(*args), env=kpi_env(), stdout=out, stderr=err)
-
-    def finished() -> subprocess.CompletedProcess:
-        process.wait(timeout=1500)
-        said = [(folder / name).read_text() for name in ("stdout", "stderr")]
-        return subprocess.CompletedProcess(process.args, process.returncode, *said)
-
-    try:
-        yield finished
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
 
 
 def readers(env: dict[str, str]) -> dict[str, subprocess.CompletedProcess]:
