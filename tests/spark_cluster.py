@@ -164,3 +164,21 @@ def stranger_connect_server(
     with jvm(command, log, env) as process:
         wait_for(lambda: port_open(port), process, log)
         yield process
+
+
+def replace_a_day_partition(con) -> list[tuple]:
+    """On the pipeline's own Spark connection `con` (as ingest writes): a table partitioned
+    by day `d` holding days `a` and `b`, then day `a` replaced the way a load replaces it
+    (`replace_partition` + `append_frame`, written at `commit`); the table's rows after."""
+    import polars as pl
+
+    con.execute("create table default.kpi_probe (n int, d string) using parquet partitioned by (d)")
+    con.execute("insert into default.kpi_probe values (1, 'a'), (2, 'b')")
+    con.execute("begin transaction")
+    con.replace_partition("default.kpi_probe", {"d": "a"})
+    con.append_frame(
+        "default.kpi_probe",
+        pl.DataFrame({"n": [3], "d": ["a"]}, schema={"n": pl.Int32, "d": pl.String}),
+    )
+    con.execute("commit")
+    return sorted(con.execute("select n, d from default.kpi_probe").fetchall())

@@ -23,7 +23,6 @@ import json
 from pathlib import Path
 from types import SimpleNamespace
 
-import polars as pl
 import pytest
 
 from kpi_pipeline.sample import generate_sample
@@ -34,7 +33,7 @@ from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
-from tests.spark_cluster import standalone_cluster, stranger_connect_server
+from tests.spark_cluster import replace_a_day_partition, standalone_cluster, stranger_connect_server
 from tests.spark_extra import require_spark_extra
 from tests.test_end_to_end import assert_matches_oracle
 
@@ -73,18 +72,7 @@ def write_through(location: str, url: str) -> dict[str, object]:
         plain.stop()
     with connect(location) as con:
         settings = {key: con.session.conf.get(key) for key in SESSION_CONF}
-        con.execute(
-            "create table default.kpi_probe (n int, d string) using parquet partitioned by (d)"
-        )
-        con.execute("insert into default.kpi_probe values (1, 'a'), (2, 'b')")
-        con.execute("begin transaction")
-        con.replace_partition("default.kpi_probe", {"d": "a"})
-        con.append_frame(
-            "default.kpi_probe",
-            pl.DataFrame({"n": [3], "d": ["a"]}, schema={"n": pl.Int32, "d": pl.String}),
-        )
-        con.execute("commit")
-        rows = sorted(con.execute("select n, d from default.kpi_probe").fetchall())
+        rows = replace_a_day_partition(con)
     return {"defaults": defaults, "settings": settings, "rows": rows}
 
 

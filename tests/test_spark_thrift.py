@@ -25,7 +25,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
-import polars as pl
 import pytest
 import yaml
 
@@ -37,7 +36,7 @@ from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
 from tests.postgres_server import free_port
 from tests.published_csv import canonical_rows, latest
-from tests.spark_cluster import jvm, wait_for
+from tests.spark_cluster import jvm, replace_a_day_partition, wait_for
 from tests.spark_extra import require_spark_extra
 from tests.test_end_to_end import assert_matches_oracle
 
@@ -123,18 +122,7 @@ def write_through(location: str) -> dict[str, object]:
     (`replace_partition` + `append_frame`, staged as Parquet, written at `commit`)."""
     with connect(location) as con:
         settings = {key: con.execute(f"set {key}").fetchone()[1].lower() for key in SESSION_CONF}
-        con.execute(
-            "create table default.kpi_probe (n int, d string) using parquet partitioned by (d)"
-        )
-        con.execute("insert into default.kpi_probe values (1, 'a'), (2, 'b')")
-        con.execute("begin transaction")
-        con.replace_partition("default.kpi_probe", {"d": "a"})
-        con.append_frame(
-            "default.kpi_probe",
-            pl.DataFrame({"n": [3], "d": ["a"]}, schema={"n": pl.Int32, "d": pl.String}),
-        )
-        con.execute("commit")
-        rows = sorted(con.execute("select n, d from default.kpi_probe").fetchall())
+        rows = replace_a_day_partition(con)
     return {"settings": settings, "rows": rows}
 
 

@@ -63,10 +63,10 @@ def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl
     from kpi_pipeline.warehouse import spark
 
     paths = spark.SparkPaths(spark.spark_dir_of(location))
-    if thrift_endpoint(paths) is not None:
+    if (thrift := thrift_endpoint(paths)) is not None:
         from kpi_pipeline.orchestration.readonly_thrift import thrift_read_only_query
 
-        with thrift_reader(paths) as con:
+        with thrift_reader(thrift) as con:
             return thrift_read_only_query(con, sql, limits)
     session = reader_session(paths)
     try:
@@ -87,15 +87,15 @@ def thrift_endpoint(paths):
 
 
 @contextmanager
-def thrift_reader(paths) -> Iterator[ReadOnlySparkConnection]:
-    """The readers' connection on the deployment's Spark Thrift Server: a session of its
-    own with the reader's settings, its current schema the marts; a QueryError in words
-    when the server cannot be used."""
+def thrift_reader(endpoint) -> Iterator[ReadOnlySparkConnection]:
+    """The readers' connection on the deployment's Spark Thrift Server `endpoint`
+    (`thrift_endpoint`): a session of its own with the reader's settings, its current
+    schema the marts; a QueryError in words when the server cannot be used."""
     from kpi_pipeline.orchestration.readonly_thrift import read_only_thrift_connection
     from kpi_pipeline.warehouse import spark
 
     try:
-        con = read_only_thrift_connection(thrift_endpoint(paths), READER_CONF)
+        con = read_only_thrift_connection(endpoint, READER_CONF)
     except spark.SparkUnavailableError as err:
         raise QueryError(str(err), "see docs/warehouses.md#a-spark-cluster") from None
     try:
@@ -285,8 +285,8 @@ def spark_read_only_connection(location: str) -> Iterator[ReadOnlySparkConnectio
     paths = spark.SparkPaths(spark.spark_dir_of(location))
     if problem := no_spark_warehouse(paths):
         raise problem
-    if thrift_endpoint(paths) is not None:
-        with thrift_reader(paths) as con:
+    if (thrift := thrift_endpoint(paths)) is not None:
+        with thrift_reader(thrift) as con:
             yield con
         return
     session = reader_session(paths)

@@ -420,13 +420,19 @@ def port_open(port: int) -> bool:
     return reachable("127.0.0.1", port)
 
 
-def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
-    """Whether something accepts TCP connections on `host`:`port`."""
+def connection_refusal(host: str, port: int, timeout: float = 1.0) -> str | None:
+    """Why nothing accepts a TCP connection on `host`:`port` (the OS error's words:
+    `Connection refused`, `timed out`), or None when something does."""
     try:
         socket.create_connection((host, port), timeout=timeout).close()
-    except OSError:
-        return False
-    return True
+    except OSError as err:
+        return err.strerror or str(err) or type(err).__name__
+    return None
+
+
+def reachable(host: str, port: int, timeout: float = 1.0) -> bool:
+    """Whether something accepts TCP connections on `host`:`port`."""
+    return connection_refusal(host, port, timeout) is None
 
 
 @dataclass

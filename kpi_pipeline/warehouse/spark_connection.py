@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-import socket
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -354,15 +353,11 @@ def foreign_session(endpoint: spark.SparkEndpoint, timeout: float = 10.0):
     spark.spark_home()
     from pyspark.sql import SparkSession
 
-    host, port = spark.endpoint_address(endpoint.remote)
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as err:
+    if refusal := spark.connection_refusal(*spark.endpoint_address(endpoint.remote), timeout):
         raise SparkUnavailableError(
             f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) does not answer "
-            f"({err.strerror or type(err).__name__}): check that it runs and that this "
-            "machine reaches its host and port"
-        ) from None
+            f"({refusal}): check that it runs and that this machine reaches its host and port"
+        )
     builder = SparkSession.builder.remote(endpoint.remote).config(map=spark.SESSION_CONF)
     try:
         return builder.create()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import socket
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -198,14 +197,6 @@ class ThriftConnection(SparkConnection):
 # --- I/O at the edges ---------------------------------------------------------------
 
 
-def unreachable(endpoint: spark.SparkEndpoint, err: OSError | None = None) -> SparkUnavailableError:
-    why = f" ({err.strerror or type(err).__name__})" if err is not None else ""
-    return SparkUnavailableError(
-        f"the Spark Thrift Server {endpoint.shown} (KPI_WAREHOUSE) does not answer{why}: "
-        "check that it runs and that this machine reaches its host and port"
-    )
-
-
 def thrift_session(endpoint: spark.SparkEndpoint, conf: dict[str, str], timeout: float = 10.0):
     """A PyHive connection (a session of its own) to the Thrift Server `endpoint`, its
     session settings `conf`; its user and authentication from the environment
@@ -219,10 +210,11 @@ def thrift_session(endpoint: spark.SparkEndpoint, conf: dict[str, str], timeout:
             "(or pip install 'kpi-pipeline[spark]')"
         ) from None
     host, port = spark_thrift.thrift_address(endpoint.remote)
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as err:
-        raise unreachable(endpoint, err) from None
+    if refusal := spark.connection_refusal(host, port, timeout):
+        raise SparkUnavailableError(
+            f"the Spark Thrift Server {endpoint.shown} (KPI_WAREHOUSE) does not answer "
+            f"({refusal}): check that it runs and that this machine reaches its host and port"
+        )
     who = spark_thrift.thrift_auth(os.environ)
     try:
         return hive.connect(
