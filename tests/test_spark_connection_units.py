@@ -18,6 +18,7 @@ from kpi_pipeline.orchestration.readonly_spark import check_reading_statement, f
 from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, spark_endpoint
 from kpi_pipeline.warehouse.spark_connection import (
     deployment_session,
+    drop_partition_sql,
     foreign_listener_problem,
     foreign_session,
     local_endpoint,
@@ -78,14 +79,18 @@ def test_partition_values_are_literals() -> None:
 
 
 def test_a_partition_is_overwritten_with_its_rows_or_emptied() -> None:
+    """A dynamic overwrite of the partition's rows (the session's mode: it replaces the
+    partitions its rows are in, staged in its job's own folder), or a drop of the partition
+    when it has none: never the static form, whose jobs share the table's `_temporary`."""
     columns = [("source", "string"), ("raw_table", "string"), ("_extract_date", "date")]
     spec = {"raw_table": "orders", "_extract_date": dt.date(2025, 6, 2)}
     assert overwrite_sql("raw._ingest_log", spec, columns, "_kpi_frame_1") == (
-        "insert overwrite table raw._ingest_log partition (`raw_table` = 'orders', "
-        "`_extract_date` = date'2025-06-02') select `source` from _kpi_frame_1"
+        "insert overwrite table raw._ingest_log partition (`raw_table`, `_extract_date`) "
+        "select `source`, `raw_table`, `_extract_date` from _kpi_frame_1"
     )
-    assert overwrite_sql("raw._ingest_log", spec, columns, None).endswith(
-        "select cast(null as string) as `source` where false"
+    assert drop_partition_sql("raw._ingest_log", spec) == (
+        "alter table raw._ingest_log drop if exists partition (`raw_table` = 'orders', "
+        "`_extract_date` = date'2025-06-02')"
     )
 
 

@@ -1,7 +1,8 @@
 """Ingest on Spark: the sample landing zone's days (with a quarantined CSV row and GA4 event)
 loaded into a local Spark through `warehouse.connect`, which starts the deployment's server,
 give exactly the raw tables, quarantine and ingest log DuckDB's ingest of the same files
-gives; GA4's nested fields stay nested; re-ingesting a day replaces only its partition."""
+gives; GA4's nested fields stay nested; re-ingesting a day replaces only its partition, and
+sessions replacing partitions of one table at once (parallel ingest) keep each other's."""
 
 from __future__ import annotations
 
@@ -214,3 +215,73 @@ def test_the_connection_offers_the_warehouse_surface(ingested) -> None:
     con.replace_partition("scratch.t", {"d": DAYS[0]})  # and nothing appended: emptied
     con.execute("commit")
     assert con.execute("select n, d from scratch.t").fetchall() == [(2, DAYS[1])]
+
+
+def replace_at_once(location: str, table: str, rows: dict[str, int], day: dt.date) -> None:
+    """One session per raw table of `rows` (as parallel ingest steps have), each replacing
+    its partition (`raw_table`, `day`) of `table` with that many rows, their commits at
+    once. A writer's error is raised here."""
+    import threading
+
+    import polars as pl
+
+    ready = threading.Barrier(len(rows))
+    errors: list[Exception] = []
+
+    def write(raw_table: str, count: int) -> None:
+        try:
+            with connect(location) as con:
+                frame = pl.DataFrame(
+                    {
+                        "n": list(range(count)),
+                        "raw_table": [raw_table] * count,
+                        "_extract_date": [day] * count,
+                    }
+                )
+                con.execute("begin transaction")
+                con.replace_partition(table, {"raw_table": raw_table, "_extract_date": day})
+                append_frame(con, table, frame)
+                ready.wait(timeout=300)
+                con.execute("commit")
+        except Exception as err:  # raised by the test's thread below
+            errors.append(err)
+
+    writers = [threading.Thread(target=write, args=item) for item in rows.items()]
+    for writer in writers:
+        writer.start()
+    for writer in writers:
+        writer.join()
+    if errors:
+        raise errors[0]
+
+
+def test_sessions_replacing_partitions_of_one_table_at_once_keep_each_others(ingested) -> None:
+    """Two sessions replacing different partitions of one table together (two ingest steps'
+    quarantine rows) leave both; a replacement with no rows then empties exactly its own
+    partition. Measured against the static form these once replaced: docs/warehouses.md."""
+    con, paths = ingested["con"], ingested["paths"]
+    location = spark_location(paths.root)
+    table = "scratch.quarantined"
+    con.execute("create schema if not exists scratch")
+    con.execute(
+        f"create table {table} (n bigint, raw_table string, _extract_date date) "
+        "using parquet partitioned by (raw_table, _extract_date)"
+    )
+
+    def counts() -> dict[tuple, int]:
+        con.execute(f"refresh table {table}")  # other sessions wrote it
+        found = con.execute(
+            f"select raw_table, _extract_date, count(*) from {table} group by 1, 2"
+        ).fetchall()
+        return {(name, day): count for name, day, count in found}
+
+    for attempt in range(3):  # each time other row counts: the last replacement's are kept
+        rows = {"orders": 20_000 + attempt, "ga4_events": 30_000 + attempt}
+        replace_at_once(location, table, rows, DAYS[0])
+        assert counts() == {(name, DAYS[0]): count for name, count in rows.items()}, attempt
+    replace_at_once(location, table, {"orders": 5}, DAYS[1])
+    replace_at_once(location, table, {"orders": 0}, DAYS[0])  # no rows this time
+    assert counts() == {("ga4_events", DAYS[0]): 30_002, ("orders", DAYS[1]): 5}
+    folder = paths.warehouse_dir / "scratch.db" / "quarantined"
+    assert not (folder / "raw_table=orders" / f"_extract_date={DAYS[0]}").exists()
+    assert not list(folder.glob(".spark-staging-*")) and not (folder / "_temporary").exists()

@@ -6,9 +6,14 @@ names, over a Spark Connect session of the deployment's server (`warehouse/spark
 Spark has no transactions and Parquet tables no DELETE. Between `begin transaction` and
 `commit` a connection holds what it is asked to write: `replace_partition` names a partition
 to replace, `append_frame` keeps the rows; `commit` writes each named partition with one
-`insert overwrite ... partition (...)` of its rows (an empty partition when it has none), so
-a load that fails before `commit` leaves the table as it was. pyspark is imported lazily:
-the `spark` extra is optional.
+statement, so a load that fails before `commit` leaves the table as it was: a dynamic
+partition overwrite of its rows (`overwrite_sql`), or the partition dropped when it has none
+(`drop_partition_sql`). Neither shares a folder with another writer of the same table, so
+several sessions may replace different partitions of one table at once (parallel ingest:
+the raw bookkeeping tables). A static one (`insert overwrite ... partition (k = 'v')`) would
+not: every job writing a table through Hadoop's classic committer stages its files in the
+table's `_temporary/0`, and the first to finish deletes it under the other (measured on
+Spark 4.3: docs/warehouses.md). pyspark is imported lazily: the `spark` extra is optional.
 """
 
 from __future__ import annotations
@@ -31,6 +36,7 @@ from kpi_pipeline.warehouse.spark_types import spark_type
 _BEGIN = {"begin", "begin transaction", "start transaction"}
 _COMMIT = {"commit", "commit transaction", "end"}
 _ROLLBACK = {"rollback", "rollback transaction", "abort"}
+OVERWRITE_MODE = "spark.sql.sources.partitionOverwriteMode"
 
 
 def sql_literal(value) -> str:
@@ -52,18 +58,23 @@ def partition_clause(spec: Mapping[str, object]) -> str:
 
 
 def overwrite_sql(
-    table: str, spec: Mapping[str, object], columns: list[tuple[str, str]], source: str | None
+    table: str, spec: Mapping[str, object], columns: list[tuple[str, str]], source: str
 ) -> str:
-    """The statement that replaces one partition of `table` with the rows of the view
-    `source` (None: no rows, the partition emptied). `columns` are the table's (name, Spark
-    type) in its order; the partition's own columns are given by `spec`."""
-    kept = [(name, kind) for name, kind in columns if name not in spec]
-    if source is None:
-        select = ", ".join(f"cast(null as {kind}) as `{name}`" for name, kind in kept)
-        rows = f"select {select} where false"
-    else:
-        rows = f"select {', '.join(f'`{name}`' for name, _ in kept)} from {source}"
-    return f"insert overwrite table {table} {partition_clause(spec)} {rows}"
+    """The statement that replaces the partition `spec` of `table` with the rows of the view
+    `source`, every one of which is in that partition: a dynamic partition overwrite
+    (`partitionOverwriteMode=dynamic`, `spark.SESSION_CONF`), which replaces exactly the
+    partitions its rows are in and stages its files in a folder of its own job
+    (`.spark-staging-<job>`). `columns` are the table's (name, Spark type) in its order, its
+    partition columns (the keys of `spec`) last."""
+    keys = ", ".join(f"`{name}`" for name, _ in columns if name in spec)
+    names = ", ".join(f"`{name}`" for name, _ in columns)
+    return f"insert overwrite table {table} partition ({keys}) select {names} from {source}"
+
+
+def drop_partition_sql(table: str, spec: Mapping[str, object]) -> str:
+    """The statement that empties the partition `spec` of `table` (a partition replaced by
+    no rows: a dynamic overwrite of none would leave it as it was)."""
+    return f"alter table {table} drop if exists {partition_clause(spec)}"
 
 
 def insert_sql(table: str, columns: list[tuple[str, str]], source: str) -> str:
@@ -195,6 +206,7 @@ class SparkConnection:
         self.session = session
         self._pending: dict[str, _Pending] | None = None
         self._views = 0
+        self._dynamic_overwrite = False  # the session's overwrite mode checked
 
     def execute(self, sql: str, params: list | tuple | None = None) -> SparkResult:
         control = transaction_control(sql)
@@ -266,15 +278,34 @@ class SparkConnection:
         columns = self.table_columns(table)
         frames = [f for f in writes.frames if f.height]
         rows = pl.concat(frames, how="diagonal_relaxed") if frames else None
+        if writes.partitions:
+            self._require_dynamic_overwrite()
         for spec in writes.partitions:
             part = rows.filter(matching(rows, spec)) if rows is not None else None
-            view = self._view(part) if part is not None and part.height else None
-            self._command(overwrite_sql(table, spec, columns, view))
+            if part is not None and part.height:
+                self._command(overwrite_sql(table, spec, columns, self._view(part)))
+            else:
+                self._command(drop_partition_sql(table, spec))
             if rows is not None:
                 rows = rows.filter(~matching(rows, spec))
         if rows is not None and rows.height:
             view = self._view(rows)
             self._command(insert_sql(table, columns, view))
+
+    def _require_dynamic_overwrite(self) -> None:
+        """Refuse in words to overwrite a partition in a session whose partition overwrite
+        mode is not `dynamic`: there `overwrite_sql` would replace every partition."""
+        if self._dynamic_overwrite:
+            return
+        found = self._fetch(f"set {OVERWRITE_MODE}").to_pylist()
+        mode = str(found[0]["value"]).lower() if found else ""
+        if mode != "dynamic":
+            raise SparkWarehouseError(
+                f"the Spark session's {OVERWRITE_MODE} is {mode or 'unset'}, not dynamic: "
+                "a partition overwrite would replace every partition of the table; set it to "
+                "dynamic on the server (the deployment's own server has it)"
+            )
+        self._dynamic_overwrite = True
 
     def _view(self, frame: pl.DataFrame) -> str:
         self._views += 1
