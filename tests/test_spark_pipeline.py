@@ -1,11 +1,12 @@
-"""The daily job on Spark, as one Dagster run per command: a two-day backfill, a daily run
-whose late Google Ads figures restate the day before, and a day the quality gate blocks (run
-through `kpi run`), on a local Spark (the deployment's Spark Connect server, started by the
-job's first connection) and on DuckDB, from the same landing files. Each published day
-equals DuckDB's and the plain-Python oracle's (tests/oracle.py) after a fixed rounding; the
-blocked day publishes nothing and leaves every snapshot as it was. On the warehouse the
-runs leave, dbt's marts equal DuckDB's, its unit tests pass and the gate's checks give
-DuckDB's verdicts. One Spark server for the module."""
+"""The daily job on Spark, as one Dagster run per command: a two-day backfill (through `kpi
+backfill`, its ingest steps two at a time in processes of their own: KPI_INGEST_PARALLELISM=2),
+a daily run whose late Google Ads figures restate the day before, and a day the quality gate
+blocks (run through `kpi run`), on a local Spark (the deployment's Spark Connect server, started
+by its first connection) and on DuckDB, from the same landing files. Each published day equals
+DuckDB's and the plain-Python oracle's (tests/oracle.py) after a fixed rounding; the blocked day
+publishes nothing and leaves every snapshot as it was. On the warehouse the runs leave, dbt's
+marts equal DuckDB's, its unit tests pass and the gate's checks give DuckDB's verdicts. One
+Spark server for the module."""
 
 from __future__ import annotations
 
@@ -47,6 +48,7 @@ from kpi_pipeline.warehouse.spark import remote_session, stop_recorded_server
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
+from tests.parallel_steps import assert_ingest_ran_in_parallel
 from tests.published_csv import canonical_rows, latest
 from tests.spark_extra import require_spark_extra
 from tests.test_end_to_end import assert_matches_oracle
@@ -128,11 +130,31 @@ def spoil_an_order(landing: Path, day: dt.date) -> None:
         handle.write(f"O-99999,99999,{day.isoformat()}T10:00:00Z,,placed,lots,USD\n")
 
 
-def kpi_cli(*args: str, columns: int | None = None) -> subprocess.CompletedProcess:
-    """The CLI in this process's environment (the deployment's KPI_* settings), its console
-    `columns` wide when given."""
-    env = kpi_env(**({"COLUMNS": str(columns)} if columns else {}))
+def kpi_cli(*args: str, columns: int | None = None, **settings: str) -> subprocess.CompletedProcess:
+    """The CLI in this process's environment (the deployment's KPI_* settings, and
+    `settings`), its console `columns` wide when given."""
+    env = kpi_env(**settings, **({"COLUMNS": str(columns)} if columns else {}))
     return run_kpi(*args, env=env, timeout=900)
+
+
+def backfill_in_parallel(settings: Settings) -> SimpleNamespace:
+    """The backfill of FIRST..SECOND through `kpi backfill` with two step processes at a time
+    (KPI_INGEST_PARALLELISM=2), read like a run's report. A process of its own, as a
+    deployment runs it: a process's forkserver serves one deployment's step processes
+    (`parallel_ingest.ForkserverDeployment`), and this test session's may serve another's
+    (tests/test_postgres_warehouse.py)."""
+    from kpi_pipeline.orchestration.dagster_private import open_instance_at
+
+    done = kpi_cli(
+        "backfill", "--start", f"{FIRST}", "--end", f"{SECOND}", KPI_INGEST_PARALLELISM="2"
+    )
+    with open_instance_at(settings.dagster_home) as instance:
+        latest = instance.get_runs(limit=1)
+    return SimpleNamespace(
+        success=done.returncode == 0 and "Traceback" not in done.stderr,
+        reason=lambda: done.stderr[-3000:],
+        run_id=latest[0].run_id if latest else None,
+    )
 
 
 def two_queries_at_once() -> list[subprocess.CompletedProcess]:
@@ -183,17 +205,18 @@ def scheduled_partitions(settings: Settings) -> list[str]:
         return [r.partition_key for r in schedule.evaluate_tick(context).run_requests]
 
 
-def run_the_days(deployment, blocked_by_cli: bool) -> dict:
-    """The backfill of FIRST..SECOND, the daily run of THIRD and of BLOCKED (through `kpi run`
-    when `blocked_by_cli`), with the snapshot folder's files after each."""
-    backfill = deployment.run(FIRST, SECOND)
+def run_the_days(deployment, by_cli: bool) -> dict:
+    """The backfill of FIRST..SECOND (through `kpi backfill`, its steps two at a time, when
+    `by_cli`), the daily run of THIRD and of BLOCKED (through `kpi run` when `by_cli`), with
+    the snapshot folder's files after each."""
+    if by_cli:
+        backfill = backfill_in_parallel(Settings.from_env())
+    else:
+        backfill = deployment.run(FIRST, SECOND)
     after_backfill = tree(deployment.snapshots)
     daily = deployment.run(THIRD)
     after_daily = tree(deployment.snapshots)
-    if blocked_by_cli:
-        blocked = kpi_cli("run", "--date", BLOCKED.isoformat())
-    else:
-        blocked = deployment.run(BLOCKED)
+    blocked = kpi_cli("run", "--date", BLOCKED.isoformat()) if by_cli else deployment.run(BLOCKED)
     return {
         "deployment": deployment,
         "settings": Settings.from_env(),
@@ -269,6 +292,15 @@ def test_each_run_ends_as_on_duckdb(runs) -> None:
     for check in on_duckdb.failed_checks:  # each check DuckDB failed, in the same words
         assert " ".join(check.split()) in said, check
     assert "raw/nps_responses" in " ".join(on_duckdb.failed_checks)
+
+
+def test_the_spark_backfill_ran_its_ingest_steps_in_parallel(runs) -> None:
+    """KPI_INGEST_PARALLELISM=2 on Spark: two ingest steps at once, each in a process of its
+    own with a session of its own on the deployment's server; what they wrote is DuckDB's
+    (the tests of the published days and marts below)."""
+    backfill = runs["spark"]["reports"][0]
+    assert backfill.success, backfill.reason()
+    assert_ingest_ran_in_parallel(runs["spark"]["deployment"], backfill.run_id)
 
 
 def test_the_daily_schedule_requests_yesterday_on_spark(runs) -> None:

@@ -1,13 +1,15 @@
 """Ingest steps in parallel processes where the warehouse takes several writers at once
-(PostgreSQL; Spark too, but not run nor tested there yet, so refused):
-`KPI_INGEST_PARALLELISM` (docs/warehouses.md).
+(PostgreSQL, Spark): `KPI_INGEST_PARALLELISM` (docs/warehouses.md).
 
 1 (the default) runs the daily job's steps one after the other in the run's process (Dagster's
 in-process executor). N > 1 runs each step in a process of its own, at most N at a time
 (Dagster's multiprocess executor, `forkserver` start with the libraries, and the definitions
 of the run's settings, preloaded by `orchestration/step_preload.py`); the asset graph keeps
 dbt after ingest, the gate after dbt and publication last. DuckDB takes one writer process
-at a time, so N > 1 is refused there.
+at a time, so N > 1 is refused there. On Spark each step process opens a session of its own
+on the deployment's server (the first to find none starts it, the others wait for it:
+`spark.starting_alone`), and the steps' partition replacements of the shared bookkeeping
+tables stay out of each other's way (`warehouse/spark_connection.py`).
 
 The writer lock stays one per run: the executor holds it in the run's process from the first
 step to the last (`GuardedExecutor`), and the step processes know it is their run's
@@ -108,7 +110,7 @@ INHERITED_ONLY = (
 def parse_parallelism(text: str | None, backend: str) -> int:
     """`KPI_INGEST_PARALLELISM` as a number of step processes (None or empty: 1); refused in
     words when it is not a whole number >= 1, or when it is > 1 on DuckDB (one writer
-    process) or Spark (not run nor tested there yet)."""
+    process)."""
     if text is None or not text.strip():
         return DEFAULT
     try:
@@ -125,12 +127,6 @@ def parse_parallelism(text: str | None, backend: str) -> int:
             f"{VARIABLE}={value} asks for parallel ingest, but the DuckDB warehouse takes one "
             f"writer process at a time: unset it or set {VARIABLE}=1 (parallel ingest needs "
             "KPI_WAREHOUSE=postgresql://...)"
-        )
-    if value > 1 and backend == "spark":
-        raise ValueError(
-            f"{VARIABLE}={value} asks for parallel ingest, which has not been run nor tested "
-            f"on Spark yet (its raw bookkeeping tables are Parquet tables several steps would "
-            f"overwrite partitions of at once): unset it or set {VARIABLE}=1"
         )
     return value
 

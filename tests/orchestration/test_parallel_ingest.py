@@ -1,6 +1,7 @@
 """KPI_INGEST_PARALLELISM: its values (bad ones refused in words), the executor each warehouse
 gets, what a step process is told of the run's settings, and the writer lock a step process
-finds held by its run. The parallel run itself: tests/test_postgres_warehouse.py."""
+finds held by its run. The parallel run itself: tests/test_postgres_warehouse.py and
+tests/test_spark_pipeline.py."""
 
 from __future__ import annotations
 
@@ -56,9 +57,15 @@ def test_parallel_ingest_is_refused_on_duckdb(tmp_path) -> None:
     assert Settings.from_env(env).ingest_parallelism == 2
 
 
-def test_parallel_ingest_is_refused_on_spark_until_tested_there() -> None:
-    with pytest.raises(ValueError, match="has not been run nor tested on Spark yet"):
-        parse_parallelism("2", "spark")
+def test_parallel_ingest_is_allowed_on_spark(tmp_path) -> None:
+    """Spark takes several writers (its partition replacements share no folder:
+    tests/test_spark_ingest.py); the parallel run itself: tests/test_spark_pipeline.py."""
+    assert parse_parallelism("2", "spark") == 2
+    env = {"KPI_DATA_DIR": str(tmp_path), "KPI_INGEST_PARALLELISM": "2", "KPI_WAREHOUSE": "spark"}
+    settings = Settings.from_env(env)
+    assert settings.ingest_parallelism == 2
+    job = daily_kpi_job(settings.ingest_parallelism, str(settings.lock_file))
+    assert job.executor_def.name == "kpi_parallel"
 
 
 def test_duckdb_runs_the_job_in_process(tmp_path) -> None:
