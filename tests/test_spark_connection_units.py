@@ -10,13 +10,21 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import polars as pl
+import pyarrow as pa
 import pytest
 
 from kpi_pipeline.ingest.contracts import GA4_JSON_COLUMNS
 from kpi_pipeline.orchestration.query_guard import QueryError
 from kpi_pipeline.orchestration.readonly_spark import check_reading_statement, first_keyword
-from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, spark_endpoint
+from kpi_pipeline.warehouse.spark import (
+    SparkPaths,
+    SparkUnavailableError,
+    SparkWarehouseError,
+    spark_endpoint,
+)
 from kpi_pipeline.warehouse.spark_connection import (
+    OVERWRITE_MODE,
+    SparkConnection,
     deployment_session,
     drop_partition_sql,
     foreign_listener_problem,
@@ -92,6 +100,57 @@ def test_a_partition_is_overwritten_with_its_rows_or_emptied() -> None:
         "alter table raw._ingest_log drop if exists partition (`raw_table` = 'orders', "
         "`_extract_date` = date'2025-06-02')"
     )
+
+
+class RecordingConnection(SparkConnection):
+    """`SparkConnection` whose statements are recorded, not sent; its session's partition
+    overwrite mode is `mode`."""
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(session=None)
+        self.mode = mode
+        self.sent: list[str] = []
+
+    def _fetch(self, sql: str, args: list | None = None) -> pa.Table:
+        self.sent.append(sql)
+        return pa.table({"key": [OVERWRITE_MODE], "value": [self.mode]})
+
+    def _command(self, sql: str) -> None:
+        self.sent.append(sql)
+
+    def table_columns(self, table: str) -> list[tuple[str, str]]:
+        return [("n", "bigint"), ("d", "date")]
+
+    def _write(self, table, writes) -> None:
+        self._write_rows(table, writes)
+
+    def _view(self, frame: pl.DataFrame) -> str:
+        return "_kpi_frame_1"
+
+
+def test_a_commit_overwrites_a_partition_with_rows_and_drops_one_without() -> None:
+    con = RecordingConnection("dynamic")
+    days = [dt.date(2025, 6, 1), dt.date(2025, 6, 2)]
+    con.execute("begin transaction")
+    for day in days:
+        con.replace_partition("raw.t", {"d": day})
+    con.append_frame("raw.t", pl.DataFrame({"n": [1, 2], "d": [days[0]] * 2}))
+    con.execute("commit")
+    assert con.sent == [
+        f"set {OVERWRITE_MODE}",
+        "insert overwrite table raw.t partition (`d`) select `n`, `d` from _kpi_frame_1",
+        "alter table raw.t drop if exists partition (`d` = date'2025-06-02')",
+    ]
+
+
+def test_a_partition_overwrite_is_refused_in_a_static_session() -> None:
+    """There `partition (d)` without a value would replace every partition."""
+    con = RecordingConnection("STATIC")
+    con.execute("begin transaction")
+    con.replace_partition("raw.t", {"d": dt.date(2025, 6, 1)})
+    with pytest.raises(SparkWarehouseError, match="partitionOverwriteMode is static, not dyn"):
+        con.execute("commit")
+    assert con.sent == [f"set {OVERWRITE_MODE}"]
 
 
 def test_rows_of_a_partition() -> None:

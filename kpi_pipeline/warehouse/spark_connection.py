@@ -297,8 +297,8 @@ class SparkConnection:
         mode is not `dynamic`: there `overwrite_sql` would replace every partition."""
         if self._dynamic_overwrite:
             return
-        found = self._fetch(f"set {OVERWRITE_MODE}").to_pylist()
-        mode = str(found[0]["value"]).lower() if found else ""
+        found = self._fetch(f"set {OVERWRITE_MODE}")  # one row: (key, value)
+        mode = str(found.column(found.num_columns - 1)[0].as_py()).lower() if found.num_rows else ""
         if mode != "dynamic":
             raise SparkWarehouseError(
                 f"the Spark session's {OVERWRITE_MODE} is {mode or 'unset'}, not dynamic: "
