@@ -16,6 +16,7 @@ import pyarrow as pa
 import pytest
 
 from kpi_pipeline.settings import Settings
+from kpi_pipeline.warehouse.spark_connection import OVERWRITE_MODE
 from kpi_pipeline.warehouse.spark_thrift import (
     ResultColumn,
     arrow_result,
@@ -295,6 +296,14 @@ def staged_connection(tmp_path: Path, fail_on: str | None = None):
     session = SimpleNamespace(cursor=lambda: FakeCursor(log, fail_on))
     con = ThriftConnection(session, tmp_path / "staging")
     con.table_columns = lambda table: [("n", "int"), ("d", "date")]
+    fetch = con._fetch
+
+    def answer(sql: str, args=None, timeout=None) -> pa.Table:  # the server's session setting
+        if sql == f"set {OVERWRITE_MODE}":
+            return pa.table({"key": [OVERWRITE_MODE], "value": ["dynamic"]})
+        return fetch(sql, args, timeout)
+
+    con._fetch = answer
     return con, log
 
 
@@ -321,8 +330,7 @@ def test_a_frame_is_staged_as_parquet_read_through_a_view_then_removed(tmp_path)
     assert view.startswith("create or replace temporary view _kpi_frame_1 using parquet")
     assert f"options (path '{folder}/_kpi_frame_1-" in view
     assert insert == (
-        "insert overwrite table raw.t partition (`d` = date'2025-06-02') "
-        "select `n` from _kpi_frame_1"
+        "insert overwrite table raw.t partition (`d`) select `n`, `d` from _kpi_frame_1"
     )
     assert drop == "drop view if exists _kpi_frame_1"
     assert seen[0].equals(frame)

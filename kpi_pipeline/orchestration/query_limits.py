@@ -82,25 +82,35 @@ def result_too_large_error(limits: QueryLimits) -> QueryError:
 
 
 @contextmanager
-def stop_after(seconds: float, stop: Callable[[], None]) -> Iterator[threading.Event]:
-    """Call `stop` (DuckDB's interrupt, libpq's cancel) from a timer thread once `seconds`
-    have passed; the yielded event says whether it did, so that the error the interrupted
-    query raises can be told apart from others. Neither engine has a wall-clock limit that
-    covers a whole query and its fetching, so the client keeps one."""
+def stop_after(
+    seconds: float, stop: Callable[[], None], again_every: float | None = None
+) -> Iterator[threading.Event]:
+    """Call `stop` (DuckDB's interrupt, libpq's cancel, Spark Connect's interrupt of the
+    session's operations) from a watcher thread once `seconds` have passed, and with
+    `again_every` again at that interval until the block ends: Spark Connect's interrupt
+    stops only the operations already running, so one that comes while the statement is
+    still being analysed is lost (seen: a 2 s limit missed, the query finished). The yielded
+    event says whether it fired, so that the error the interrupted query raises can be told
+    apart from others. No engine has a wall-clock limit that covers a whole query and its
+    fetching, so the client keeps one."""
     fired = threading.Event()
+    done = threading.Event()
 
-    def expire() -> None:
+    def watch() -> None:
+        if done.wait(seconds):
+            return
         fired.set()
         stop()
+        while again_every is not None and not done.wait(again_every):
+            stop()
 
-    timer = threading.Timer(seconds, expire)
-    timer.daemon = True
-    timer.start()
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
     try:
         yield fired
     finally:
-        timer.cancel()
-        timer.join()  # `stop` never runs on a connection about to be closed
+        done.set()
+        watcher.join()  # `stop` never runs on a connection about to be closed
 
 
 def within_size(chunks: Iterable, size: Callable[[object], int], limit: int) -> list:

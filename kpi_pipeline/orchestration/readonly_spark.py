@@ -146,13 +146,14 @@ def check_explained(
 
 def spark_read_only_query(session, sql: str, limits: QueryLimits | None = None) -> pl.DataFrame:
     """The result of one reading statement, checked first, stopped by the time limit (Spark
-    Connect's interrupt of the session's operations); refused once its Arrow batches outgrow
-    the memory limit. Spark Connect hands the result over whole, so that size is judged
-    after the fetch, not during it as on DuckDB; a QueryError in plain words otherwise."""
+    Connect's interrupt of the session's operations, repeated until it stops); refused once
+    its Arrow batches outgrow the memory limit. Spark Connect hands the result over whole,
+    so that size is judged after the fetch, not during it as on DuckDB; a QueryError in
+    plain words otherwise."""
     limits = limits or QueryLimits()
     settle_reader_session(session)
     check_on_spark(session, sql)
-    with stop_after(limits.timeout_seconds, session.interruptAll) as stopped:
+    with stop_after(limits.timeout_seconds, session.interruptAll, again_every=0.5) as stopped:
         try:
             table = session.sql(sql).toArrow()
             batches = within_size(
