@@ -89,7 +89,7 @@ def stop_after(
     session's operations) from a watcher thread once `seconds` have passed, and with
     `again_every` again at that interval until the block ends: Spark Connect's interrupt
     stops only the operations already running, so one that comes while the statement is
-    still being analysed is lost (seen: a 2 s limit missed, the query finished). The yielded
+    not yet registered is lost (seen: a 2 s limit missed, the query finished). The yielded
     event says whether it fired, so that the error the interrupted query raises can be told
     apart from others. No engine has a wall-clock limit that covers a whole query and its
     fetching, so the client keeps one."""
