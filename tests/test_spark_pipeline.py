@@ -149,11 +149,11 @@ def backfill_in_parallel(settings: Settings) -> SimpleNamespace:
         "backfill", "--start", f"{FIRST}", "--end", f"{SECOND}", KPI_INGEST_PARALLELISM="2"
     )
     with open_instance_at(settings.dagster_home) as instance:
-        latest = instance.get_runs(limit=1)
+        newest = instance.get_runs(limit=1)
     return SimpleNamespace(
         success=done.returncode == 0 and "Traceback" not in done.stderr,
         reason=lambda: done.stderr[-3000:],
-        run_id=latest[0].run_id if latest else None,
+        run_id=newest[0].run_id if newest else None,
     )
 
 
