@@ -17,6 +17,7 @@ from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from kpi_pipeline.warehouse.java_runtime import java_env
 from kpi_pipeline.warehouse.spark import port_open, spark_home
 from tests.postgres_server import free_port
 
@@ -38,8 +39,9 @@ class StandaloneCluster:
 
 
 def _env(root: Path) -> dict[str, str]:
+    """The JVMs' environment; their Java as the deployment's server's (java_runtime)."""
     return {
-        **os.environ,
+        **java_env(os.environ, root / "java"),
         "SPARK_HOME": str(spark_home()),
         "SPARK_LOCAL_IP": "127.0.0.1",
         "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,

