@@ -32,7 +32,7 @@ demo: install
 	$(VENV)/bin/kpi demo
 
 test: install install-spark lint
-	$(VENV)/bin/pytest -n 2 --dist loadfile
+	$(VENV)/bin/pytest -n 2 --dist loadfile --no-loadscope-reorder
 
 lint: install
 	$(VENV)/bin/ruff check kpi_pipeline tests

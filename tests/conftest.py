@@ -21,9 +21,11 @@ class Deployment:
     run: Callable[[dt.date, dt.date | None], object]
 
 
-# pytest-xdist (`make test`: -n 2 --dist loadfile) hands modules to its workers in
-# collection order: the Spark end-to-end modules (the longest: about 9 minutes each, the
-# Thrift Server's about 6) go first, so they run beside the other modules instead of after
+# pytest-xdist (`make test`: -n 2 --dist loadfile --no-loadscope-reorder; without that flag
+# xdist 3.8 hands out the modules with the most tests first, whatever the order here) hands
+# modules to its workers in collection order: the longest, the Spark end-to-end modules
+# (local server about 9 minutes, cluster 5, Thrift Server 3), go first, so that the short
+# ones even out the workers' ends
 LONGEST_FIRST = (
     "tests/test_spark_pipeline.py",
     "tests/test_spark_cluster.py",
