@@ -1,6 +1,16 @@
 -- sqlfluff:exclude_rules:LT02,LT05
 -- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
 -- checked on the hand-written models)
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        unique_key='kpi_date',
+        partition_by=['kpi_date'] if target.type == 'spark' else none,
+        on_schema_change='fail',
+    )
+}}
+
 -- Where each KPI is heading, per day: its value for the period to date (the week,
 -- month or quarter its review cadence names; a daily cadence reviews the month), the
 -- target to date and for the whole period, and the projected end-of-period value with an
@@ -28,6 +38,15 @@
 --   56 days' rate, per unit of denominator. None for a distinct count or a naive pacing.
 -- - Projected status: the status rule (macros/kpi_status.sql) applied to the projection
 --   against the period target.
+-- Incremental: a run recomputes the rows of every day from its window's first day on (to
+-- the last day of fct_kpi_daily) and replaces them; earlier days' rows stay. A day's row
+-- reads only days up to it (its period to date, its last 56 days, last year's period), so
+-- the days before the window cannot change, but every later one can: a restated or
+-- backfilled day moves the pace of the days after it (their period to date, their 56
+-- days, the same period a year on). A daily run's window is the newest days, so it
+-- recomputes just those. A target edited in place, or a catalogue change, reaches the
+-- days before the window only with `--full-refresh` (targets change by a new entry:
+-- docs/kpis.md#changing-a-target).
 with daily as (
     select * from {{ ref('fct_kpi_daily') }}
     where dimension = 'all'
@@ -56,6 +75,10 @@ starts as (
             as period_start
     from daily
     inner join catalogue on daily.kpi_id = catalogue.kpi_id
+    {%- if is_incremental() %}
+    -- the days recomputed: the window's and every later one (their history is read whole)
+    where daily.kpi_date >= {{ window_start() }}
+    {%- endif %}
 ),
 
 days as (
@@ -191,7 +214,8 @@ last_year_period as (
 ),
 
 day_targets as (
-    {{ targets_in_force('periods') }}
+    -- every day's target: a recomputed day's period to date may start before the window
+    {{ targets_in_force('daily') }}
 ),
 
 elapsed_targets as (
@@ -203,7 +227,7 @@ elapsed_targets as (
             when count(day_targets.target_value) = count(*) then sum(day_targets.target_value)
         end as target_so_far
     from periods
-    inner join periods as so_far
+    inner join daily as so_far
         on
             periods.kpi_id = so_far.kpi_id
             and so_far.kpi_date between periods.period_start and periods.kpi_date
