@@ -54,10 +54,11 @@ def _day_rows(day: D, version: int) -> tuple[list[tuple], list[tuple]]:
     users = {s[1] for s in sessions}
     buyers = {s[1] for s in sessions if s[3]}
     facts.append(("user_conversion_rate", float(len(buyers)), float(len(users))))
-    rows = [
-        (day, kpi_id, numerator, denominator, numerator * (100 if kpi_id == "nps" else 1) / denominator if denominator else numerator)
-        for kpi_id, numerator, denominator in facts
-    ]  # fmt: skip
+    rows = []
+    for kpi_id, numerator, denominator in facts:
+        scale = 100 if kpi_id == "nps" else 1
+        value = numerator if denominator is None else scale * numerator / denominator
+        rows.append((day, kpi_id, numerator, denominator, value))
     return rows, sessions
 
 
