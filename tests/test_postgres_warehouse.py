@@ -40,6 +40,7 @@ MARTS = {
     "fct_kpi_period": ["period_grain", "period_start", "kpi_id", "dimension", "dimension_value"],
     "fct_kpi_attainment": ["period_grain", "period_start", "kpi_id"],
     "fct_metric_daily": ["kpi_date", "metric_id"],
+    "fct_kpi_pace": ["kpi_date", "kpi_id"],
 }
 
 pytestmark = pytest.mark.e2e

@@ -485,13 +485,18 @@ def test_an_empty_seed_cell_is_null_on_spark_not_the_string_none(runs) -> None:
 
 @pytest.mark.parametrize(
     ("mart", "partitioned_by"),
-    [("fct_kpi_daily", ["kpi_date"]), ("fct_kpi_period", ["period_grain", "period_start"])],
+    [
+        ("fct_kpi_daily", ["kpi_date"]),
+        ("fct_kpi_period", ["period_grain", "period_start"]),
+        ("fct_kpi_pace", ["kpi_date"]),
+    ],
 )
 def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
     runs, mart, partitioned_by
 ) -> None:
-    """dbt-spark's insert_overwrite replaces whole partitions: the daily facts by day, the
-    periods' by grain and start (that no row is there twice: the marts' comparison)."""
+    """dbt-spark's insert_overwrite replaces whole partitions: the daily facts and the pace
+    by day, the periods' by grain and start (that no row is there twice: the marts'
+    comparison)."""
     described = runs["session"].sql(f"describe table extended marts.{mart}").collect()
     names = [row[0] for row in described]
     assert "# Partition Information" in names, f"{mart} is not partitioned on Spark"
