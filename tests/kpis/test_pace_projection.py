@@ -13,6 +13,7 @@ import duckdb
 import pytest
 
 from tests.dbt_cli import run_dbt
+from tests.pace_inputs import create_pace_inputs
 from tests.pace_oracle import Z80, project
 
 D = dt.date
@@ -87,13 +88,7 @@ def pace(facts: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> It
     for day, (numerator, _) in _hand_worked_month().items():
         rows.append((day, "organic_traffic", numerator, None, numerator))
     with duckdb.connect(str(warehouse)) as con:
-        for schema in ("marts", "intermediate"):
-            con.execute(f"create schema {schema}")
-        con.execute(
-            "create table marts.fct_kpi_daily (kpi_date date, kpi_id varchar, dimension "
-            "varchar, dimension_value varchar, numerator double, denominator double, "
-            "value double)"
-        )
+        create_pace_inputs(con)
         con.executemany(
             "insert into marts.fct_kpi_daily values (?, ?, 'all', 'all', ?, ?, ?)", rows
         )
@@ -101,13 +96,6 @@ def pace(facts: dict[str, dict], tmp_path_factory: pytest.TempPathFactory) -> It
             "create table marts.fct_kpi_period (period_grain varchar, period_start date, "
             "period_end date, days_covered integer, kpi_id varchar, dimension varchar, "
             "dimension_value varchar, numerator double, denominator double, value double)"
-        )
-        con.execute(
-            "create table intermediate.int_ga4__sessions (session_key varchar, "
-            "user_pseudo_id varchar, session_started_at timestamptz, session_date date, "
-            "session_source varchar, session_medium varchar, session_campaign varchar, "
-            "country varchar, device_category varchar, events bigint, is_converted boolean, "
-            "channel varchar)"
         )
     run = run_dbt(
         ["build", "--select", "kpi_catalogue kpi_targets fct_kpi_pace", "--exclude",

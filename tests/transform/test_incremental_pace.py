@@ -22,6 +22,7 @@ import pytest
 
 from kpi_pipeline.partitions import dbt_window, dbt_window_env
 from tests.dbt_cli import run_dbt
+from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
 DAY = dt.timedelta(days=1)
@@ -138,20 +139,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("incremental_pace")
     warehouse = root / "history.duckdb"
     with duckdb.connect(str(warehouse)) as con:
-        for schema in ("marts", "intermediate"):
-            con.execute(f"create schema {schema}")
-        con.execute(
-            "create table marts.fct_kpi_daily (kpi_date date, kpi_id varchar, dimension "
-            "varchar, dimension_value varchar, numerator double, denominator double, "
-            "value double)"
-        )
-        con.execute(
-            "create table intermediate.int_ga4__sessions (session_key varchar, "
-            "user_pseudo_id varchar, session_started_at timestamptz, session_date date, "
-            "session_source varchar, session_medium varchar, session_campaign varchar, "
-            "country varchar, device_category varchar, events bigint, is_converted boolean, "
-            "channel varchar)"
-        )
+        create_pace_inputs(con)
     load_days(warehouse, days_from(FIRST, HISTORY_END))
     seeds = run_dbt(["seed", "--select", "kpi_catalogue", "kpi_targets"], warehouse, root)
     assert seeds.returncode == 0, seeds.stdout[-3000:]
