@@ -1,11 +1,4 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-        unique_key='session_date',
-        partition_by=['session_date'] if target.type == 'spark' else none,
-    )
-}}
+{{ config(replaced_by_key('session_date')) }}
 
 -- One row per GA4 session (user_pseudo_id + ga_session_id), on the day of its first
 -- event, so a session crossing midnight counts once. Its traffic source is that of its

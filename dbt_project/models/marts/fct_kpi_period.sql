@@ -1,15 +1,7 @@
 -- sqlfluff:exclude_rules:LT02,LT05
 -- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
 -- checked on the hand-written models)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-        unique_key=['period_grain', 'period_start'],
-        partition_by=['period_grain', 'period_start'] if target.type == 'spark' else none,
-        on_schema_change='fail',
-    )
-}}
+{{ config(replaced_by_key(['period_grain', 'period_start'])) }}
 
 -- Every KPI at week (ISO, Monday first), month, quarter and year grain, re-aggregated from
 -- the daily components: numerators and denominators are summed, then divided (never an

@@ -1,15 +1,7 @@
 -- sqlfluff:exclude_rules:LT02,LT05
 -- (the SQL below is laid out by Jinja loops over the catalogue; its layout rules are
 -- checked on the hand-written models)
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-        unique_key='kpi_date',
-        partition_by=['kpi_date'] if target.type == 'spark' else none,
-        on_schema_change='fail',
-    )
-}}
+{{ config(replaced_by_key('kpi_date')) }}
 
 -- One row per day and metric of the deployment's product chains (kpis.yml `chain`, e.g.
 -- net revenue = sessions x orders per session x average order value): the metric's
