@@ -12,7 +12,6 @@ count recounted from GA4 sessions), as in tests/kpis/test_pace_projection.py."""
 from __future__ import annotations
 
 import datetime as dt
-import math
 import random
 import shutil
 from pathlib import Path
@@ -22,6 +21,7 @@ import pytest
 
 from kpi_pipeline.partitions import dbt_window, dbt_window_env
 from tests.dbt_cli import run_dbt
+from tests.incremental_marts import days_from, differing
 from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
@@ -81,35 +81,12 @@ def load_days(warehouse: Path, days: list[D], version: int = 0) -> None:
             )
 
 
-def days_from(first: D, last: D) -> list[D]:
-    return [first + i * DAY for i in range((last - first).days + 1)]
-
-
 def pace(warehouse: Path) -> dict[tuple, tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         rows = con.execute("select * from marts.fct_kpi_pace").fetchall()
     found = {(row[0], row[1]): row for row in rows}
     assert len(found) == len(rows), "a day's row twice"
     return found
-
-
-def differing(found: dict[tuple, tuple], expected: dict[tuple, tuple]) -> list:
-    """The rows of `found` that are not those of `expected`, and the rows missing or added.
-    Dates, texts and integers are compared exactly; the projection's doubles (means and
-    spreads of the 56 days) to 1e-12 relative: DuckDB adds a group's doubles in the order
-    its threads deliver them, so two full builds of the same facts already differ in the
-    last bit or two of those."""
-    wrong = sorted(set(found) ^ set(expected))
-    for key in set(found) & set(expected):
-        for got, want in zip(found[key], expected[key], strict=True):
-            if isinstance(want, float) and isinstance(got, float):
-                if not math.isclose(got, want, rel_tol=1e-12, abs_tol=1e-9):
-                    wrong.append((key, got, want))
-                    break
-            elif got != want:
-                wrong.append((key, got, want))
-                break
-    return wrong
 
 
 def dbt_run(warehouse: Path, root: Path, *args: str, window: dict[str, str] | None = None):

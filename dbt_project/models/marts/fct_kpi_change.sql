@@ -1,3 +1,14 @@
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
+        unique_key='kpi_date',
+        partition_by=['kpi_date'] if target.type == 'spark' else none,
+        on_schema_change='fail',
+        pre_hook="{{ delete_replaced_days(change_days_recomputed('kpi_date')) }}",
+    )
+}}
+
 -- Why each KPI moved, per day, against the previous day and the same day last year: the
 -- change of the overall value split over the values of each breakdown, exactly (the
 -- parts add up to the change).
@@ -13,6 +24,13 @@
 -- Days whose overall value is unknown in either period have no rows. The same rules,
 -- written again in Python, drive `kpi explain` (kpi_pipeline/explain/); the tests hold the
 -- two against each other.
+-- Incremental: a run recomputes the rows of every day whose facts, or whose compared
+-- day's facts, its window changes: the window's days, the day after each, and the same
+-- days a year on (macros/replaced_days.sql; Feb 28 of last year is compared with both
+-- Feb 28 and Feb 29). It replaces those days whole, both comparisons, reading the
+-- compared days' facts whole; the days' old rows are removed first, so that a day with no
+-- rows left (its value became unknown) loses them too. Other days' rows stay: nothing
+-- they read has changed. A catalogue change reaches them only with `--full-refresh`.
 with daily as (
     select * from {{ ref('fct_kpi_daily') }}
 ),
@@ -37,7 +55,11 @@ comparisons as (
     from daily as overall
     cross join
         (values ('previous_day'), ('last_year')) as comparison (compared_with)
-    where overall.dimension = 'all'
+    where
+        overall.dimension = 'all'
+        {%- if is_incremental() %}
+            and {{ change_days_recomputed('overall.kpi_date') }}
+        {%- endif %}
 ),
 
 overalls as (
