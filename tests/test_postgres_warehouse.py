@@ -41,6 +41,14 @@ MARTS = {
     "fct_kpi_attainment": ["period_grain", "period_start", "kpi_id"],
     "fct_metric_daily": ["kpi_date", "metric_id"],
     "fct_kpi_pace": ["kpi_date", "kpi_id"],
+    "fct_kpi_change": [
+        "kpi_date",
+        "compared_with",
+        "kpi_id",
+        "dimension",
+        "dimension_value",
+        "effect",
+    ],
 }
 
 pytestmark = pytest.mark.e2e

@@ -69,6 +69,14 @@ MARTS = {
     "fct_kpi_attainment": ["period_grain", "period_start", "kpi_id"],
     "fct_metric_daily": ["kpi_date", "metric_id"],
     "fct_kpi_pace": ["kpi_date", "kpi_id"],
+    "fct_kpi_change": [
+        "kpi_date",
+        "compared_with",
+        "kpi_id",
+        "dimension",
+        "dimension_value",
+        "effect",
+    ],
     "dim_kpi": ["kpi_id"],
 }
 pytestmark = pytest.mark.e2e
@@ -484,13 +492,14 @@ def test_an_empty_seed_cell_is_null_on_spark_not_the_string_none(runs) -> None:
         ("fct_kpi_daily", ["kpi_date"]),
         ("fct_kpi_period", ["period_grain", "period_start"]),
         ("fct_kpi_pace", ["kpi_date"]),
+        ("fct_kpi_change", ["kpi_date"]),
     ],
 )
 def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
     runs, mart, partitioned_by
 ) -> None:
-    """dbt-spark's insert_overwrite replaces whole partitions: the daily facts and the pace
-    by day, the periods' by grain and start (that no row is there twice: the marts'
+    """dbt-spark's insert_overwrite replaces whole partitions: the daily facts, the pace and
+    the changes by day, the periods' by grain and start (that no row is there twice: the marts'
     comparison)."""
     described = runs["session"].sql(f"describe table extended marts.{mart}").collect()
     names = [row[0] for row in described]
