@@ -16,14 +16,12 @@
     Spark's insert_overwrite) replace only the days that have rows. On Spark the days'
     partitions are dropped. Nothing on a first build or a full refresh. -#}
 {% macro delete_replaced_days(days_condition) -%}
-    {%- if execute and is_incremental() -%}
-        {%- if target.type == 'spark' -%}
-            {%- set found = run_query('select distinct kpi_date from ' ~ this ~ ' where ' ~ days_condition) -%}
-            {%- for day in found.columns[0].values() -%}
-                {%- do run_query('alter table ' ~ this ~ " drop if exists partition (kpi_date = '" ~ day ~ "')") -%}
-            {%- endfor -%}
-        {%- else -%}
-            delete from {{ this }} where {{ days_condition }}
-        {%- endif -%}
-    {%- endif -%}
+{%- if execute and is_incremental() and target.type == 'spark' -%}
+{%- set found = run_query('select distinct kpi_date from ' ~ this ~ ' where ' ~ days_condition) -%}
+{%- for day in found.columns[0].values() -%}
+{%- do run_query('alter table ' ~ this ~ " drop if exists partition (kpi_date = '" ~ day ~ "')") -%}
+{%- endfor -%}
+{%- elif execute and is_incremental() -%}
+delete from {{ this }} where {{ days_condition }}
+{%- endif -%}
 {%- endmacro %}
