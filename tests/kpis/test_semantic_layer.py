@@ -95,7 +95,7 @@ def test_a_new_distinct_count_kpi_gets_its_semantic_model_and_metricflow_accepts
     catalogue_path = tmp_path / "kpis.yml"
     catalogue_path.write_text(text)
 
-    written = sync(catalogue_path, project)
+    written = sync(catalogue_path, project, tmp_path / "expectations")
     assert project / SEMANTIC_MODELS_YAML in written
     facts, models = _documents(project)
     assert {"orders_per_customer", "revenue_per_customer"}.isdisjoint(
