@@ -1,13 +1,5 @@
-{{
-    config(
-        materialized='incremental',
-        incremental_strategy='insert_overwrite' if target.type == 'spark' else 'delete+insert',
-        unique_key='kpi_date',
-        partition_by=['kpi_date'] if target.type == 'spark' else none,
-        on_schema_change='fail',
-        pre_hook="{{ delete_replaced_days(change_days_recomputed('kpi_date')) }}",
-    )
-}}
+{{ config(replaced_by_key('kpi_date')) }}
+{{ config(pre_hook="{{ delete_replaced_days(change_days_recomputed('kpi_date')) }}") }}
 
 -- Why each KPI moved, per day, against the previous day and the same day last year: the
 -- change of the overall value split over the values of each breakdown, exactly (the
