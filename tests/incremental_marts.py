@@ -1,10 +1,17 @@
-"""What the tests of the incremental marts share: a run of days, and an incremental
-table held against the one a full refresh builds, row by row."""
+"""What the tests of the incremental marts share: a run of days, dbt runs of a mart on a
+DuckDB file, and an incremental table held against the one a full refresh builds, row by
+row."""
 
 from __future__ import annotations
 
 import datetime as dt
 import math
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from kpi_pipeline.partitions import dbt_window_env
+from tests.dbt_cli import run_dbt
 
 DAY = dt.timedelta(days=1)
 
@@ -29,3 +36,41 @@ def differing(found: dict[tuple, tuple], expected: dict[tuple, tuple]) -> list:
                 wrong.append((key, got, want))
                 break
     return wrong
+
+
+def run_models(
+    models: list[str],
+    warehouse: Path,
+    root: Path,
+    *args: str,
+    window: dict[str, str] | None = None,
+):
+    """`dbt run` of `models` on the DuckDB file `warehouse` (over `window`, else all days),
+    which must succeed."""
+    run = run_dbt(
+        ["run", "--select", *models, *args], warehouse, root, env=dbt_window_env(window or {})
+    )
+    assert run.returncode == 0, run.stdout[-3000:]
+    return run
+
+
+def full_rebuild(
+    warehouse: Path,
+    root: Path,
+    models: list[str],
+    read: Callable[[Path], dict[tuple, tuple]],
+) -> dict[tuple, tuple]:
+    """The rows `read` finds after a full refresh of `models` on a copy of `warehouse`."""
+    copy = root / "full_rebuild.duckdb"
+    shutil.copyfile(warehouse, copy)
+    run_models(models, copy, root, "--full-refresh")
+    rebuilt = read(copy)
+    copy.unlink()
+    return rebuilt
+
+
+def copy_of(warehouse: Path, folder: Path) -> Path:
+    """A copy of `warehouse` in `folder`, for a test to change."""
+    copy = folder / "warehouse.duckdb"
+    shutil.copyfile(warehouse, copy)
+    return copy

@@ -26,6 +26,7 @@ from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
 from kpi_pipeline.warehouse import connect, query_polars
 from tests.conftest import deploy
+from tests.mart_keys import FACT_MART_KEYS
 from tests.parallel_steps import assert_ingest_ran_in_parallel
 from tests.test_end_to_end import assert_matches_oracle
 
@@ -34,22 +35,8 @@ LAST_OF_BACKFILL = dt.date(2025, 6, 3)
 LAST = dt.date(2025, 6, 4)  # a daily run after the backfill: dbt's incremental path
 DAYS = [FIRST + dt.timedelta(days=n) for n in range((LAST - FIRST).days + 1)]
 
-# each mart's key columns; every other column is compared value by value
-MARTS = {
-    "fct_kpi_daily": ["kpi_date", "kpi_id", "dimension", "dimension_value"],
-    "fct_kpi_period": ["period_grain", "period_start", "kpi_id", "dimension", "dimension_value"],
-    "fct_kpi_attainment": ["period_grain", "period_start", "kpi_id"],
-    "fct_metric_daily": ["kpi_date", "metric_id"],
-    "fct_kpi_pace": ["kpi_date", "kpi_id"],
-    "fct_kpi_change": [
-        "kpi_date",
-        "compared_with",
-        "kpi_id",
-        "dimension",
-        "dimension_value",
-        "effect",
-    ],
-}
+# each mart's key columns (tests/mart_keys.py)
+MARTS = FACT_MART_KEYS
 
 pytestmark = pytest.mark.e2e
 

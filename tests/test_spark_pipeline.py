@@ -48,6 +48,7 @@ from kpi_pipeline.warehouse.spark import remote_session, stop_recorded_server
 from kpi_pipeline.warehouse.spark_connection import SparkConnection
 from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
+from tests.mart_keys import FACT_MART_KEYS
 from tests.parallel_steps import assert_ingest_ran_in_parallel
 from tests.published_csv import canonical_rows, latest
 from tests.spark_extra import require_spark_extra
@@ -62,23 +63,8 @@ THIRD = FIRST + dt.timedelta(days=2)  # its Google Ads extract restates SECOND's
 BLOCKED = FIRST + dt.timedelta(days=3)  # an NPS score of 11: the gate blocks the day
 PUBLISHED = [FIRST, SECOND, THIRD]
 DAY = FIRST  # the day the gate's checks are compared on
-# each mart's key columns; every other column is compared value by value
-MARTS = {
-    "fct_kpi_daily": ["kpi_date", "kpi_id", "dimension", "dimension_value"],
-    "fct_kpi_period": ["period_grain", "period_start", "kpi_id", "dimension", "dimension_value"],
-    "fct_kpi_attainment": ["period_grain", "period_start", "kpi_id"],
-    "fct_metric_daily": ["kpi_date", "metric_id"],
-    "fct_kpi_pace": ["kpi_date", "kpi_id"],
-    "fct_kpi_change": [
-        "kpi_date",
-        "compared_with",
-        "kpi_id",
-        "dimension",
-        "dimension_value",
-        "effect",
-    ],
-    "dim_kpi": ["kpi_id"],
-}
+# each mart's key columns (tests/mart_keys.py)
+MARTS = {**FACT_MART_KEYS, "dim_kpi": ["kpi_id"]}
 pytestmark = pytest.mark.e2e
 
 

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kpi_pipeline.partitions import dbt_window, dbt_window_env
+from kpi_pipeline.partitions import dbt_window
 from tests.dbt_cli import run_dbt
-from tests.incremental_marts import DAY, days_from, differing
+from tests.incremental_marts import DAY, copy_of, days_from, differing, full_rebuild, run_models
 from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
@@ -81,25 +80,11 @@ def change(warehouse: Path) -> dict[tuple, tuple]:
     return found
 
 
+MODELS = ["fct_kpi_change"]
+
+
 def dbt_run(warehouse: Path, root: Path, *args: str, window: dict[str, str] | None = None):
-    run = run_dbt(
-        ["run", "--select", "fct_kpi_change", *args],
-        warehouse,
-        root,
-        env=dbt_window_env(window or {}),
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
-    return run
-
-
-def full_rebuild(warehouse: Path, root: Path) -> dict[tuple, tuple]:
-    """The table a full refresh builds from the same facts (on a copy of the warehouse)."""
-    copy = root / "full_rebuild.duckdb"
-    shutil.copyfile(warehouse, copy)
-    dbt_run(copy, root, "--full-refresh")
-    rebuilt = change(copy)
-    copy.unlink()
-    return rebuilt
+    return run_models(MODELS, warehouse, root, *args, window=window)
 
 
 def days_of(rows: dict[tuple, tuple], compared_with: str) -> set[D]:
@@ -127,9 +112,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def warehouse(history: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(history, copy)
-    return copy
+    return copy_of(history, tmp_path)
 
 
 def tamper(warehouse: Path, days: list[D]) -> None:
@@ -152,7 +135,7 @@ def test_a_daily_run_recomputes_its_days_and_the_days_comparing_with_them(
     run = dbt_run(warehouse, tmp_path, window=dbt_window(run_day, run_day))
     assert "incremental model marts.fct_kpi_change" in run.stdout
     after = change(warehouse)
-    full = full_rebuild(warehouse, tmp_path)
+    full = full_rebuild(warehouse, tmp_path, MODELS, change)
 
     # the days outside the window's reach were not recomputed: their tampered rows survive
     for tampered in (before, HISTORY_END):
@@ -177,7 +160,8 @@ def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
         run = dbt_run(warehouse, tmp_path, window=dbt_window(first, last, lookback))
         assert "incremental model marts.fct_kpi_change" in run.stdout
         incremental = change(warehouse)
-        assert differing(incremental, full_rebuild(warehouse, tmp_path)) == [], (first, last)
+        full = full_rebuild(warehouse, tmp_path, MODELS, change)
+        assert differing(incremental, full) == [], (first, last)
         return incremental
 
     def rows_of(rows: dict[tuple, tuple], day: D, compared_with: str) -> dict[tuple, tuple]:
@@ -243,4 +227,4 @@ def test_a_leap_day_and_the_day_before_restated(warehouse: Path, tmp_path: Path)
     load_days(warehouse, window, version=5)
     run = dbt_run(warehouse, tmp_path, window=dbt_window(window[0], window[-1]))
     assert "incremental model marts.fct_kpi_change" in run.stdout
-    assert differing(change(warehouse), full_rebuild(warehouse, tmp_path)) == []
+    assert differing(change(warehouse), full_rebuild(warehouse, tmp_path, MODELS, change)) == []

@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import random
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
-from kpi_pipeline.partitions import dbt_window, dbt_window_env
+from kpi_pipeline.partitions import dbt_window
 from tests.dbt_cli import run_dbt
-from tests.incremental_marts import days_from, differing
+from tests.incremental_marts import copy_of, days_from, differing, full_rebuild, run_models
 from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
@@ -89,25 +88,11 @@ def pace(warehouse: Path) -> dict[tuple, tuple]:
     return found
 
 
+MODELS = ["fct_kpi_period", "fct_kpi_pace"]
+
+
 def dbt_run(warehouse: Path, root: Path, *args: str, window: dict[str, str] | None = None):
-    run = run_dbt(
-        ["run", "--select", "fct_kpi_period", "fct_kpi_pace", *args],
-        warehouse,
-        root,
-        env=dbt_window_env(window or {}),
-    )
-    assert run.returncode == 0, run.stdout[-3000:]
-    return run
-
-
-def full_rebuild(warehouse: Path, root: Path) -> dict[tuple, tuple]:
-    """The table a full refresh builds from the same facts (on a copy of the warehouse)."""
-    copy = root / "full_rebuild.duckdb"
-    shutil.copyfile(warehouse, copy)
-    dbt_run(copy, root, "--full-refresh")
-    rebuilt = pace(copy)
-    copy.unlink()
-    return rebuilt
+    return run_models(MODELS, warehouse, root, *args, window=window)
 
 
 @pytest.fixture(scope="module")
@@ -131,9 +116,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def warehouse(history: Path, tmp_path: Path) -> Path:
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(history, copy)
-    return copy
+    return copy_of(history, tmp_path)
 
 
 def tamper(warehouse: Path, days: list[D]) -> None:
@@ -157,7 +140,7 @@ def test_a_daily_run_recomputes_its_windows_days_and_keeps_the_others(
     run = dbt_run(warehouse, tmp_path, window=dbt_window(run_day, run_day, 1))
     assert "incremental model marts.fct_kpi_pace" in run.stdout
     after = pace(warehouse)
-    full = full_rebuild(warehouse, tmp_path)
+    full = full_rebuild(warehouse, tmp_path, MODELS, pace)
 
     # the day before the window was not recomputed: its tampered rows survive
     for kpi_id in KPIS:
@@ -181,7 +164,8 @@ def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
         run = dbt_run(warehouse, tmp_path, window=dbt_window(first, last, lookback))
         assert "incremental model marts.fct_kpi_pace" in run.stdout
         incremental = pace(warehouse)
-        assert differing(incremental, full_rebuild(warehouse, tmp_path)) == [], (first, last)
+        full = full_rebuild(warehouse, tmp_path, MODELS, pace)
+        assert differing(incremental, full) == [], (first, last)
         return incremental
 
     # day by day: a new day; then the next with a lookback of two days, one restated
