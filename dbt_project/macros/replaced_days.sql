@@ -14,13 +14,18 @@
     recomputes (`days_condition` on kpi_date) removed first, so that a day left with no
     row (its value became unknown) loses its old ones; delete+insert on kpi_date (and
     Spark's insert_overwrite) replace only the days that have rows. On Spark the days'
-    partitions are dropped. Nothing on a first build or a full refresh. -#}
+    partitions are dropped, in one statement. Nothing on a first build or a full
+    refresh. -#}
 {% macro delete_replaced_days(days_condition) -%}
 {%- if execute and is_incremental() and target.type == 'spark' -%}
 {%- set found = run_query('select distinct kpi_date from ' ~ this ~ ' where ' ~ days_condition) -%}
+{%- set partitions = [] -%}
 {%- for day in found.columns[0].values() -%}
-{%- do run_query('alter table ' ~ this ~ " drop if exists partition (kpi_date = '" ~ day ~ "')") -%}
+{%- do partitions.append("partition (kpi_date = '" ~ day ~ "')") -%}
 {%- endfor -%}
+{%- if partitions -%}
+{%- do run_query('alter table ' ~ this ~ ' drop if exists ' ~ partitions | join(', ')) -%}
+{%- endif -%}
 {%- elif execute and is_incremental() -%}
 delete from {{ this }} where {{ days_condition }}
 {%- endif -%}

@@ -19,7 +19,15 @@ import pytest
 
 from kpi_pipeline.partitions import dbt_window
 from tests.dbt_cli import run_dbt
-from tests.incremental_marts import DAY, copy_of, days_from, differing, full_rebuild, run_models
+from tests.incremental_marts import (
+    DAY,
+    copy_of,
+    days_from,
+    differing,
+    full_rebuild,
+    mart_rows,
+    run_models,
+)
 from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
@@ -27,7 +35,6 @@ FIRST = D(2024, 1, 1)
 HISTORY_END = D(2025, 3, 10)  # the first build holds the days up to it
 KPIS = ("net_revenue", "cost_per_acquisition", "user_conversion_rate")
 CHANNELS = ("email", "paid_search", "organic")
-KEY = 6  # kpi_date, compared_with, compared_date, kpi_id, dimension, dimension_value, effect
 
 
 def _day_rows(day: D, version: int, unknown: bool) -> list[tuple]:
@@ -72,12 +79,10 @@ def load_days(warehouse: Path, days: list[D], version: int = 0, unknown: bool = 
             )
 
 
-def change(warehouse: Path) -> dict[tuple, tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("select * from marts.fct_kpi_change").fetchall()
-    found = {row[:2] + row[3:KEY] + row[KEY : KEY + 1]: row for row in rows}
-    assert len(found) == len(rows), "a row twice"
-    return found
+def change(warehouse: Path) -> dict[tuple, dict]:
+    """fct_kpi_change's rows by kpi_date, compared_with, kpi_id, dimension, its value and
+    the effect."""
+    return mart_rows(warehouse, "fct_kpi_change")
 
 
 MODELS = ["fct_kpi_change"]
@@ -87,7 +92,7 @@ def dbt_run(warehouse: Path, root: Path, *args: str, window: dict[str, str] | No
     return run_models(MODELS, warehouse, root, *args, window=window)
 
 
-def days_of(rows: dict[tuple, tuple], compared_with: str) -> set[D]:
+def days_of(rows: dict[tuple, dict], compared_with: str) -> set[D]:
     return {key[0] for key in rows if key[1] == compared_with}
 
 
@@ -140,7 +145,7 @@ def test_a_daily_run_recomputes_its_days_and_the_days_comparing_with_them(
     # the days outside the window's reach were not recomputed: their tampered rows survive
     for tampered in (before, HISTORY_END):
         rows = [row for key, row in after.items() if key[0] == tampered]
-        assert rows and all(row[7] == -12345 for row in rows)
+        assert rows and all(row["contribution"] == -12345 for row in rows)
     # the new day is added, both comparisons, as a full refresh builds it
     untouched = {before, HISTORY_END}
     assert (
@@ -156,7 +161,7 @@ def test_a_daily_run_recomputes_its_days_and_the_days_comparing_with_them(
 def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    def run_and_compare(first: D, last: D, lookback: int = 0) -> dict[tuple, tuple]:
+    def run_and_compare(first: D, last: D, lookback: int = 0) -> dict[tuple, dict]:
         run = dbt_run(warehouse, tmp_path, window=dbt_window(first, last, lookback))
         assert "incremental model marts.fct_kpi_change" in run.stdout
         incremental = change(warehouse)
@@ -164,7 +169,7 @@ def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
         assert differing(incremental, full) == [], (first, last)
         return incremental
 
-    def rows_of(rows: dict[tuple, tuple], day: D, compared_with: str) -> dict[tuple, tuple]:
+    def rows_of(rows: dict[tuple, dict], day: D, compared_with: str) -> dict[tuple, dict]:
         return {k: v for k, v in rows.items() if k[0] == day and k[1] == compared_with}
 
     # a daily run

@@ -20,11 +20,18 @@ import pytest
 
 from kpi_pipeline.partitions import dbt_window
 from tests.dbt_cli import run_dbt
-from tests.incremental_marts import copy_of, days_from, differing, full_rebuild, run_models
+from tests.incremental_marts import (
+    DAY,
+    copy_of,
+    days_from,
+    differing,
+    full_rebuild,
+    mart_rows,
+    run_models,
+)
 from tests.pace_inputs import create_pace_inputs
 
 D = dt.date
-DAY = dt.timedelta(days=1)
 FIRST = D(2024, 1, 1)
 HISTORY_END = D(2025, 3, 10)  # a Monday: the first build holds the days up to it
 KPIS = ("net_revenue", "organic_traffic", "cost_per_acquisition", "nps", "user_conversion_rate")
@@ -80,15 +87,14 @@ def load_days(warehouse: Path, days: list[D], version: int = 0) -> None:
             )
 
 
-def pace(warehouse: Path) -> dict[tuple, tuple]:
-    with duckdb.connect(str(warehouse), read_only=True) as con:
-        rows = con.execute("select * from marts.fct_kpi_pace").fetchall()
-    found = {(row[0], row[1]): row for row in rows}
-    assert len(found) == len(rows), "a day's row twice"
-    return found
+def pace(warehouse: Path) -> dict[tuple, dict]:
+    """fct_kpi_pace's rows by day and KPI."""
+    return mart_rows(warehouse, "fct_kpi_pace")
 
 
 MODELS = ["fct_kpi_period", "fct_kpi_pace"]
+# a pace row's day, KPI and period, which a tampered row keeps
+PERIOD = ("kpi_date", "kpi_id", "period_grain", "period_start", "period_end")
 
 
 def dbt_run(warehouse: Path, root: Path, *args: str, window: dict[str, str] | None = None):
@@ -110,7 +116,8 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert {kpi_id for _, kpi_id in built} == set(KPIS)
     # the history reaches every input of a day's pace: 56 days, last year, the recount
     newest = built[(HISTORY_END, "net_revenue")]
-    assert newest[-3] is not None and newest[-2] is not None  # an interval: 56 full days
+    # an interval: 56 full days
+    assert newest["projected_low"] is not None and newest["projected_high"] is not None
     return warehouse
 
 
@@ -144,8 +151,9 @@ def test_a_daily_run_recomputes_its_windows_days_and_keeps_the_others(
 
     # the day before the window was not recomputed: its tampered rows survive
     for kpi_id in KPIS:
-        assert after[(before, kpi_id)][5] == -1
-        assert after[(before, kpi_id)][:5] == full[(before, kpi_id)][:5]
+        kept, rebuilt = after[(before, kpi_id)], full[(before, kpi_id)]
+        assert kept["days_elapsed"] == -1
+        assert [kept[c] for c in PERIOD] == [rebuilt[c] for c in PERIOD]
     # the window's days (the restated one included) are recomputed, the new day added
     assert (
         differing(
@@ -160,7 +168,7 @@ def test_a_daily_run_recomputes_its_windows_days_and_keeps_the_others(
 def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
     warehouse: Path, tmp_path: Path
 ) -> None:
-    def run_and_compare(first: D, last: D, lookback: int = 0) -> dict[tuple, tuple]:
+    def run_and_compare(first: D, last: D, lookback: int = 0) -> dict[tuple, dict]:
         run = dbt_run(warehouse, tmp_path, window=dbt_window(first, last, lookback))
         assert "incremental model marts.fct_kpi_pace" in run.stdout
         incremental = pace(warehouse)
@@ -190,7 +198,8 @@ def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
     for kpi_id in ("net_revenue", "organic_traffic", "nps", "cost_per_acquisition"):
         assert after[(newest, kpi_id)] != before[(newest, kpi_id)], kpi_id
     # and February's later days, their month to date
-    assert after[(D(2025, 2, 20), "net_revenue")][7] != before[(D(2025, 2, 20), "net_revenue")][7]
+    later = (D(2025, 2, 20), "net_revenue")
+    assert after[later]["period_to_date_value"] != before[later]["period_to_date_value"]
     # the days before the window are the same
     assert (
         differing(
@@ -207,4 +216,5 @@ def test_day_by_day_windows_and_restatements_equal_a_full_rebuild(
     restated = run_and_compare(last_year, last_year)
     march = D(2025, 3, 14)
     for kpi_id in ("organic_traffic", "net_revenue"):
-        assert restated[(march, kpi_id)][8] != after[(march, kpi_id)][8], kpi_id
+        key = (march, kpi_id)
+        assert restated[key]["target_to_date"] != after[key]["target_to_date"], kpi_id
