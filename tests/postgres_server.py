@@ -6,12 +6,13 @@ from __future__ import annotations
 import glob
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from tests.ports import free_port
 
 SUPERUSER = "kpi"
 DATABASE = "kpi"
@@ -25,12 +26,6 @@ def server_binaries() -> Path | None:
         if (Path(d) / "initdb").exists() and (Path(d) / "pg_ctl").exists()
     ]
     return max(found, key=lambda p: int(p.parent.name), default=None) if found else None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def _as_server_user(command: list[str]) -> list[str]:

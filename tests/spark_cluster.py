@@ -19,7 +19,7 @@ from pathlib import Path
 
 from kpi_pipeline.warehouse.java_runtime import java_env
 from kpi_pipeline.warehouse.spark import port_open, spark_home
-from tests.postgres_server import free_port
+from tests.ports import free_port
 
 # the daemons' own heap (Spark's default is 1 GB each)
 DAEMON_MEMORY = "256m"

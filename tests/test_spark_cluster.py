@@ -31,7 +31,7 @@ from kpi_pipeline.warehouse import connect
 from kpi_pipeline.warehouse.spark import SESSION_CONF, SparkPaths, stop_recorded_server
 from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
-from tests.postgres_server import free_port
+from tests.ports import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import replace_a_day_partition, standalone_cluster, stranger_connect_server
 from tests.spark_extra import require_spark_extra

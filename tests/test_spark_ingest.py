@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import socket
 from pathlib import Path
 
 import pytest
@@ -19,6 +18,7 @@ from kpi_pipeline.sample import generate_sample
 from kpi_pipeline.warehouse import append_frame, connect, is_spark, query_polars, warehouse_engine
 from kpi_pipeline.warehouse.spark import SparkPaths, spark_location, stop_recorded_server
 from tests.ingest_days import PII_KEY, ingest_days
+from tests.ports import free_port
 from tests.spark_extra import require_spark_extra
 
 require_spark_extra()
@@ -31,12 +31,6 @@ LOG_COLUMNS = (
 )
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def spoil_a_row_of_each_kind(landing: Path) -> None:

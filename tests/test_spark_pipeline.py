@@ -51,6 +51,7 @@ from tests.conftest import deploy
 from tests.kpi_process import kpi_command, kpi_env, run_kpi
 from tests.mart_keys import FACT_MART_KEYS
 from tests.parallel_steps import assert_ingest_ran_in_parallel
+from tests.ports import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_extra import require_spark_extra
 from tests.stand_in_java import JAVA_11, bundled_major, stand_in_java
@@ -67,14 +68,6 @@ DAY = FIRST  # the day the gate's checks are compared on
 # each mart's key columns (tests/mart_keys.py)
 MARTS = {**FACT_MART_KEYS, "dim_kpi": ["kpi_id"]}
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def dbt(
@@ -500,7 +493,7 @@ def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
 
 # Spark 4.3's task deserialisation failure under adaptive execution, which dbt's unit tests
 # meet now and then (docs/warehouses.md#known-problems)
-SPARK_CLASS_LOADING_ERROR = "DefaultSerializationProxy"
+SPARK_DESERIALISATION_ERROR = "DefaultSerializationProxy"
 
 
 def profiles_without_adaptive_execution(folder: Path) -> Path:
@@ -532,7 +525,7 @@ def test_the_dbt_unit_tests_pass_on_spark(runs) -> None:
     args = ("test", "--select", "test_type:unit", "--vars", "{run_unit_tests: true}")
     profiles = profiles_without_adaptive_execution(runs["settings"].artefacts_dir / "unit_tests")
     result = dbt(runs["settings"], *args, profiles_dir=profiles)
-    if result.returncode and SPARK_CLASS_LOADING_ERROR in result.stdout:
+    if result.returncode and SPARK_DESERIALISATION_ERROR in result.stdout:
         restart_the_server(runs)
         result = dbt(runs["settings"], *args, profiles_dir=profiles)
     assert result.returncode == 0, result.stdout[-3000:]

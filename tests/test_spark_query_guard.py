@@ -5,7 +5,6 @@ statement is shown to have changed nothing on a real Spark server; each allowed 
 from __future__ import annotations
 
 import datetime as dt
-import socket
 import subprocess
 import warnings
 from pathlib import Path
@@ -19,17 +18,12 @@ from kpi_pipeline.orchestration.query_limits import QueryLimits
 from kpi_pipeline.orchestration.readonly_spark import check_on_spark, spark_read_only_query_at
 from kpi_pipeline.warehouse.spark import SparkPaths, remote_session, running_server
 from tests.kpi_process import kpi_env, run_kpi
+from tests.ports import free_port
 from tests.spark_extra import require_spark_extra
 
 require_spark_extra()
 
 pytestmark = pytest.mark.e2e
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -35,7 +35,7 @@ from kpi_pipeline.warehouse.java_runtime import java_env
 from kpi_pipeline.warehouse.spark import SESSION_CONF, port_open, server_env, spark_home
 from tests.conftest import deploy
 from tests.kpi_process import kpi_env, run_in_background, run_kpi
-from tests.postgres_server import free_port
+from tests.ports import free_port
 from tests.published_csv import canonical_rows, latest
 from tests.spark_cluster import jvm, replace_a_day_partition, wait_for
 from tests.spark_extra import require_spark_extra

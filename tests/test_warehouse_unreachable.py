@@ -16,7 +16,7 @@ from dagster._utils.error import SerializableErrorInfo
 
 from kpi_pipeline.runner import root_cause
 from tests.kpi_process import kpi_env, run_kpi
-from tests.postgres_server import free_port
+from tests.ports import free_port
 from tests.spark_extra import require_spark_extra
 
 DAY = dt.date(2025, 6, 2)

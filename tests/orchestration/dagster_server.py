@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -15,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kpi_pipeline.settings import PROJECT_ROOT
+from tests.ports import free_port
 
 CHROMIUM_FLAGS = [
     "--headless",
@@ -26,12 +26,6 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
     "--virtual-time-budget=20000",  # let the page's own requests finish before dumping
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _default_signals() -> None:

@@ -15,7 +15,7 @@ from kpi_pipeline.notify.channels import Message, NotificationError, deliver
 from kpi_pipeline.notify.messages import failure_message, report_message
 from kpi_pipeline.notify.settings import Audience, NotifySettings
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
-from tests.publish.servers import free_port
+from tests.ports import free_port
 
 DAY = dt.date(2025, 3, 3)
 

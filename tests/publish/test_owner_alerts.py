@@ -32,7 +32,7 @@ from kpi_pipeline.notify.owner_alerts import (
 from kpi_pipeline.notify.settings import NotifySettings, owner_contacts
 from kpi_pipeline.publish.snapshot import KPIS_PARQUET, move_latest
 from kpi_pipeline.settings import KPI_CATALOGUE_PATH
-from tests.publish.servers import free_port
+from tests.ports import free_port
 
 DAY = dt.date(2026, 3, 3)
 BEFORE = DAY - dt.timedelta(days=1)
