@@ -25,7 +25,6 @@ from types import SimpleNamespace
 import duckdb
 import polars as pl
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from kpi_pipeline.cli import app, common
@@ -70,11 +69,8 @@ MARTS = {**FACT_MART_KEYS, "dim_kpi": ["kpi_id"]}
 pytestmark = pytest.mark.e2e
 
 
-def dbt(
-    settings: Settings, *args: str, profiles_dir: Path = DBT_PROJECT_DIR
-) -> subprocess.CompletedProcess:
-    """dbt as the pipeline starts it: the deployment's dbt environment and DAY's window (and
-    the project's profiles, or those in `profiles_dir`)."""
+def dbt(settings: Settings, *args: str) -> subprocess.CompletedProcess:
+    """dbt as the pipeline starts it: the deployment's dbt environment and DAY's window."""
     window = dbt_window(DAY, DAY, settings.lookback_days)
     env = {**os.environ, **settings.dbt_env(), **dbt_window_env(window)}
     command = [
@@ -83,7 +79,7 @@ def dbt(
         "--project-dir",
         str(DBT_PROJECT_DIR),
         "--profiles-dir",
-        str(profiles_dir),
+        str(DBT_PROJECT_DIR),
         "--target-path",
         str(settings.dbt_target_dir),
     ]
@@ -276,6 +272,25 @@ def test_with_an_old_java_the_server_ran_on_the_spark_extras_java(runs) -> None:
     assert (paths.java_home / "bin" / "java").is_file()
     said = f"INFO SparkContext: Java version {bundled_major()}."
     assert said in paths.server_log.read_text()
+
+
+def test_the_servers_log_has_its_start_and_its_warnings_not_sparks_info_lines(runs) -> None:
+    """After the module's runs (hundreds of thousands of INFO lines with Spark's defaults):
+    of the INFO lines only the server's start (where it listens, Spark's and Java's
+    versions); warnings and errors are kept (warehouse/spark_server_log4j2.xml)."""
+    lines = runs["settings"].spark_paths.server_log.read_text().splitlines()
+    info = [line.split(" INFO ", 1)[1] for line in lines if " INFO " in line]
+    assert any(line.startswith("SparkConnectServer: Spark Connect server started") for line in info)
+    assert {line.split(":", 1)[0] for line in info} == {
+        "SparkConnectServer",
+        "SparkConnectService",
+        "SparkContext",
+    }
+    assert all(
+        line.startswith(("SparkContext: Running Spark version", "SparkContext: Java version"))
+        for line in info
+        if line.startswith("SparkContext")
+    )
 
 
 # --- the job's runs -----------------------------------------------------------------------
@@ -491,20 +506,9 @@ def test_the_incremental_marts_are_partitioned_as_insert_overwrite_needs(
     assert columns == partitioned_by
 
 
-# Spark 4.3's task deserialisation failure under adaptive execution, which dbt's unit tests
-# meet now and then (docs/warehouses.md#known-problems)
+# Spark 4.3's task deserialisation failure under adaptive execution, which the deployment's
+# server turns off (docs/warehouses.md#known-problems)
 SPARK_DESERIALISATION_ERROR = "DefaultSerializationProxy"
-
-
-def profiles_without_adaptive_execution(folder: Path) -> Path:
-    """The project's profiles, with Spark's adaptive query execution off in the `spark`
-    output's sessions: the known problem's workaround for dbt's unit tests."""
-    profiles = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())
-    spark = profiles["kpi_pipeline"]["outputs"]["spark"]
-    spark["server_side_parameters"]["spark.sql.adaptive.enabled"] = "false"
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "profiles.yml").write_text(yaml.safe_dump(profiles))
-    return folder
 
 
 def restart_the_server(runs) -> None:
@@ -520,14 +524,13 @@ def restart_the_server(runs) -> None:
 
 
 def test_the_dbt_unit_tests_pass_on_spark(runs) -> None:
-    """The models' unit tests (hand-made rows, expected rows) that CI runs on DuckDB, with
-    Spark's adaptive execution off (the known problem's workaround; the daily job keeps it)."""
+    """The models' unit tests (hand-made rows, expected rows) that CI runs on DuckDB, on the
+    deployment's server (adaptive execution off: the known problem's cause)."""
     args = ("test", "--select", "test_type:unit", "--vars", "{run_unit_tests: true}")
-    profiles = profiles_without_adaptive_execution(runs["settings"].artefacts_dir / "unit_tests")
-    result = dbt(runs["settings"], *args, profiles_dir=profiles)
+    result = dbt(runs["settings"], *args)
     if result.returncode and SPARK_DESERIALISATION_ERROR in result.stdout:
         restart_the_server(runs)
-        result = dbt(runs["settings"], *args, profiles_dir=profiles)
+        result = dbt(runs["settings"], *args)
     assert result.returncode == 0, result.stdout[-3000:]
     outcomes = statuses(runs["settings"])
     assert len(outcomes) >= 8 and all(node.startswith("unit_test.") for node in outcomes)
@@ -619,6 +622,36 @@ def break_a_row(con, table: str, columns: list[str], row: tuple, day: dt.date) -
     )
 
 
+def day_rows(con, tables, day: dt.date) -> dict[str, list[tuple]]:
+    """Each raw table's (file, row number) pairs of `day`."""
+    return {
+        table: sorted(
+            con.execute(
+                f"select _source_file, _row_number from raw.{table} where _extract_date = ?",
+                [day],
+            ).fetchall()
+        )
+        for table in tables
+    }
+
+
+@contextmanager
+def partitions_kept(con, tables, day: dt.date):
+    """The raw `tables`' partitions of `day` on Spark as they were before the block: the
+    module's later tests (and anyone reading its warehouse) see the runs' rows."""
+    for table in tables:
+        con.execute(
+            f"create table raw.{table}_kept using parquet as "
+            f"select * from raw.{table} where _extract_date = date'{day.isoformat()}'"
+        )
+    try:
+        yield
+    finally:
+        for table in tables:  # the partition column is last, as the insert needs
+            con.execute(f"insert overwrite table raw.{table} select * from raw.{table}_kept")
+            con.execute(f"drop table raw.{table}_kept")
+
+
 def test_a_broken_raw_row_fails_the_same_expectation_on_spark(runs, tmp_path) -> None:
     settings = runs["settings"]
     duckdb_copy = tmp_path / "warehouse.duckdb"
@@ -644,10 +677,13 @@ def test_a_broken_raw_row_fails_the_same_expectation_on_spark(runs, tmp_path) ->
             break_a_row(con, table, columns, rows[table], BROKEN_DAY)
         expected = verdicts(gate_results(con, settings, BROKEN_DAY))
     with spark_warehouse(settings) as con:
-        for table in BROKEN:
-            columns = [name for name, _ in con.table_columns(f"raw.{table}")]
-            break_a_row(con, table, columns, rows[table], BROKEN_DAY)
-        actual = verdicts(gate_results(con, settings, BROKEN_DAY))
+        before = day_rows(con, BROKEN, BROKEN_DAY)
+        with partitions_kept(con, BROKEN, BROKEN_DAY):
+            for table in BROKEN:
+                columns = [name for name, _ in con.table_columns(f"raw.{table}")]
+                break_a_row(con, table, columns, rows[table], BROKEN_DAY)
+            actual = verdicts(gate_results(con, settings, BROKEN_DAY))
+        assert day_rows(con, BROKEN, BROKEN_DAY) == before
     for table, (column, _) in BROKEN.items():
         passed, _, words, metadata = expected[f"raw/{table}:gx_raw_{table}"]
         assert not passed and column in words, words
