@@ -34,6 +34,7 @@ from pathlib import Path
 
 from kpi_pipeline.warehouse import spark_thrift
 from kpi_pipeline.warehouse.java_runtime import JavaUnavailableError, java_env
+from kpi_pipeline.warehouse.spark_client_log import quiet_closed_session_releases
 
 # KPI_WAREHOUSE's value for a local Spark
 SPARK = "spark"
@@ -537,6 +538,7 @@ def running_server(paths: SparkPaths, port: int) -> Iterator[SparkServer]:
 def remote_session(port: int):
     """A Spark Connect session on the deployment's server (pyspark's client)."""
     spark_home()
+    quiet_closed_session_releases()
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(remote_url(port)).getOrCreate()

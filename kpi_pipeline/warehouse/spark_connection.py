@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from kpi_pipeline.warehouse import spark
 from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, SparkWarehouseError
+from kpi_pipeline.warehouse.spark_client_log import quiet_closed_session_releases
 from kpi_pipeline.warehouse.spark_types import spark_type
 
 # statements a DuckDB or PostgreSQL connection runs as transaction control
@@ -334,6 +335,7 @@ def new_session(port: int):
     """A Spark Connect session of its own on the server at `port` (not pyspark's default
     session: closing it leaves other sessions of the process alone)."""
     spark.spark_home()
+    quiet_closed_session_releases()
     from pyspark.sql import SparkSession
 
     return SparkSession.builder.remote(spark.remote_url(port)).create()
@@ -382,6 +384,7 @@ def foreign_session(endpoint: spark.SparkEndpoint, timeout: float = 10.0):
     its server's defaults are its owner's). Refused in words when the endpoint does not
     answer or refuses the session (a wrong token, say); its parameters are never shown."""
     spark.spark_home()
+    quiet_closed_session_releases()
     from pyspark.sql import SparkSession
 
     if refusal := spark.connection_refusal(*spark.endpoint_address(endpoint.remote), timeout):
