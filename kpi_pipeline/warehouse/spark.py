@@ -80,12 +80,12 @@ _CONNECT = re.compile(
     r"\Asc://(?P<host>[A-Za-z0-9.\-]+|\[[0-9A-Fa-f:]+\])(?::(?P<port>\d{1,5}))?"
     r"(?:/(?P<params>(?:;[^;=/\s]+=[^;\s]*)*))?\Z"
 )
-# settings the pipeline's SQL needs on every session (each is a session setting: a server
-# the deployment does not own gets them per session; its own server has them as defaults)
 # the server's log4j 2 configuration: warnings, errors and the server's start, not Spark's
 # INFO lines (about 500,000 in one run of the Spark test module)
 SERVER_LOG_CONFIG = Path(__file__).with_name("spark_server_log4j2.xml")
 
+# settings the pipeline's SQL needs on every session (each is a session setting: a server
+# the deployment does not own gets them per session; its own server has them as defaults)
 SESSION_CONF = {
     "spark.sql.session.timeZone": "UTC",
     "spark.sql.sources.partitionOverwriteMode": "dynamic",
