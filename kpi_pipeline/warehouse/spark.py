@@ -535,13 +535,20 @@ def running_server(paths: SparkPaths, port: int) -> Iterator[SparkServer]:
         stop_server(server)
 
 
-def remote_session(port: int):
-    """A Spark Connect session on the deployment's server (pyspark's client)."""
+def session_builder(remote: str):
+    """pyspark's session builder for the Spark Connect URL `remote`: the spark extra
+    checked first (refused in words without it) and pyspark's closed-session release
+    warnings dropped (`spark_client_log`), as on every session the pipeline opens."""
     spark_home()
     quiet_closed_session_releases()
     from pyspark.sql import SparkSession
 
-    return SparkSession.builder.remote(remote_url(port)).getOrCreate()
+    return SparkSession.builder.remote(remote)
+
+
+def remote_session(port: int):
+    """A Spark Connect session on the deployment's server (pyspark's client)."""
+    return session_builder(remote_url(port)).getOrCreate()
 
 
 def recorded_server(paths: SparkPaths) -> dict | None:

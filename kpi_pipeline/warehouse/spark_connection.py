@@ -30,7 +30,6 @@ import pyarrow as pa
 
 from kpi_pipeline.warehouse import spark
 from kpi_pipeline.warehouse.spark import SparkPaths, SparkUnavailableError, SparkWarehouseError
-from kpi_pipeline.warehouse.spark_client_log import quiet_closed_session_releases
 from kpi_pipeline.warehouse.spark_types import spark_type
 
 # statements a DuckDB or PostgreSQL connection runs as transaction control
@@ -334,11 +333,7 @@ def _alive(pid: object) -> bool:
 def new_session(port: int):
     """A Spark Connect session of its own on the server at `port` (not pyspark's default
     session: closing it leaves other sessions of the process alone)."""
-    spark.spark_home()
-    quiet_closed_session_releases()
-    from pyspark.sql import SparkSession
-
-    return SparkSession.builder.remote(spark.remote_url(port)).create()
+    return spark.session_builder(spark.remote_url(port)).create()
 
 
 def local_endpoint(paths: SparkPaths, port: int) -> spark.SparkEndpoint:
@@ -383,18 +378,14 @@ def foreign_session(endpoint: spark.SparkEndpoint, timeout: float = 10.0):
     started nor stopped here), with the pipeline's session settings (`spark.SESSION_CONF`:
     its server's defaults are its owner's). Refused in words when the endpoint does not
     answer or refuses the session (a wrong token, say); its parameters are never shown."""
-    spark.spark_home()
-    quiet_closed_session_releases()
-    from pyspark.sql import SparkSession
-
+    builder = spark.session_builder(endpoint.remote)
     if refusal := spark.connection_refusal(*spark.endpoint_address(endpoint.remote), timeout):
         raise SparkUnavailableError(
             f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) does not answer "
             f"({refusal}): check that it runs and that this machine reaches its host and port"
         )
-    builder = SparkSession.builder.remote(endpoint.remote).config(map=spark.SESSION_CONF)
     try:
-        return builder.create()
+        return builder.config(map=spark.SESSION_CONF).create()
     except Exception as err:  # pyspark's errors share no base class across its clients
         raise SparkUnavailableError(
             f"the Spark Connect endpoint {endpoint.shown} (KPI_WAREHOUSE) refused a "
