@@ -34,6 +34,7 @@ def test_inspect_counts_rows_names_what_is_missing_and_writes_nothing(
         writer.writeheader()
         writer.writerows(rows)
     monkeypatch.setenv("KPI_SOURCES", "orders,nps")
+    before = sorted(cli_env.rglob("*"))
 
     result = CliRunner().invoke(app, ["inspect", "--start", str(DAYS[0]), "--end", str(DAYS[-1])])
 
@@ -46,7 +47,7 @@ def test_inspect_counts_rows_names_what_is_missing_and_writes_nothing(
     assert "not computed: session_conversion_rate: needs ga4" in result.output
     assert "net_revenue" in result.output.split("KPIs this deployment computes")[1]
     assert not (cli_env / "warehouse.duckdb").exists()
-    assert not any((cli_env / "snapshots").iterdir())
+    assert sorted(cli_env.rglob("*")) == before  # nothing written, not even a folder
 
 
 def test_inspect_of_an_empty_landing_zone_says_how_to_deliver(cli_env: Path) -> None:

@@ -62,6 +62,16 @@ def test_readers_share_and_keep_writers_out(tmp_path: Path) -> None:
     assert "readers (kpi query / kpi show) to finish" in writer
 
 
+def test_a_reader_where_there_is_no_deployment_creates_nothing(tmp_path: Path) -> None:
+    """No data folder: nothing to read and no writer to wait for; a writer makes the folder."""
+    path = tmp_path / "data" / "warehouse.lock"
+    with hold(path, exclusive=False, timeout=0):
+        assert not (tmp_path / "data").exists()
+    assert list(tmp_path.iterdir()) == []
+    with hold(path, timeout=0):
+        assert path.is_file()
+
+
 def test_a_wait_that_runs_out_says_busy(tmp_path: Path) -> None:
     path = tmp_path / "warehouse.lock"
     told = []

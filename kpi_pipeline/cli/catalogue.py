@@ -10,12 +10,11 @@ import typer
 from rich import box
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, say_waiting, styled_status
-from kpi_pipeline.settings import Settings
+from kpi_pipeline.cli.common import console, fail, read_settings, say_waiting, styled_status
 
 
 def _catalogue_path(path: Path | None) -> Path:
-    return path if path is not None else Settings.from_env().kpi_catalogue_path
+    return path if path is not None else read_settings().kpi_catalogue_path
 
 
 def _load(path: Path):
@@ -221,7 +220,7 @@ def list_kpis(
     from kpi_pipeline.kpis.availability import availability
 
     metrics, kpis = _load(_catalogue_path(path))
-    settings = Settings.from_env()
+    settings = read_settings()
     facts = latest_values(settings.warehouse_location, on_wait=say_waiting)
     console.print(catalogue_table(kpis, facts, console.width))
     computed = availability(kpis, metrics, settings.deployment)

@@ -80,12 +80,33 @@ def open_instance(home: Path) -> Iterator:
         ) from err
 
 
-def load_settings():
-    """The deployment's settings, with its folders and Dagster instance created (telemetry
-    off); this process's environment is left as it is."""
-    from kpi_pipeline.settings import Settings, prepare_deployment
+@contextmanager
+def existing_instance(home: Path) -> Iterator:
+    """`open_instance(home)` for a command that only reads, or None where the deployment
+    has no Dagster home yet: nothing has run there, and opening an instance would create
+    its storage."""
+    if not home.is_dir():
+        yield None
+        return
+    with open_instance(home) as instance:
+        yield instance
 
-    settings = Settings.from_env()
+
+def read_settings():
+    """The deployment's settings, creating nothing: for the commands that only read, so
+    that one run where there is no deployment says what is missing and leaves no folder
+    behind. This process's environment is left as it is."""
+    from kpi_pipeline.settings import Settings
+
+    return Settings.from_env()
+
+
+def load_settings():
+    """The settings of a command that builds or changes the deployment: `read_settings`
+    with the deployment's folders and Dagster instance created (telemetry off)."""
+    from kpi_pipeline.settings import prepare_deployment
+
+    settings = read_settings()
     prepare_deployment(settings)
     return settings
 

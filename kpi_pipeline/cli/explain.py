@@ -13,9 +13,9 @@ from kpi_pipeline.cli.common import (
     BUSY_HINT,
     console,
     fail,
-    load_settings,
     named_kpi,
     parse_day,
+    read_settings,
     say_waiting,
 )
 from kpi_pipeline.exit_codes import ExitCode
@@ -72,7 +72,7 @@ def explain(
         raise fail(f"--vs '{vs}' is not known", f"use one of {', '.join(COMPARISONS)}")
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
-    settings = load_settings()
+    settings = read_settings()
     kpi = named_kpi(settings, kpi_id)
     dimension = _split(kpi, by)
     chain = dimension == CHAIN

@@ -8,7 +8,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, parse_range
+from kpi_pipeline.cli.common import console, fail, parse_range, read_settings
 from kpi_pipeline.exit_codes import ExitCode
 
 
@@ -31,7 +31,7 @@ def inspect(
     from kpi_pipeline.quality.deliveries import missing_days, requirements
     from kpi_pipeline.settings import earliest_landing_day, latest_landing_day
 
-    settings = load_settings()
+    settings = read_settings()
     landing = settings.landing_url or str(settings.landing_dir)
     last_text = end or latest_landing_day(landing)
     if last_text is None:

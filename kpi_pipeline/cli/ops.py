@@ -9,7 +9,15 @@ import typer
 from rich.padding import Padding
 from rich.table import Table
 
-from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
+from kpi_pipeline.cli.common import (
+    BUSY_HINT,
+    console,
+    existing_instance,
+    fail,
+    parse_day,
+    read_settings,
+    say_waiting,
+)
 
 STATE_STYLE = {"published": "green", "failed": "red", "running": "cyan", "queued": "cyan"}
 MAX_TABLE_ROWS = 200
@@ -29,15 +37,14 @@ def status(
       kpi status --days 30 --runs 5
       kpi status --end 2025-03-31 --days 31
     """
-    from kpi_pipeline.orchestration.dagster_private import open_instance_at
     from kpi_pipeline.orchestration.status import collect_status
     from kpi_pipeline.partitions import partition_range
 
-    settings = load_settings()
+    settings = read_settings()
     start, last_complete = partition_range(settings)
     yesterday = parse_day(end, "--end") if end else last_complete
     first = max(yesterday - dt.timedelta(days=days - 1), start)
-    with open_instance_at(settings.dagster_home) as instance:
+    with existing_instance(settings.dagster_home) as instance:
         report = collect_status(instance, settings.snapshot_dir, first, yesterday)
 
     table = Table(title="Last runs of daily_kpis")
@@ -112,7 +119,7 @@ def query(
 
     if fmt not in {"table", "csv"}:
         raise fail(f"--format '{fmt}' is not known", "use --format table or --format csv")
-    settings = load_settings()
+    settings = read_settings()
     try:
         limits = QueryLimits(timeout_seconds=timeout, memory_limit=memory_limit)
         frame = read_only_query(settings.warehouse_location, sql, limits, on_wait=say_waiting)

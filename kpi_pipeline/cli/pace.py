@@ -14,8 +14,8 @@ from kpi_pipeline.cli.common import (
     BUSY_HINT,
     console,
     fail,
-    load_settings,
     parse_day,
+    read_settings,
     say_waiting,
     styled_status,
 )
@@ -50,7 +50,7 @@ def pace(
 
     if fmt not in ("table", "csv", "json"):
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
-    settings = load_settings()
+    settings = read_settings()
     try:
         catalogue = load_catalogue(settings.kpi_catalogue_path)
     except CatalogueError as err:

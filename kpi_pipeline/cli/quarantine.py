@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from kpi_pipeline.cli.common import BUSY_HINT, console, fail, load_settings, parse_day, say_waiting
+from kpi_pipeline.cli.common import BUSY_HINT, console, fail, parse_day, read_settings, say_waiting
 from kpi_pipeline.exit_codes import ExitCode
 
 
@@ -28,7 +28,7 @@ def quarantine(
 
     first = parse_day(start, "--start") if start else None
     last = parse_day(end, "--end") if end else None
-    settings = load_settings()
+    settings = read_settings()
     if not settings.warehouse_url and not settings.spark and not settings.warehouse_path.exists():
         raise fail(
             f"no warehouse at {settings.warehouse_path}",

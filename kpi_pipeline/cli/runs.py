@@ -7,7 +7,14 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, fail, load_settings, open_instance
+from kpi_pipeline.cli.common import (
+    console,
+    existing_instance,
+    fail,
+    load_settings,
+    open_instance,
+    read_settings,
+)
 
 runs = typer.Typer(
     help="Runs of the daily job: list them (kpi runs), or mark a dead one failed.",
@@ -37,8 +44,8 @@ def list_runs(
         return
     from kpi_pipeline.orchestration.status import recent_runs
 
-    settings = load_settings()
-    with open_instance(settings.dagster_home) as instance:
+    settings = read_settings()
+    with existing_instance(settings.dagster_home) as instance:
         rows = recent_runs(instance, limit=limit)
     if not rows:
         console.print("no runs yet (kpi run --date D, or make dev)")

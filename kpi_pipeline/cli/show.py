@@ -13,9 +13,9 @@ from kpi_pipeline.cli.common import (
     BUSY_HINT,
     console,
     fail,
-    load_settings,
     named_kpi,
     parse_day,
+    read_settings,
     say_waiting,
     styled_status,
 )
@@ -60,7 +60,7 @@ def show(
         raise fail(f"--grain '{grain}' is not known", f"use one of: {', '.join(GRAINS)}")
     if fmt not in {"table", "csv", "json"}:
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
-    settings = load_settings()
+    settings = read_settings()
     kpi = named_kpi(settings, kpi_id)
     if by is not None and by not in kpi.dimensions:
         has = ", ".join(kpi.dimensions) or "none"

@@ -15,7 +15,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kpi_pipeline.cli.common import console, err_console, fail, load_settings, parse_day
+from kpi_pipeline.cli.common import console, err_console, fail, parse_day, read_settings
 from kpi_pipeline.exit_codes import ExitCode
 from kpi_pipeline.publish.registry import LEDGER_COLUMNS
 
@@ -64,7 +64,7 @@ def list_snapshots() -> None:
         version_folders,
     )
 
-    settings = load_settings()
+    settings = read_settings()
     days = (
         sorted(p for p in settings.snapshot_dir.glob("????-??-??") if p.is_dir())
         if settings.snapshot_dir.exists()
@@ -116,7 +116,7 @@ def show_snapshot(
         read_manifest,
     )
 
-    settings = load_settings()
+    settings = read_settings()
     when = parse_day(day, "DAY")
     day_folder = settings.snapshot_dir / when.isoformat()
     folder = day_folder / f"v{version}" if version else latest_folder(day_folder)
@@ -228,7 +228,7 @@ def diff_snapshots(
 
     if fmt not in FORMATS:
         raise fail(f"--format '{fmt}' is not known", "use --format table, csv or json")
-    settings = load_settings()
+    settings = read_settings()
     when = parse_day(day, "DAY")
     day_folder = settings.snapshot_dir / when.isoformat()
     older, newer = _versions_to_compare(day_folder, str(when), from_version, to_version)

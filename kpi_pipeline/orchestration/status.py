@@ -117,8 +117,11 @@ def _time(timestamp: float | None) -> dt.datetime | None:
     return dt.datetime.fromtimestamp(timestamp, dt.UTC) if timestamp else None
 
 
-def recent_runs(instance: DagsterInstance, limit: int = 200) -> list[RunRow]:
-    """Runs of the daily job, newest first."""
+def recent_runs(instance: DagsterInstance | None, limit: int = 200) -> list[RunRow]:
+    """Runs of the daily job, newest first; none without an instance (a deployment where
+    nothing has run yet: `cli.common.existing_instance`)."""
+    if instance is None:
+        return []
     rows = []
     for record in instance.get_run_records(RunsFilter(job_name=DAILY_JOB), limit=limit):
         run = record.dagster_run
@@ -159,7 +162,7 @@ def failing_checks(instance: DagsterInstance, run_ids: Iterable[str]) -> list[Ch
 
 
 def collect_status(
-    instance: DagsterInstance, snapshot_dir: Path, first_day: dt.date, last_day: dt.date
+    instance: DagsterInstance | None, snapshot_dir: Path, first_day: dt.date, last_day: dt.date
 ) -> Status:
     runs = recent_runs(instance)
     published = published_days(snapshot_dir)

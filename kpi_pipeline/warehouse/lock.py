@@ -162,7 +162,13 @@ def hold(
 ) -> Iterator[None]:
     """Hold the warehouse lock `path` (exclusive for a writer, shared for a reader) for the
     block, waiting up to `timeout` seconds (default `KPI_LOCK_TIMEOUT`) and telling
-    `on_wait` once what it waits for; `WarehouseBusyError` when the wait runs out."""
+    `on_wait` once what it waits for; `WarehouseBusyError` when the wait runs out.
+
+    A reader where the deployment's folder does not exist holds nothing and creates
+    nothing: there is no warehouse to read there, and no writer to wait for."""
+    if not exclusive and not path.parent.is_dir():
+        yield
+        return
     key = (str(path.absolute()), fcntl.LOCK_EX if exclusive else fcntl.LOCK_SH)
     with _held_guard:
         if _held.get(key) or (not exclusive and _held.get((key[0], fcntl.LOCK_EX))):
