@@ -63,6 +63,8 @@ def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl
     from kpi_pipeline.warehouse import spark
 
     paths = spark.SparkPaths(spark.spark_dir_of(location))
+    if problem := no_spark_warehouse(paths):
+        raise problem  # nothing to read: no server is started, no folder created
     if (thrift := thrift_endpoint(paths)) is not None:
         from kpi_pipeline.orchestration.readonly_thrift import thrift_read_only_query
 
