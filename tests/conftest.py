@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.scheduling import SPARK_SERVER_MODULES, OneSparkServerAtATime
+
 
 @dataclass
 class Deployment:
@@ -23,18 +25,35 @@ class Deployment:
 
 # pytest-xdist (`make test`: -n 2 --dist loadfile --no-loadscope-reorder; without that flag
 # xdist 3.8 hands out the modules with the most tests first, whatever the order here) hands
-# modules to its workers in collection order: the longest, the Spark end-to-end modules
-# (local server about 9 minutes, cluster 5, Thrift Server 3), go first, so that the short
-# ones even out the workers' ends
+# units of work to its workers in collection order (tests/scheduling.py: a module each, the
+# Spark server modules one unit together). The longest go first, so that the short ones even
+# out the workers' ends: the Spark unit (about 20 minutes on a quiet machine, the local
+# server's module half of it), then the longest other modules (CI of 08958a8, per module)
 LONGEST_FIRST = (
-    "tests/test_spark_pipeline.py",
-    "tests/test_spark_cluster.py",
-    "tests/test_spark_thrift.py",
+    *SPARK_SERVER_MODULES,
+    "tests/faults/test_kills.py",  # 315 s
+    "tests/faults/test_concurrency.py",  # 127 s
+    "tests/transform/test_incremental_change.py",  # 121 s
+    "tests/test_bench.py",  # 110 s
+    "tests/orchestration/test_dagster_dev.py",  # 107 s
+    "tests/publish/test_restatement_ledger.py",  # 100 s
 )
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    items.sort(key=lambda item: not item.nodeid.startswith(LONGEST_FIRST))  # stable
+    def rank(item: pytest.Item) -> int:
+        module = item.nodeid.split("::", 1)[0]
+        return LONGEST_FIRST.index(module) if module in LONGEST_FIRST else len(LONGEST_FIRST)
+
+    items.sort(key=rank)  # stable: a module's tests keep their order
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log):
+    """`--dist loadfile` with the Spark server modules run by one worker, one after another
+    (tests/scheduling.py); any other `--dist` as xdist makes it."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    return OneSparkServerAtATime(config, log)
 
 
 def deploy(
