@@ -146,8 +146,9 @@ def backfill_in_parallel(settings: Settings) -> SimpleNamespace:
 
 
 def two_queries_at_once() -> list[subprocess.CompletedProcess]:
-    """Two `kpi query` started together on a deployment whose server is not running yet:
-    each would start one."""
+    """Two `kpi query` started together on a built deployment whose server is not running:
+    each would start one. (On a deployment never built a reader starts nothing: it says there
+    is no warehouse, tests/orchestration/test_readonly_commands_leave_nothing.py.)"""
     started = [
         subprocess.Popen(
             kpi_command("query", "select 1 as one"),
@@ -237,10 +238,11 @@ def runs(tmp_path_factory):
         spark_deployment = deploy(root / "spark", monkeypatch, "spark", landing)
         settings = Settings.from_env()
         try:
-            first_queries = two_queries_at_once()
-            servers = spark_servers(settings.spark_paths.root)
-            on_spark = run_the_days(spark_deployment, True)
+            on_spark = run_the_days(spark_deployment, True)  # the backfill starts the server
             scheduled = scheduled_partitions(settings)
+            stop_recorded_server(settings.spark_paths)
+            first_queries = two_queries_at_once()  # they start it again, once
+            servers = spark_servers(settings.spark_paths.root)
             outcome = {
                 "duckdb": on_duckdb,
                 "spark": on_spark,
