@@ -40,7 +40,14 @@ def test_the_readers_say_there_is_no_spark_warehouse_yet_starting_nothing(tmp_pa
 
 
 @pytest.mark.parametrize(
-    "args", [["quarantine"], ["show", "nps"], ["pace"], ["explain", "session_conversion_rate"]]
+    "args",
+    [
+        ["quarantine"],
+        ["show", "nps"],
+        ["pace"],
+        ["explain", "session_conversion_rate"],
+        ["query", "select 1"],
+    ],
 )
 def test_a_reader_on_a_spark_deployment_not_built_yet_says_so(tmp_path, args) -> None:
     done = kpi(tmp_path, *args)

@@ -63,8 +63,6 @@ def spark_read_only_query_at(location: str, sql: str, limits: QueryLimits) -> pl
     from kpi_pipeline.warehouse import spark
 
     paths = spark.SparkPaths(spark.spark_dir_of(location))
-    if problem := no_spark_warehouse(paths):
-        raise problem  # nothing to read: no server is started, no folder created
     if (thrift := thrift_endpoint(paths)) is not None:
         from kpi_pipeline.orchestration.readonly_thrift import thrift_read_only_query
 
@@ -109,10 +107,13 @@ def thrift_reader(endpoint) -> Iterator[ReadOnlySparkConnection]:
 def reader_session(paths):
     """A session of its own on the deployment's server (`paths`, a `SparkPaths`; started
     when none runs), or a QueryError in words when Spark cannot be used (the extra or Java
-    missing, the port held by another server)."""
+    missing, the port held by another server) or there is nothing to read (no warehouse
+    built: then no server is started and no folder created)."""
     from kpi_pipeline.warehouse import spark
     from kpi_pipeline.warehouse.spark_connection import deployment_session
 
+    if problem := no_spark_warehouse(paths):
+        raise problem
     try:
         return deployment_session(paths, spark.current_endpoint(paths.root))
     except (spark.SparkUnavailableError, ValueError) as err:
@@ -286,8 +287,6 @@ def spark_read_only_connection(location: str) -> Iterator[ReadOnlySparkConnectio
     from kpi_pipeline.warehouse import spark
 
     paths = spark.SparkPaths(spark.spark_dir_of(location))
-    if problem := no_spark_warehouse(paths):
-        raise problem
     if (thrift := thrift_endpoint(paths)) is not None:
         with thrift_reader(thrift) as con:
             yield con

@@ -106,22 +106,6 @@ def test_the_reported_query_in_a_process_of_its_own_leaves_nothing(tmp_path: Pat
     assert tree(tmp_path) == []
 
 
-@pytest.mark.parametrize("args", [["query", "select 1"], ["show", "net_revenue"]])
-def test_a_spark_reader_without_a_warehouse_starts_no_server(
-    empty: Path, args: list[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """KPI_WAREHOUSE=spark where nothing was ever built: refused in words before any Spark
-    server is started (a server would create the deployment's `spark/` metastore)."""
-    monkeypatch.setenv("KPI_WAREHOUSE", "spark")
-
-    result = CliRunner().invoke(app, args)
-
-    assert result.exit_code == ExitCode.ERROR, result.output
-    assert f"no Spark warehouse at {empty / 'data' / 'spark'}" in result.output
-    assert "build it with kpi run / kpi backfill (KPI_WAREHOUSE=spark)" in result.output
-    assert tree(empty) == []
-
-
 def test_a_writer_still_creates_the_deployment_it_needs(empty: Path) -> None:
     result = CliRunner().invoke(app, ["sample", "--start", DAY, "--end", DAY, "--scale", "0.02"])
 
