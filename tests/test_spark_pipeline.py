@@ -148,7 +148,7 @@ def backfill_in_parallel(settings: Settings) -> SimpleNamespace:
 def two_queries_at_once() -> list[subprocess.CompletedProcess]:
     """Two `kpi query` started together on a built deployment whose server is not running:
     each would start one. (On a deployment never built a reader starts nothing: it says there
-    is no warehouse, tests/orchestration/test_readonly_commands_leave_nothing.py.)"""
+    is no warehouse, tests/test_spark_not_built_yet.py.)"""
     started = [
         subprocess.Popen(
             kpi_command("query", "select 1 as one"),
@@ -241,14 +241,14 @@ def runs(tmp_path_factory):
             on_spark = run_the_days(spark_deployment, True)  # the backfill starts the server
             scheduled = scheduled_partitions(settings)
             stop_recorded_server(settings.spark_paths)
-            first_queries = two_queries_at_once()  # they start it again, once
+            two_queries = two_queries_at_once()  # they start it again, once
             servers = spark_servers(settings.spark_paths.root)
             outcome = {
                 "duckdb": on_duckdb,
                 "spark": on_spark,
                 "settings": settings,
                 "session": remote_session(settings.spark_port),
-                "first_queries": first_queries,
+                "two_queries": two_queries,
                 "servers": servers,
                 "scheduled": scheduled,
             }
@@ -261,7 +261,7 @@ def runs(tmp_path_factory):
 def test_two_commands_started_together_start_one_server(runs) -> None:
     """Both queries answer; one of them started the deployment's server, the other waited
     for it and used it (Derby's metastore admits one server)."""
-    for done in runs["first_queries"]:
+    for done in runs["two_queries"]:
         assert done.returncode == 0, done.stderr[-2000:]
         assert "one" in done.stdout and "1" in done.stdout
     assert len(runs["servers"]) == 1, runs["servers"]
