@@ -13,6 +13,7 @@ import yaml
 from kpi_pipeline.settings import DBT_PROJECT_DIR, Settings, prepare_deployment
 from kpi_pipeline.warehouse import connect, wait_until_free
 from kpi_pipeline.warehouse.spark import (
+    CLUSTER_SHUFFLE_PARTITIONS,
     SERVER_LOG_CONFIG,
     SESSION_CONF,
     SparkPaths,
@@ -69,6 +70,10 @@ def test_the_server_keeps_everything_under_its_folder_never_the_working_director
     # under adaptive execution Spark 4.3 now and then fails a stage's every task
     # (docs/warehouses.md#known-problems)
     assert conf["spark.sql.adaptive.enabled"] == "false"
+    # one task per core a shuffle, hash joins where Spark deems a side small
+    # (docs/warehouses.md#server-settings-measured)
+    assert conf["spark.sql.shuffle.partitions"] == str(len(os.sched_getaffinity(0)))
+    assert conf["spark.sql.join.preferSortMergeJoin"] == "false"
     assert conf["spark.sql.session.timeZone"] == "UTC"
     assert conf["spark.connect.grpc.binding.address"] == "127.0.0.1"
     command = server_command(Path("/opt/pyspark"), conf)
@@ -202,6 +207,8 @@ def test_a_standalone_master_runs_the_deployments_own_server_on_the_cluster(tmp_
     conf = server_conf(paths, 15123, master=master, tables="s3a://kpi-bucket/tables")
     assert conf["spark.master"] == master
     assert conf["spark.sql.warehouse.dir"] == "s3a://kpi-bucket/tables"
+    # the executors' cores are not known to the driver's machine
+    assert conf["spark.sql.shuffle.partitions"] == str(CLUSTER_SHUFFLE_PARTITIONS)
     # the metastore stays the driver's, under the data folder
     assert str(paths.metastore_dir) in conf["spark.hadoop.javax.jdo.option.ConnectionURL"]
 

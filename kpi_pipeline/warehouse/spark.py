@@ -314,6 +314,18 @@ class SparkPaths:
         return self.root / "server.lock"
 
 
+CLUSTER_SHUFFLE_PARTITIONS = 4  # a cluster's executors' cores are not known here
+
+
+def shuffle_partitions(master: str) -> int:
+    """Tasks per shuffle: on `local[*]` one per core the server may use (on 2 cores a day's
+    `dbt build` took 12 % less time than at 4: docs/warehouses.md, Server settings,
+    measured); on a cluster `CLUSTER_SHUFFLE_PARTITIONS`."""
+    if master == LOCAL_MASTER:
+        return len(os.sched_getaffinity(0))
+    return CLUSTER_SHUFFLE_PARTITIONS
+
+
 def server_conf(
     paths: SparkPaths,
     port: int,
@@ -327,13 +339,17 @@ def server_conf(
     `tables` (default `paths.warehouse_dir`; on a cluster a folder the executors reach),
     sessions in UTC, partition overwrite by the partitions a statement writes (an `insert
     overwrite` of one day replaces that day only; Spark's default, `static`, empties the
-    whole table), ANSI off, decimals never rounded to fit."""
+    whole table), ANSI off, decimals never rounded to fit, a shuffle's tasks one per core
+    (`shuffle_partitions`) and hash joins preferred where Spark deems them small."""
     return {
         "spark.master": master,
         "spark.app.name": "kpi-pipeline",
         "spark.driver.memory": driver_memory,
         "spark.ui.enabled": "false",
-        "spark.sql.shuffle.partitions": "4",
+        "spark.sql.shuffle.partitions": str(shuffle_partitions(master)),
+        # a join whose smaller side Spark estimates to fit in memory per partition is a
+        # shuffled hash join (no sort of either side); Spark keeps sort-merge for the rest
+        "spark.sql.join.preferSortMergeJoin": "false",
         # adaptive query execution off: under it Spark 4.3 now and then fails every task of
         # a stage with a deserialisation error (DefaultSerializationProxy; measured, and
         # what it costs a day: docs/warehouses.md#known-problems). A session may turn it
