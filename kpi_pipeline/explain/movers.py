@@ -9,7 +9,7 @@ from collections.abc import Mapping, Sequence
 from kpi_pipeline.explain.decompose import explain
 from kpi_pipeline.explain.explanation import OVERLAP, Explanation, NoValue
 from kpi_pipeline.explain.periods import compared_periods, vs_label
-from kpi_pipeline.explain.read import read_breakdowns
+from kpi_pipeline.explain.read import breakdowns_from_rows, read_two_days
 from kpi_pipeline.explain.wording import mix_subject, sentence
 from kpi_pipeline.kpis.catalogue import Kpi
 
@@ -57,12 +57,14 @@ def why_moved(
 
 def day_explanations(con, catalogue: Mapping[str, Kpi], day: dt.date) -> dict[str, list]:
     """Per KPI with breakdowns, its change against the previous day split over each of
-    them, read from the daily facts (KPIs without a value on either day are left out)."""
+    them, read from the daily facts in one query (KPIs without a value on either day are
+    left out)."""
     before, after = compared_periods(day, "day", "previous")
+    rows_of = read_two_days(con, before, after)
     found: dict[str, list[Explanation]] = {}
     for kpi in catalogue.values():
         for dimension in kpi.dimensions:
-            periods = read_breakdowns(con, kpi.id, dimension, "day", before, after)
+            periods = breakdowns_from_rows(rows_of.get(kpi.id, []), dimension, before, after)
             try:
                 found.setdefault(kpi.id, []).append(explain(kpi, dimension, *periods))
             except NoValue:

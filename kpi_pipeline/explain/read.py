@@ -22,6 +22,13 @@ _DAILY = """
     from marts.fct_kpi_daily
     where kpi_id = ? and kpi_date in (?, ?) and dimension in (?, ?)
 """
+_TWO_DAYS = """
+    select kpi_id, kpi_date as period_start, dimension, dimension_value,
+           cast(numerator as double precision) as numerator,
+           cast(denominator as double precision) as denominator
+    from marts.fct_kpi_daily
+    where kpi_date in (?, ?)
+"""
 _PERIODS = """
     select period_start, dimension, dimension_value,
            cast(numerator as double precision) as numerator,
@@ -92,6 +99,17 @@ def read_breakdowns(
         params = [kpi_id, grain, before, after, OVERALL, dimension]
         frame = query_polars(con, spelled(con, _PERIODS), params)
     return breakdowns_from_rows(frame.to_dicts(), dimension, before, after)
+
+
+def read_two_days(con, before: dt.date, after: dt.date) -> dict[str, list[dict[str, Any]]]:
+    """Every KPI's rows of fct_kpi_daily on days `before` and `after`, by KPI id, in one
+    query (`breakdowns_from_rows` shapes any of them: a published day's movers read every
+    KPI's breakdowns, and on Spark each query is a round trip of its own)."""
+    frame = query_polars(con, spelled(con, _TWO_DAYS), [before, after])
+    found: dict[str, list[dict[str, Any]]] = {}
+    for row in frame.to_dicts():
+        found.setdefault(row["kpi_id"], []).append(row)
+    return found
 
 
 def breakdowns_from_rows(

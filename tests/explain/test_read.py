@@ -10,7 +10,7 @@ import pytest
 
 from kpi_pipeline.explain.decompose import Breakdown, Components, explain_ratio
 from kpi_pipeline.explain.explanation import NoValue
-from kpi_pipeline.explain.read import read_breakdowns
+from kpi_pipeline.explain.read import breakdowns_from_rows, read_breakdowns, read_two_days
 from kpi_pipeline.warehouse import connect
 
 D = dt.date
@@ -84,6 +84,20 @@ def test_two_days_by_channel(warehouse: str) -> None:
     assert [c.value for c in found.contributions] == pytest.approx(
         [0.0045, -0.0025, -0.00275, 0.00075], abs=1e-15
     )
+
+
+def test_every_kpis_two_days_in_one_read(warehouse: str) -> None:
+    """What a published day's movers read (one query for every KPI): each KPI's rows of the
+    two days, shaped into the same breakdowns as the KPI's own read."""
+    with connect(warehouse, read_only=True) as con:
+        rows_of = read_two_days(con, D(2025, 3, 3), D(2025, 3, 4))
+    assert sorted(rows_of) == ["net_revenue", SCR]
+    assert len(rows_of[SCR]) == 7  # both days' overall and channel rows, the 4th's country
+    before, after = breakdowns_from_rows(rows_of[SCR], "channel", D(2025, 3, 3), D(2025, 3, 4))
+    assert before == Breakdown(C(30.0, 2000.0), {"A": C(20.0, 1000.0), "B": C(10.0, 1000.0)})
+    assert after == Breakdown(C(30.0, 2000.0), {"A": C(24.0, 1500.0), "B": C(6.0, 500.0)})
+    revenue = breakdowns_from_rows(rows_of["net_revenue"], "campaign", D(2025, 3, 3), D(2025, 3, 4))
+    assert revenue == (Breakdown(C(None, None), {}), Breakdown(C(500.0, None), {}))
 
 
 def test_two_months_by_campaign(warehouse: str) -> None:
