@@ -32,6 +32,7 @@ from kpi_pipeline.publish.manifest import (
     git_commit,
     kpi_definitions,
     raw_row_counts,
+    read_ingest_log,
     source_files,
     window_files,
 )
@@ -204,16 +205,17 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 why = why_of[day] = {k: v for k, v in moved.items() if k not in late}
                 day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
+                log = read_ingest_log(con, day + dt.timedelta(days=settings.lookback_days))
                 manifest = {
                     **base_manifest,
                     "warehouse": warehouse_engine(con),
                     "checks": day_checks,
                     "status": "published_with_warnings" if day_warnings else "published",
                     "warnings": day_warnings,
-                    "row_counts": {"kpis": frame.height, "raw": raw_row_counts(con, day)},
+                    "row_counts": {"kpis": frame.height, "raw": raw_row_counts(log, day)},
                     "sources": {
-                        **source_files(con, day),
-                        "window_files": window_files(con, day, settings.lookback_days),
+                        **source_files(log, day),
+                        "window_files": window_files(log, day, settings.lookback_days),
                     },
                 }
 

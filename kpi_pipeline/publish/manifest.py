@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,66 +35,86 @@ def ingest_log_exists(con) -> bool:
     return table_exists(con, "raw", "_ingest_log")
 
 
-def source_files(con, day: dt.date) -> dict[str, Any]:
-    """The extract files of the day (name, checksum, rows read/loaded/quarantined) from
-    `raw._ingest_log`, and one digest over every file of every extract up to the day: the
-    day's KPIs depend on all of them, and the digest changes if any of them changed."""
+@dataclass(frozen=True)
+class LoggedFile:
+    """An extract file as `raw._ingest_log` records it."""
+
+    extract_date: dt.date
+    raw_table: str
+    file: str
+    sha256: str | None
+    rows_read: int | None
+    rows_loaded: int | None
+    rows_quarantined: int | None
+
+
+def read_ingest_log(con, through: dt.date) -> list[LoggedFile] | None:
+    """Every file `raw._ingest_log` records up to `through`, by day, raw table and file, in
+    one query (what a day's manifest says of its sources is computed from them below: on
+    Spark each query is a round trip); None without an ingest log."""
     if not ingest_log_exists(con):
-        return {"files": [], "all_extracts_digest": None, "all_extracts_files": 0}
+        return None
     rows = con.execute(
-        """select raw_table, source_file, checksum, rows_read, rows_loaded, rows_quarantined
-           from raw._ingest_log where _extract_date = ? order by raw_table, source_file""",
-        [day],
+        """select _extract_date, raw_table, source_file, checksum, rows_read, rows_loaded,
+                  rows_quarantined
+           from raw._ingest_log where _extract_date <= ?
+           order by _extract_date, raw_table, source_file""",
+        [through],
     ).fetchall()
-    history = con.execute(
-        """select _extract_date, raw_table, source_file, checksum from raw._ingest_log
-           where _extract_date <= ? order by _extract_date, raw_table, source_file""",
-        [day],
-    ).fetchall()
-    digest = hashlib.sha256("\n".join("|".join(map(str, r)) for r in history).encode())
+    return [LoggedFile(*row) for row in rows]
+
+
+def source_files(log: list[LoggedFile] | None, day: dt.date) -> dict[str, Any]:
+    """The extract files of the day (name, checksum, rows read/loaded/quarantined) and one
+    digest over every file of every extract up to the day: the day's KPIs depend on all of
+    them, and the digest changes if any of them changed."""
+    if log is None:
+        return {"files": [], "all_extracts_digest": None, "all_extracts_files": 0}
+    history = [f for f in log if f.extract_date <= day]
+    lines = (f"{f.extract_date}|{f.raw_table}|{f.file}|{f.sha256}" for f in history)
     return {
         "files": [
             {
-                "raw_table": r[0],
-                "file": r[1],
-                "sha256": r[2],
-                "rows_read": r[3],
-                "rows_loaded": r[4],
-                "rows_quarantined": r[5],
+                "raw_table": f.raw_table,
+                "file": f.file,
+                "sha256": f.sha256,
+                "rows_read": f.rows_read,
+                "rows_loaded": f.rows_loaded,
+                "rows_quarantined": f.rows_quarantined,
             }
-            for r in rows
+            for f in history
+            if f.extract_date == day
         ],
-        "all_extracts_digest": digest.hexdigest(),
+        "all_extracts_digest": hashlib.sha256("\n".join(lines).encode()).hexdigest(),
         "all_extracts_files": len(history),
     }
 
 
-def raw_row_counts(con, day: dt.date) -> dict[str, int]:
-    """Rows loaded per raw table from the day's extracts."""
-    if not ingest_log_exists(con):
-        return {}
-    return dict(
-        con.execute(
-            """select raw_table, sum(rows_loaded)::BIGINT from raw._ingest_log
-               where _extract_date = ? group by raw_table order by raw_table""",
-            [day],
-        ).fetchall()
-    )
+def raw_row_counts(log: list[LoggedFile] | None, day: dt.date) -> dict[str, int | None]:
+    """Rows loaded per raw table from the day's extracts (None where no file said)."""
+    counts: dict[str, int | None] = {}
+    for f in log or []:
+        if f.extract_date == day:
+            loaded = [n for n in (counts.get(f.raw_table), f.rows_loaded) if n is not None]
+            counts[f.raw_table] = sum(loaded) if loaded else None
+    return dict(sorted(counts.items()))
 
 
-def window_files(con, day: dt.date, days_around: int) -> list[dict[str, Any]]:
+def window_files(log: list[LoggedFile] | None, day: dt.date, days_around: int) -> list[dict]:
     """The extract files of the days `days_around` before and after `day` (the day's own
     included) with their checksums: a late or re-sent one among them can restate the day,
-    and the restatement ledger names it (publish/restatements.py)."""
-    if not ingest_log_exists(con):
-        return []
-    rows = con.execute(
-        """select _extract_date, raw_table, source_file, checksum from raw._ingest_log
-           where _extract_date between ? and ? order by _extract_date, raw_table, source_file""",
-        [day - dt.timedelta(days=days_around), day + dt.timedelta(days=days_around)],
-    ).fetchall()
+    and the restatement ledger names it (publish/restatements.py). `log` must reach
+    `days_around` days past `day`."""
+    first, last = day - dt.timedelta(days=days_around), day + dt.timedelta(days=days_around)
     return [
-        {"extract_date": str(r[0]), "raw_table": r[1], "file": r[2], "sha256": r[3]} for r in rows
+        {
+            "extract_date": str(f.extract_date),
+            "raw_table": f.raw_table,
+            "file": f.file,
+            "sha256": f.sha256,
+        }
+        for f in log or []
+        if first <= f.extract_date <= last
     ]
 
 
