@@ -172,11 +172,13 @@ def raw_column_types(con, table: str) -> dict[str, str]:
     )
 
 
-def raw_volume_frame(con, table: str, days: list[dt.date]) -> pd.DataFrame:
-    """Rows per extract day of `table`, for the days its source delivered a file: a day
-    without one is the delivery check's (`extracts_delivered`), said in plain words."""
+def raw_volume_frame(
+    con, table: str, days: list[dt.date], counts: dict[dt.date, int]
+) -> pd.DataFrame:
+    """Rows per extract day of `table` (`counts`, covering `days`), for the days its source
+    delivered a file: a day without one is the delivery check's (`extracts_delivered`),
+    said in plain words."""
     first, last = _window(days)
-    counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
     source = dict((t, s) for s, t in raw_tables_by_source())[table]
     came = delivered(con, first, last).get(source, set())
     return volume_frame([d for d in days if d in came], counts, "rows")
@@ -201,17 +203,26 @@ def facts_partition_frames(con, days: list[dt.date]) -> tuple[pd.DataFrame, pd.D
     return rows, volume_frame(days, counts, "overall_rows")
 
 
-def raw_volume_series(con, table: str, first: dt.date, last: dt.date) -> dict[dt.date, float]:
-    """Rows per extract day over [first, last], 0 for a day without rows."""
-    counts = counts_per_day(con, f"raw.{table}", "_extract_date", first, last)
+def volume_series(counts: dict[dt.date, int], first: dt.date, last: dt.date) -> dict:
+    """Rows per extract day over [first, last] (`counts` covering them), 0 for a day
+    without rows."""
     days = [first + dt.timedelta(days=n) for n in range((last - first).days + 1)]
     return {day: float(counts.get(day, 0)) for day in days}
 
 
-def volume_anomalies(con, table: str, days: list[dt.date], config: QualityConfig) -> SuiteOutcome:
-    first = days[0] - dt.timedelta(days=config.trailing_days)
+def trailing_first(days: list[dt.date], config: QualityConfig) -> dt.date:
+    """The first day the volume anomalies of `days` compare with."""
+    return days[0] - dt.timedelta(days=config.trailing_days)
+
+
+def volume_anomalies(
+    con, table: str, days: list[dt.date], config: QualityConfig, counts: dict[dt.date, int]
+) -> SuiteOutcome:
+    """The days' rows against their trailing days' (`counts`: rows per extract day from
+    `trailing_first` to the last day), from the table's first loaded day on."""
+    first = trailing_first(days, config)
     loaded = con.execute(f"select min(_extract_date) from raw.{table}").fetchone()[0]
-    series = raw_volume_series(con, table, max(first, loaded or days[0]), days[-1])
+    series = volume_series(counts, max(first, loaded or days[0]), days[-1])
     comparisons = compare_days(
         series, days, config.trailing_days, config.min_history_days, config.min_baseline
     )
@@ -267,8 +278,12 @@ def build_raw_check(
             )
 
         with warehouse.connection() as con:
-            volume = raw_volume_frame(con, table, days)
-            anomalies = volume_anomalies(con, table, days, config)
+            # rows per day over the trailing days and the run's, read once for both
+            counts = counts_per_day(
+                con, f"raw.{table}", "_extract_date", trailing_first(days, config), days[-1]
+            )
+            volume = raw_volume_frame(con, table, days, counts)
+            anomalies = volume_anomalies(con, table, days, config, counts)
             # a long backfill: a part of the window at a time, never a year's rows in one frame
             rows = {d.date(): n for d, n in zip(volume["day"], volume["rows"], strict=True)}
             parts = window_chunks(days, rows=rows)
