@@ -15,13 +15,6 @@ from kpi_pipeline.warehouse import is_spark, query_polars, table_exists
 
 OVERALL = "all"
 
-_DAILY = """
-    select kpi_date as period_start, dimension, dimension_value,
-           cast(numerator as double precision) as numerator,
-           cast(denominator as double precision) as denominator
-    from marts.fct_kpi_daily
-    where kpi_id = ? and kpi_date in (?, ?) and dimension in (?, ?)
-"""
 _TWO_DAYS = """
     select kpi_id, kpi_date as period_start, dimension, dimension_value,
            cast(numerator as double precision) as numerator,
@@ -94,11 +87,11 @@ def read_breakdowns(
     """The KPI in the periods starting `before` and `after` at `grain` (day: fct_kpi_daily;
     week, month, quarter, year: fct_kpi_period), overall and by `dimension`."""
     if grain == "day":
-        frame = query_polars(con, spelled(con, _DAILY), [kpi_id, before, after, OVERALL, dimension])
+        rows = read_two_days(con, before, after).get(kpi_id, [])
     else:
         params = [kpi_id, grain, before, after, OVERALL, dimension]
-        frame = query_polars(con, spelled(con, _PERIODS), params)
-    return breakdowns_from_rows(frame.to_dicts(), dimension, before, after)
+        rows = query_polars(con, spelled(con, _PERIODS), params).to_dicts()
+    return breakdowns_from_rows(rows, dimension, before, after)
 
 
 def read_two_days(con, before: dt.date, after: dt.date) -> dict[str, list[dict[str, Any]]]:

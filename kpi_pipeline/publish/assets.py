@@ -178,6 +178,9 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
         with warehouse.connection() as con:
             run_days = days_in(context.partition_keys)
             restated = restated_days(settings.snapshot_dir, run_days, settings.lookback_days)
+            # the extract files up to the last day's window, read once for every day's manifest
+            through = max(restated + run_days) + dt.timedelta(days=settings.lookback_days)
+            log = read_ingest_log(con, through)
             for day in restated + run_days:
                 facts = read_facts(con, day)
                 if facts.is_empty():
@@ -205,7 +208,6 @@ def build_publish_asset(partitions: PartitionsDefinition, settings: Settings) ->
                 why = why_of[day] = {k: v for k, v in moved.items() if k not in late}
                 day_checks = [c for c in checks if c["partition"] in (None, day.isoformat())]
                 day_warnings = [w for w in warnings if w in day_checks and applies_to(w, day)]
-                log = read_ingest_log(con, day + dt.timedelta(days=settings.lookback_days))
                 manifest = {
                     **base_manifest,
                     "warehouse": warehouse_engine(con),
